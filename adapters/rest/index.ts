@@ -1,0 +1,211 @@
+/**
+ * The REST facade at /api: trpc-to-openapi serves the procedures on their documented paths; this
+ * file makes every answer the envelope.
+ *
+ * - Unknown path: 404 NOT_FOUND; known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
+ * - Bodies: JSON only (415 otherwise), 10 MiB at most (400 PAYLOAD_TOO_LARGE), malformed JSON is
+ *   400 BAD_REQUEST. A write with no body at all is read as `{}`.
+ * - Answers that never reach a procedure still spend the global budget and carry RateLimit-*.
+ * - Cache-Control: no-store under /auth and /user.
+ */
+import type { ServerResponse } from 'node:http';
+import type { AnyRouter } from '@trpc/server';
+import { apiReference } from '@scalar/express-api-reference';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
+import { createContext, type Services } from '../../server/context.js';
+import { ApiError, toApiError, type FieldError } from '../../server/errors.js';
+import { clientKey } from '../../server/rate-limit.js';
+import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
+import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { matchRoute, restRoutes, type RestRoute } from './routes.js';
+
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Procedure outputs on their way into the envelope, keyed by response. */
+const outputs = new WeakMap<object, { output: unknown }>();
+
+function requestIdOf(req: Request): string {
+  return String(req.id);
+}
+
+export function createRestAdapter(services: Services, router: AnyRouter): express.Router {
+  const routes = restRoutes(router);
+  const api = express.Router();
+  let openApiDocument: string | undefined;
+
+  /** Spends the global budget for answers no procedure gives; false when it sent a 429. */
+  async function spendGlobal(req: Request, res: Response): Promise<boolean> {
+    const result = await services.limiter.consume('global', clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
+    setRateLimitHeaders(res, result);
+    if (result.allowed) return true;
+    sendApiError(res, rateLimitError(result), requestIdOf(req));
+    return false;
+  }
+
+  function fail(error: ApiError) {
+    return async (req: Request, res: Response) => {
+      if (await spendGlobal(req, res)) sendApiError(res, error, requestIdOf(req));
+    };
+  }
+
+  api.use((req, res, next) => {
+    if (req.path.startsWith('/auth') || req.path.startsWith('/user')) res.setHeader('Cache-Control', 'no-store');
+    // HEAD is GET without a body; Node drops the body of a HEAD response by itself.
+    if (req.method === 'HEAD') req.method = 'GET';
+    next();
+  });
+
+  api.get('/openapi.json', async (req, res) => {
+    if (!(await spendGlobal(req, res))) return;
+    openApiDocument ??= JSON.stringify(buildOpenApiDocument(router, routes, services.config.baseUrl));
+    res.type('application/json').send(openApiDocument);
+  });
+
+  const docsPage = apiReference({ url: '/api/openapi.json', pageTitle: 'API reference' } as Parameters<typeof apiReference>[0]);
+  api.get('/docs', async (req, res, next) => {
+    if (!(await spendGlobal(req, res))) return;
+    // The reference page loads its script and styles from a CDN.
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https:; font-src 'self' https: data:; img-src 'self' https: data:; connect-src 'self'; frame-ancestors 'none'",
+    );
+    docsPage(req as never, res, next);
+  });
+
+  api.use(async (req, res, next) => {
+    const match = matchRoute(routes, req.method, req.path);
+    if (!match) return fail(new ApiError('NOT_FOUND', `No route ${req.method} /api${req.path}`))(req, res);
+    if ('allowed' in match) {
+      res.setHeader('Allow', [...new Set(match.allowed)].join(', '));
+      return fail(new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api${req.path}; use ${match.allowed.join(' or ')}`))(req, res);
+    }
+    res.locals.route = match.route;
+    next();
+  });
+
+  const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true });
+  api.use((req, res, next) => {
+    if (!BODY_METHODS.has(req.method)) return next();
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) {
+      req.body = {};
+      req.headers['content-type'] = 'application/json';
+      return next();
+    }
+    const contentType = req.headers['content-type'] ?? '';
+    if (!JSON_TYPE.test(contentType)) {
+      req.resume();
+      const shown = contentType ? `"${contentType.split(';')[0]}"` : 'a body without Content-Type';
+      return fail(new ApiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be JSON (Content-Type: application/json), not ${shown}`))(req, res);
+    }
+    parseJson(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      // trpc-to-openapi accepts only this exact spelling; the body is already parsed.
+      req.headers['content-type'] = 'application/json';
+      next();
+    });
+  });
+
+  api.use((req, res, next) => {
+    const route = res.locals.route as RestRoute;
+    const end = res.end.bind(res) as (chunk?: unknown) => Response;
+    res.end = ((chunk?: unknown) => {
+      res.end = end as Response['end'];
+      const envelope = toEnvelope(req, res, route, chunk);
+      if (!envelope.success) setErrorHeaders(res, envelope.status, envelope.meta);
+      res.statusCode = envelope.status;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      return end(JSON.stringify(envelope));
+    }) as Response['end'];
+    next();
+  });
+
+  api.use(
+    createOpenApiExpressMiddleware({
+      router,
+      maxBodySize: MAX_BODY_BYTES,
+      createContext: ({ req, res }: { req: Request; res: ServerResponse }) => createContext(services, 'rest', req, res),
+      responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
+        if (errors.length === 0 && ctx?.res) outputs.set(ctx.res, { output: data[0] });
+        return {};
+      },
+      onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
+    } as Parameters<typeof createOpenApiExpressMiddleware>[0]),
+  );
+
+  api.use(fail(new ApiError('NOT_FOUND', 'No such route')));
+
+  api.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiError = bodyError(error) ?? toApiError(error);
+    logFailure(services, req, error);
+    // Let the rest of an unread body drain so that the client receives the answer.
+    req.resume();
+    if (res.headersSent) return;
+    void fail(apiError)(req, res);
+  });
+
+  return api;
+}
+
+/** body-parser's errors, by their `type`. */
+function bodyError(error: unknown): ApiError | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  switch (type) {
+    case 'entity.too.large':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body exceeds 10 MiB');
+    case 'entity.parse.failed':
+      return new ApiError('BAD_REQUEST', 'The request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 JSON');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new ApiError('BAD_REQUEST', 'The request body could not be read');
+    default:
+      return undefined;
+  }
+}
+
+function logFailure(services: Services, req: Request, error: unknown): void {
+  const apiError = toApiError(error);
+  const log = req.log ?? services.log;
+  if (apiError.apiCode === 'INTERNAL_ERROR') log.error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
+  else if (apiError.apiCode === 'SERVICE_UNAVAILABLE') log.warn({ err: (apiError.cause as Error | undefined)?.message, reqId: req.id }, 'database unavailable');
+}
+
+interface ErrorBody {
+  message?: string;
+  data?: { code?: string; httpStatus?: number; meta?: Record<string, unknown> };
+}
+
+function toEnvelope(req: Request, res: Response, route: RestRoute, chunk: unknown): Envelope {
+  const success = outputs.get(res);
+  if (success) return successEnvelope(route.meta.status ?? 200, route.meta.message ?? 'OK', success.output);
+
+  let body: ErrorBody | undefined;
+  try {
+    body = JSON.parse(String(chunk)) as ErrorBody;
+  } catch {
+    body = undefined;
+  }
+  const data = body?.data;
+  if (!data?.code || !data.httpStatus) {
+    const internal = toApiError(new Error('unexpected response from the REST adapter'));
+    return errorEnvelope(internal.status, internal.apiCode, internal.message, { requestId: requestIdOf(req) });
+  }
+  const meta: Record<string, unknown> = { ...data.meta, requestId: requestIdOf(req) };
+  if (Array.isArray(meta.errors)) meta.errors = (meta.errors as FieldError[]).map((e) => ({ ...e, location: locate(route, e.field) }));
+  return errorEnvelope(data.httpStatus, data.code, body?.message ?? 'Request failed', meta);
+}
+
+/** Where a field of the input came from on this route. */
+function locate(route: RestRoute, field: string): FieldError['location'] {
+  if (route.pathParams.includes(field.split('.')[0] ?? '')) return 'params';
+  return BODY_METHODS.has(route.method) ? 'body' : 'query';
+}
+

@@ -1,0 +1,60 @@
+/**
+ * The REST route table, read once from the router: which procedure answers which method and path.
+ * Used to tell 404 from 405, to say where a bad field came from (params, query or body), and to
+ * shape the OpenAPI document.
+ */
+import type { AnyRouter } from '@trpc/server';
+import type { Meta } from '../../server/trpc.js';
+
+export interface RestRoute {
+  procedurePath: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The documented path under /api, e.g. /user/organizations/{organizationId}/projects. */
+  path: string;
+  pattern: RegExp;
+  pathParams: string[];
+  meta: Meta;
+}
+
+interface ProcedureLike {
+  _def: { meta?: Meta; type: 'query' | 'mutation' | 'subscription' };
+}
+
+export function procedureEntries(router: AnyRouter): [string, ProcedureLike][] {
+  return Object.entries(router._def.procedures as Record<string, ProcedureLike>);
+}
+
+export function restRoutes(router: AnyRouter): RestRoute[] {
+  const routes: RestRoute[] = [];
+  for (const [procedurePath, procedure] of procedureEntries(router)) {
+    const meta = procedure._def.meta;
+    const openapi = meta?.openapi;
+    if (!meta || !openapi || openapi.enabled === false) continue;
+    const pathParams: string[] = [];
+    const source = openapi.path
+      .replace(/\/+$/, '')
+      .split('/')
+      .map((segment) => {
+        const param = /^\{(\w+)\}$/.exec(segment);
+        if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        pathParams.push(param[1]);
+        return '[^/]+';
+      })
+      .join('/');
+    routes.push({ procedurePath, method: openapi.method, path: openapi.path, pattern: new RegExp(`^${source}/?$`), pathParams, meta });
+  }
+  return routes;
+}
+
+export type RouteMatch = { route: RestRoute } | { allowed: string[] } | null;
+
+/** The route for method and path; else the methods the path allows (405); else null (404). */
+export function matchRoute(routes: RestRoute[], method: string, path: string): RouteMatch {
+  const allowed: string[] = [];
+  for (const route of routes) {
+    if (!route.pattern.test(path)) continue;
+    if (route.method === method) return { route };
+    allowed.push(route.method);
+  }
+  return allowed.length > 0 ? { allowed } : null;
+}

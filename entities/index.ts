@@ -1,0 +1,2 @@
+/** Every entity the ORM knows, one file per aggregate. */
+export const entities = [];

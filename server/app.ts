@@ -1,0 +1,107 @@
+/**
+ * Assembles the process: database (embedded when DATABASE_URL is unset), Redis or in-memory
+ * limits, the services, and the Express app with the REST and tRPC adapters.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { AnyRouter } from '@trpc/server';
+import express from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import { pinoHttp } from 'pino-http';
+import { createRateLimiter } from '../adapters/ratelimit/index.js';
+import { createRestAdapter } from '../adapters/rest/index.js';
+import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
+import { createTrpcAdapter } from '../adapters/trpc/index.js';
+import { appRouter } from '../procedures/index.js';
+import type { Config } from './config.js';
+import type { Services } from './context.js';
+import { openDatabase } from './database.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+import { createHealthCheck } from './health.js';
+import { createLogger, type Logger } from './logger.js';
+import { connectRedis, createRedis } from './redis.js';
+
+export interface AppOptions {
+  /** Another router to serve (tests add procedures this way); defaults to appRouter. */
+  router?: AnyRouter;
+  log?: Logger;
+  now?: () => Date;
+}
+
+export interface App {
+  express: express.Express;
+  services: Services;
+  /** Closes the database, Redis and the embedded PostgreSQL, if any. */
+  close(): Promise<void>;
+}
+
+const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), port: config.embeddedPostgresPort, log });
+    databaseUrl = embedded.url;
+  }
+  const orm = await openDatabase(databaseUrl);
+
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    redis = createRedis(config.redisUrl, log);
+    await connectRedis(redis, log);
+  } else {
+    log.info('REDIS_URL is unset: rate limits use in-memory counters (one process only)');
+  }
+
+  const services: Services = {
+    config,
+    log,
+    orm,
+    redis,
+    limiter: createRateLimiter({ budgets: config.budgets, prefix: config.rateLimitPrefix, redis }),
+    health: createHealthCheck({ orm, redis, cacheMs: config.healthCacheMs }),
+    now: options.now ?? (() => new Date()),
+  };
+
+  const router = options.router ?? appRouter;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const sent = req.headers['x-request-id'];
+        const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use(
+    helmet({
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true, preload: false },
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    }),
+  );
+  app.use('/api', createRestAdapter(services, router));
+  app.use('/trpc', createTrpcAdapter(services, router));
+  app.use((req, res) => {
+    sendEnvelope(res, errorEnvelope(404, 'NOT_FOUND', `No route ${req.method} ${req.path}`, { requestId: String(req.id) }));
+  });
+
+  return {
+    express: app,
+    services,
+    async close() {
+      await orm.close(true);
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      if (embedded) await embedded.stop();
+    },
+  };
+}

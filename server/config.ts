@@ -1,0 +1,169 @@
+/**
+ * Configuration from the environment, validated once at start.
+ *
+ * - Every variable has a documented default (README "Configuration"); a bad value stops the start
+ *   with one line per bad variable, never a half-configured server.
+ * - Rate-limit budgets come from one table (API.md section 8); each is overridable as
+ *   RATE_LIMIT_<NAME>_POINTS / _DURATION (seconds), e.g. RATE_LIMIT_SIGN_IN_POINTS.
+ */
+import path from 'node:path';
+import proxyaddr from 'proxy-addr';
+import { z } from 'zod';
+
+/** The budgets of API.md section 8: points per duration (seconds), optional block after the spend. */
+export const DEFAULT_BUDGETS = {
+  global: { points: 500, duration: 15 * 60 },
+  signIn: { points: 5, duration: 60 },
+  signUp: { points: 3, duration: 60 },
+  twoFactor: { points: 5, duration: 60 },
+  passkey: { points: 10, duration: 60 },
+  magicLink: { points: 5, duration: 60 * 60 },
+  emailSend: { points: 5, duration: 60 * 60 },
+  failedSignIn: { points: 10, duration: 15 * 60, blockDuration: 15 * 60 },
+  publicForm: { points: 10, duration: 60 },
+  publicTrack: { points: 6000, duration: 60 },
+  oauthToken: { points: 300, duration: 60 },
+} as const satisfies Record<string, Budget>;
+
+export type BudgetName = keyof typeof DEFAULT_BUDGETS;
+export interface Budget {
+  points: number;
+  duration: number;
+  blockDuration?: number;
+}
+
+export const BUDGET_NAMES = Object.keys(DEFAULT_BUDGETS) as BudgetName[];
+
+/** `signIn` → `SIGN_IN`, the infix of its environment variables. */
+export function budgetEnvName(name: BudgetName): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)), {
+      message: `must be a ${protocols.join(' or ')} URL`,
+    })
+    .refine((v) => v === undefined || URL.canParse(v), { message: 'is not a valid URL' });
+
+const trustProxy = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx): false | number | string[] => {
+    if (v === undefined || v === '' || v === 'false') return false;
+    if (/^\d+$/.test(v)) return Number(v);
+    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    try {
+      proxyaddr.compile(list);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `is not a hop count or a list of addresses/CIDRs (${(error as Error).message})` });
+      return z.NEVER;
+    }
+    return list;
+  });
+
+const positiveInt = z.coerce.number().int().positive();
+
+const baseSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  BASE_URL: optionalUrl(['http', 'https']),
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  RATE_LIMIT_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_:.-]').default('rl'),
+  TRUST_PROXY: trustProxy,
+  TRUSTED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      for (const origin of list) {
+        if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+          ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });
+        }
+      }
+      return list;
+    }),
+  DATA_DIR: z.string().default('.data'),
+  MAIL_DIR: z.string().optional(),
+  SMTP_URL: optionalUrl(['smtp', 'smtps']),
+  MAIL_FROM: z.string().default('API <no-reply@localhost>'),
+  ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^[A-Za-z0-9+/_-]{43}=?$/.test(v) || /^[0-9a-f]{64}$/i.test(v), {
+      message: 'must be 32 bytes as 64 hex characters or base64',
+    }),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
+});
+
+export type Config = ReturnType<typeof finish>;
+
+function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, Budget>) {
+  const baseUrl = base.BASE_URL ?? `http://localhost:${base.PORT}`;
+  return {
+    nodeEnv: base.NODE_ENV,
+    port: base.PORT,
+    host: base.HOST,
+    baseUrl,
+    databaseUrl: base.DATABASE_URL,
+    redisUrl: base.REDIS_URL,
+    rateLimitPrefix: base.RATE_LIMIT_PREFIX,
+    trustProxy: base.TRUST_PROXY,
+    trustedOrigins: base.TRUSTED_ORIGINS.length > 0 ? base.TRUSTED_ORIGINS : [new URL(baseUrl).origin],
+    dataDir: path.resolve(base.DATA_DIR),
+    mailDir: path.resolve(base.MAIL_DIR ?? path.join(base.DATA_DIR, 'mail')),
+    smtpUrl: base.SMTP_URL,
+    mailFrom: base.MAIL_FROM,
+    encryptionKey: base.ENCRYPTION_KEY || undefined,
+    logLevel: base.LOG_LEVEL,
+    embeddedPostgresPort: base.EMBEDDED_POSTGRES_PORT,
+    healthCacheMs: base.HEALTH_CACHE_MS,
+    shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
+    budgets,
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const parsed = baseSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])}: ${issue.message}`);
+  }
+
+  const budgets = {} as Record<BudgetName, Budget>;
+  for (const name of BUDGET_NAMES) {
+    const budget: Budget = { ...DEFAULT_BUDGETS[name] };
+    for (const field of ['points', 'duration'] as const) {
+      const variable = `RATE_LIMIT_${budgetEnvName(name)}_${field.toUpperCase()}`;
+      const raw = env[variable];
+      if (raw === undefined || raw === '') continue;
+      const value = positiveInt.safeParse(raw);
+      if (value.success) budget[field] = value.data;
+      else problems.push(`${variable}: must be a positive integer`);
+    }
+    budgets[name] = budget;
+  }
+
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return finish(parsed.data, budgets);
+}

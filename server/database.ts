@@ -1,0 +1,58 @@
+/**
+ * PostgreSQL through MikroORM: one ORM per process, a forked EntityManager per request, migrations
+ * from migrations/ applied at start.
+ *
+ * - Pool acquisition and connection attempts time out quickly, so that an unreachable database turns
+ *   into 503 SERVICE_UNAVAILABLE within seconds and the pool recovers by itself when it comes back.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from '../entities/index.js';
+
+export type Orm = MikroORM;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function ormOptions(clientUrl: string): Options {
+  return {
+    clientUrl,
+    entities,
+    extensions: [Migrator],
+    preferTs: true,
+    discovery: { warnWhenNoEntities: false },
+    migrations: {
+      path: path.join(root, 'migrations'),
+      pathTs: path.join(root, 'migrations'),
+      glob: '!(*.d).{js,ts}',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+    },
+    pool: { min: 0, max: 10, acquireTimeoutMillis: 3000, idleTimeoutMillis: 30_000 },
+    driverOptions: { connection: { connectionTimeoutMillis: 2000 } },
+    allowGlobalContext: false,
+    debug: false,
+  };
+}
+
+export async function openDatabase(clientUrl: string): Promise<Orm> {
+  const orm = await MikroORM.init(ormOptions(clientUrl));
+  await orm.getMigrator().up();
+  return orm;
+}
+
+/** One round trip to prove the database answers; rejects after `timeoutMs`. */
+export async function pingDatabase(orm: Orm, timeoutMs = 1500): Promise<void> {
+  const query = orm.em.getConnection().execute('select 1');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('database ping timed out')), timeoutMs);
+  });
+  try {
+    await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

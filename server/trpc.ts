@@ -1,0 +1,120 @@
+/**
+ * tRPC initialisation and the tier builders. Feature code imports only the builders below, never
+ * `t.procedure`, so every procedure gets, in this order:
+ *
+ * - the rate-limit guard: the global per-IP budget plus the budgets named in `meta.rateLimit`,
+ *   spent concurrently; refusal is 429 RATE_LIMIT_ERROR with Retry-After, never anything else;
+ * - its tier's checks (a principal for user routes, scopes, session-only routes);
+ * - errors shaped once, by `toApiError`, with our code in `error.data.code`.
+ */
+import { initTRPC } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { BudgetName } from './config.js';
+import type { Context } from './context.js';
+import { ApiError, RATE_LIMIT_MESSAGE, toApiError } from './errors.js';
+import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
+import type { Permission, Scope } from './scopes.js';
+
+export type Tier = 'public' | 'auth' | 'user' | 'tenant' | 'webhook';
+
+export type Meta = OpenApiMeta<{
+  /** Set by the tier builder; a procedure without one cannot exist. */
+  tier?: Tier;
+  /** The envelope's success message, e.g. "Project created successfully". */
+  message?: string;
+  /** Success status on REST: 200 by default, 201 for creates, 202 for accepted work. */
+  status?: 200 | 201 | 202;
+  /** Scopes a token (PAT or OAuth) must carry; sessions carry every user-facing scope. */
+  scopes?: Scope[];
+  /** Tenant permission the member's role must grant. */
+  permission?: Permission;
+  /** Budgets spent in addition to the global one (API.md section 8). */
+  rateLimit?: BudgetName[];
+  /** Credential and security management: a session cookie, never a token. */
+  sessionOnly?: boolean;
+}>;
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    errorFormatter({ shape, error, type, ctx }) {
+      const apiError = toApiError(error, type === 'query' ? 'query' : 'body');
+      const meta = ctx ? { ...apiError.meta, requestId: ctx.requestId } : apiError.meta;
+      return {
+        message: apiError.message,
+        code: shape.code,
+        data: { code: apiError.apiCode, httpStatus: apiError.status, path: shape.data.path, meta },
+      };
+    },
+  });
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const createCallerFactory = t.createCallerFactory;
+
+const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const;
+
+export function setRateLimitHeaders(res: Context['res'], result: RateLimitResult): void {
+  if (!res) return;
+  const values = [result.limit, result.remaining, result.resetSeconds];
+  RATE_LIMIT_HEADERS.forEach((name, i) => res.setHeader(name, String(values[i])));
+  if (!result.allowed) res.setHeader('Retry-After', String(result.resetSeconds));
+}
+
+export function rateLimitError(result: RateLimitResult): ApiError {
+  return new ApiError('RATE_LIMIT_ERROR', RATE_LIMIT_MESSAGE, { message: RATE_LIMIT_MESSAGE, retryAfter: result.resetSeconds });
+}
+
+/** The guard every procedure carries; the router test checks that none lacks it. */
+export const rateLimitGuard = t.middleware(async ({ ctx, meta, next }) => {
+  const key = clientKey(ctx.ip);
+  const budgets: BudgetName[] = ['global', ...(meta?.rateLimit ?? [])];
+  const results = await Promise.all(budgets.map((budget) => ctx.services.limiter.consume(budget, key)));
+  const worst = mostRestrictive(results);
+  if (worst) setRateLimitHeaders(ctx.res, worst);
+  if (worst && !worst.allowed) throw rateLimitError(worst);
+  return next();
+});
+
+const guarded = t.procedure.use(rateLimitGuard);
+
+/**
+ * No credential needed: health, public forms, widgets, tracking.
+ * @example publicProcedure.meta({ openapi: { method: 'GET', path: '/public/health' }, message: '…' })
+ */
+export const publicProcedure = guarded.meta({ tier: 'public' });
+
+/**
+ * The sign-in family under /api/auth: open to anonymous callers, per-endpoint checks inside.
+ * @example authProcedure.meta({ openapi: { method: 'POST', path: '/auth/sign-in/email' }, rateLimit: ['signIn'] })
+ */
+export const authProcedure = guarded.meta({ tier: 'auth' });
+
+/**
+ * Account routes under /api/user: a principal is required, its scopes must cover `meta.scopes`,
+ * and `meta.sessionOnly` routes refuse tokens.
+ * @example userProcedure.meta({ openapi: { method: 'GET', path: '/user/me' }, scopes: ['user:read'] })
+ */
+export const userProcedure = guarded.meta({ tier: 'user' }).use(({ ctx, meta, next }) => {
+  const principal = ctx.principal;
+  if (!principal) throw new ApiError('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
+  if (meta?.sessionOnly && principal.kind !== 'session') {
+    throw new ApiError('FORBIDDEN', 'This route accepts only a signed-in session, not a token');
+  }
+  if (principal.kind !== 'session') {
+    if (principal.scopes.size === 0) throw new ApiError('NO_SCOPES_AVAILABLE', 'This credential carries no scopes');
+    const missing = (meta?.scopes ?? []).filter((scope) => !principal.scopes.has(scope));
+    if (missing.length > 0) {
+      const code = principal.kind === 'apiKey' ? 'API_KEY_MISSING_SCOPES' : 'INSUFFICIENT_PERMISSIONS';
+      throw new ApiError(code, `This credential lacks the scopes: ${missing.join(', ')}`, { requiredScopes: missing });
+    }
+  }
+  return next({ ctx: { principal } });
+});
+
+/**
+ * Inbound provider callbacks under /api/webhook; each verifies its provider's signature itself.
+ * @example webhookProcedure.meta({ openapi: { method: 'POST', path: '/webhook/stripe' } })
+ */
+export const webhookProcedure = guarded.meta({ tier: 'webhook' });
