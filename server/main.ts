@@ -1,15 +1,16 @@
 /**
- * `npm start`: validate the configuration, assemble the app, listen, and shut down gracefully on
- * SIGTERM/SIGINT (stop accepting, let in-flight requests finish, close PostgreSQL and Redis, exit
- * within 10 s).
+ * `npm start`: validate the configuration, assemble the app, listen, and on SIGTERM/SIGINT shut
+ * down gracefully, exiting within 10 s whatever happens.
  */
-import type { Server } from 'node:http';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { serve } from './lifecycle.js';
 import { createLogger } from './logger.js';
 
+const HARD_EXIT_MS = 10_000;
+
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
@@ -19,39 +20,28 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const app = await createApp(config, { log });
-  const server: Server = app.express.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  log.info({ url: config.baseUrl, port: config.port, rateLimits: app.services.limiter.backend }, 'listening');
+  const serving = await serve(app, { port: config.port, host: config.host });
+  log.info({ url: config.baseUrl, port: serving.port, rateLimits: app.services.limiter.backend }, 'listening');
 
-  let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     setTimeout(() => {
       log.error('shutdown took over 10 s; exiting');
       process.exit(1);
-    }, 10_000).unref();
-    const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-    force.unref();
-    server.close(async () => {
-      clearTimeout(force);
-      try {
-        await app.close();
+    }, HARD_EXIT_MS).unref();
+    serving.shutdown().then(
+      () => {
         log.info('stopped');
         process.exit(0);
-      } catch (error) {
-        log.error({ err: error }, 'error while closing');
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while shutting down');
         process.exit(1);
-      }
-    });
-    server.closeIdleConnections();
+      },
+    );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {

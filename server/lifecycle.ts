@@ -1,0 +1,39 @@
+/**
+ * Listening and graceful shutdown: stop accepting, let in-flight requests finish (cutting those
+ * still running after SHUTDOWN_TIMEOUT_MS), then close PostgreSQL and Redis.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from './app.js';
+
+export interface Serving {
+  server: Server;
+  port: number;
+  shutdown(): Promise<void>;
+}
+
+export async function serve(app: App, options: { port: number; host?: string }): Promise<Serving> {
+  const server = app.express.listen(options.port, options.host ?? '0.0.0.0');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    shutdown() {
+      stopping ??= (async () => {
+        const force = setTimeout(() => server.closeAllConnections(), app.services.config.shutdownTimeoutMs);
+        force.unref();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+        await closed;
+        clearTimeout(force);
+        await app.close();
+      })();
+      return stopping;
+    },
+  };
+}
