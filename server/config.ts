@@ -46,11 +46,14 @@ const optionalUrl = (protocols: string[]) =>
     .string()
     .trim()
     .optional()
-    .transform((v) => (v === '' ? undefined : v))
-    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)), {
-      message: `must be a ${protocols.join(' or ')} URL`,
-    })
-    .refine((v) => v === undefined || URL.canParse(v), { message: 'is not a valid URL' });
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (!protocols.some((p) => v.startsWith(`${p}://`)) || !URL.canParse(v)) {
+        ctx.addIssue({ code: 'custom', message: `must be a ${protocols.join(' or ')} URL` });
+        return z.NEVER;
+      }
+      return v;
+    });
 
 const trustProxy = z
   .string()

@@ -19,7 +19,8 @@ const PASSWORD = 'postgres';
 export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Logger; database?: string }): Promise<EmbeddedDatabase> {
   const { dir, port, log } = options;
   const database = options.database ?? 'app';
-  mkdirSync(path.dirname(dir), { recursive: true });
+  // As root, PostgreSQL runs as another user, who must be able to traverse the data directory.
+  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,
