@@ -27,9 +27,11 @@ export async function serve(app: App, options: { port: number; host?: string }):
         const force = setTimeout(() => server.closeAllConnections(), app.services.config.shutdownTimeoutMs);
         force.unref();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Keep-alive connections with no request in flight would hold close() open.
+        // Keep-alive connections hold close() open; drop each as soon as its last response is out.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         await closed;
+        clearInterval(sweep);
         clearTimeout(force);
         await app.close();
       })();
