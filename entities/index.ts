@@ -1,2 +1,8 @@
 /** Every entity the ORM knows, one file per aggregate. */
-export const entities = [];
+import { LoginEventSchema } from './login-history.js';
+import { MemberSchema, OrganizationSchema } from './organization.js';
+import { SessionSchema } from './session.js';
+import { AccountSchema, UserSchema } from './user.js';
+import { VerificationSchema } from './verification.js';
+
+export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema];

@@ -25,7 +25,7 @@ describe('GET /api/public/health', () => {
 
   it('answers tRPC errors in tRPC shape with our code', async () => {
     const res = await fetch(`${t.url}/trpc/public.nothing`);
-    const body = await res.json();
+    const body: any = await res.json();
     expect(res.status).toBe(404);
     expect(body.error.data.code).toBe('NOT_FOUND');
     expect(res.headers.get('x-request-id')).toBeTruthy();

@@ -22,7 +22,7 @@ const npmStart = (env: NodeJS.ProcessEnv) => spawn('sh', ['-c', `exec ${startScr
 describe('npm start on a fresh machine', () => {
   it('serves health from embedded PostgreSQL within 30 s and exits cleanly on SIGTERM', { timeout: 60_000 }, async () => {
     const port = await freePort();
-    const env = { ...process.env, PORT: String(port), DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), LOG_LEVEL: 'info' };
     // What a fresh machine has not got (and what Vite puts in the environment).
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'BASE_URL', 'NODE_ENV']) delete env[name];
     const child = npmStart(env);

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: the full app (bench/server.ts) and a bare Express handler (bench/bare.ts), each
+ * in its own process, loaded by autocannon from this one. Not part of `npm test`.
+ *
+ * - DATABASE_URL set: a fresh `bench_<random>` database on that cluster, dropped afterwards;
+ *   unset: the embedded PostgreSQL of createApp under DATA_DIR (.data). REDIS_URL set: the Redis
+ *   limiter; unset: in-memory limits.
+ * - The target (issue): with the Redis limiter, the full stack keeps at least half the bare
+ *   handler's throughput. A miss is printed, not an exit code; errors or non-2xx answers during a
+ *   measurement make the run invalid (exit code 1), since they would measure something else.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { clean, createBenchDatabase, envInt, measure, printTable, startChild, verify, type Measurement } from './lib.js';
+import { targets } from './targets.js';
+
+const MIN_RATIO = 0.5;
+
+const load = {
+  connections: envInt('BENCH_CONNECTIONS', 50),
+  durationSeconds: envInt('BENCH_DURATION', 10),
+  warmupSeconds: envInt('BENCH_WARMUP', 2),
+};
+
+// Undone last to first, on success, on error and on Ctrl-C alike.
+const cleanups: Array<() => Promise<void>> = [];
+let cleaning: Promise<void> | undefined;
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    for (const undo of cleanups.reverse()) await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
+  })());
+
+async function main(): Promise<boolean> {
+  const database = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
+  if (database) cleanups.push(database.drop);
+
+  const full = await startChild('bench/server.ts', {
+    NODE_ENV: 'production',
+    DATABASE_URL: database?.url,
+    LOG_LEVEL: 'warn',
+    HEALTH_CACHE_MS: '1000',
+    // The whole run comes from one address: the global per-IP budget must not refuse it.
+    RATE_LIMIT_GLOBAL_POINTS: '1000000000',
+    // Its counters expire with the window; a prefix of its own keeps them apart from anyone else's.
+    RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
+  });
+  cleanups.push(full.stop);
+
+  console.log(`node ${process.version}, ${os.cpus().length} CPUs; ${load.connections} connections, ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s per target`);
+  console.log(`database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`);
+  console.log(`rate limiter: ${String(full.info.rateLimits)}\n`);
+
+  const rows: Array<{ label: string; m: Measurement }> = [];
+  const ratios: Array<{ name: string; ratio: number }> = [];
+  for (const target of targets) {
+    const headers = { ...target.headers, ...(await target.prepare?.(full.url)) };
+    const body = await verify(`${full.url}${target.path}`, headers);
+    console.log(`${target.name}: verified 200, ${body}`);
+    const m = await measure(`${full.url}${target.path}`, { ...load, headers });
+    rows.push({ label: `full ${target.name}`, m });
+
+    if (target.baseline) {
+      const bare = await startChild('bench/bare.ts', { NODE_ENV: 'production', BARE_PATH: target.path, BARE_BODY: body });
+      cleanups.push(bare.stop);
+      const b = await measure(`${bare.url}${target.path}`, load);
+      await bare.stop();
+      rows.push({ label: `bare ${target.name}`, m: b });
+      ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec });
+    }
+  }
+
+  console.log('');
+  printTable(rows);
+  console.log('');
+  for (const { name, ratio } of ratios) {
+    const met = ratio >= MIN_RATIO ? 'MET' : 'NOT MET';
+    const note = full.info.rateLimits === 'redis' ? '' : ' (the target is stated for the Redis limiter; this run used memory)';
+    console.log(`${name}: full/bare = ${ratio.toFixed(2)}; target >= ${MIN_RATIO.toFixed(2)} ${met}${note}`);
+  }
+  const invalid = rows.filter((r) => !clean(r.m));
+  for (const { label, m } of invalid) console.log(`INVALID: ${label} had ${m.errors} errors (${m.timeouts} timeouts) and ${m.non2xx} non-2xx answers`);
+  return invalid.length === 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the servers`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+try {
+  if (!(await main())) process.exitCode = 1;
+} catch (error) {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,13 @@
+/**
+ * The full app in a process of its own, so that autocannon (in bench/run.ts) does not share its
+ * event loop. Configured from the environment exactly like `npm start`; bench/run.ts sets it.
+ */
+import { createApp } from '../server/app.js';
+import { loadConfig } from '../server/config.js';
+import { serve } from '../server/lifecycle.js';
+import { announce, stopOn } from './child.js';
+
+const app = await createApp(loadConfig());
+const serving = await serve(app, { port: 0, host: '127.0.0.1' });
+stopOn(() => serving.shutdown());
+announce({ port: serving.port, rateLimits: app.services.limiter.backend });

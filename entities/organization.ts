@@ -1,0 +1,43 @@
+import { EntitySchema } from '@mikro-orm/core';
+import { idColumn, ownedBy, timestamp } from './columns.js';
+
+export interface Organization {
+  id: string;
+  name: string;
+  slug: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const OrganizationSchema = new EntitySchema<Organization>({
+  name: 'Organization',
+  tableName: 'organizations',
+  properties: {
+    id: idColumn,
+    name: { type: 'string', length: 100 },
+    slug: { type: 'string', length: 64, unique: 'organizations_slug_unique' },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+});
+
+export interface Member {
+  id: string;
+  organizationId: string;
+  userId: string;
+  role: 'owner' | 'admin' | 'member';
+  createdAt: Date;
+}
+
+export const MemberSchema = new EntitySchema<Member>({
+  name: 'Member',
+  tableName: 'members',
+  uniques: [{ name: 'members_organization_user_unique', properties: ['organizationId', 'userId'] }],
+  properties: {
+    id: idColumn,
+    organizationId: { ...ownedBy('Organization'), fieldName: 'organization_id', index: false },
+    userId: { ...ownedBy('User'), fieldName: 'user_id' },
+    role: { type: 'string', length: 16 },
+    createdAt: timestamp,
+  },
+});
