@@ -20,6 +20,7 @@ import { openDatabase } from './database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { createHealthCheck } from './health.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMailer } from './mail.js';
 import { connectRedis, createRedis } from './redis.js';
 
 export interface AppOptions {
@@ -64,6 +65,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis,
     limiter: createRateLimiter({ budgets: config.budgets, prefix: config.rateLimitPrefix, redis }),
     health: createHealthCheck({ orm, redis, cacheMs: config.healthCacheMs }),
+    mailer: createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, from: config.mailFrom, log }),
     now: options.now ?? (() => new Date()),
   };
 
@@ -99,6 +101,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     express: app,
     services,
     async close() {
+      await services.mailer.idle();
+      services.mailer.close();
       await orm.close(true);
       if (redis) await redis.quit().catch(() => redis?.disconnect());
       if (embedded) await embedded.stop();

@@ -8,12 +8,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
+import { resolveCredentials, type AuthResult, type Principal, type RequestCredentials } from './auth/credentials.js';
 import type { Config } from './config.js';
 import type { Orm } from './database.js';
 import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
+import type { Mailer } from './mail.js';
 import type { RateLimiter } from './rate-limit.js';
-import type { Scope } from './scopes.js';
 
 /** Long-lived, per-process dependencies. */
 export interface Services {
@@ -23,53 +24,81 @@ export interface Services {
   redis?: Redis;
   limiter: RateLimiter;
   health: HealthCheck;
+  mailer: Mailer;
   /** The current time; tests replace it to move through expiries. */
   now(): Date;
 }
 
-/** Who is calling, resolved from exactly one credential (API.md section 6). */
-export interface Principal {
-  kind: 'session' | 'apiKey' | 'oauth';
-  userId: string;
-  scopes: ReadonlySet<Scope>;
-  /** An organization-pinned PAT's organization. */
-  organizationId?: string;
-}
-
 export type Transport = 'rest' | 'trpc' | 'direct';
+
+export type { Principal };
 
 export interface Context {
   services: Services;
   em: EntityManager;
   ip: string;
+  userAgent: string;
   requestId: string;
   log: Logger;
   transport: Transport;
+  /** Resolves the request's credential once (memoised); the base guard runs it beside the limiter. */
+  authenticate(): Promise<AuthResult>;
+  /** Filled by the base guard on tiers that read credentials. */
   principal: Principal | null;
+  /** Why a present credential was refused; thrown by the tiers that need a principal. */
+  authError?: AuthResult['error'];
+  /** Set-Cookie values issued by this call (also sent on HTTP transports). */
+  cookies: string[];
+  setCookie(value: string): void;
   /** Present on HTTP transports; procedures only set headers on it. */
-  res?: Pick<ServerResponse, 'setHeader'>;
+  res?: Pick<ServerResponse, 'setHeader' | 'appendHeader'>;
 }
 
 export interface ContextInput {
   services: Services;
   ip?: string;
+  userAgent?: string;
   requestId?: string;
   log?: Logger;
   transport?: Transport;
+  /** A principal decided by the caller (jobs, tests); skips credential resolution. */
   principal?: Principal | null;
+  /** The credentials of an HTTP request, or of a direct call that wants them resolved. */
+  credentials?: RequestCredentials;
   res?: Context['res'];
 }
 
 export function createContextInner(input: ContextInput): Context {
   const requestId = input.requestId ?? randomUUID();
+  // Forked on first use: routes that never touch the database skip the allocation.
+  let em: EntityManager | undefined;
+  const getEm = () => (em ??= input.services.orm.em.fork());
+  let auth: Promise<AuthResult> | undefined;
+  const cookies: string[] = [];
   return {
     services: input.services,
-    em: input.services.orm.em.fork(),
+    get em() {
+      return getEm();
+    },
     ip: input.ip ?? '127.0.0.1',
+    userAgent: input.userAgent ?? '',
     requestId,
     log: input.log ?? input.services.log.child({ reqId: requestId }),
     transport: input.transport ?? 'direct',
-    principal: input.principal ?? null,
+    authenticate() {
+      auth ??= input.principal !== undefined
+        ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
+        : input.credentials
+          ? resolveCredentials({ config: input.services.config, em: getEm(), now: input.services.now() }, input.credentials)
+          : Promise.resolve({ principal: null });
+      return auth;
+    },
+    principal: null,
+    cookies,
+    setCookie(value) {
+      cookies.push(value);
+      input.res?.appendHeader('Set-Cookie', value);
+    },
     res: input.res,
   };
 }
@@ -77,19 +106,34 @@ export function createContextInner(input: ContextInput): Context {
 /** The subset of an HTTP request the context reads (Express's `req` fits). */
 export interface HttpRequestLike {
   ip?: string;
+  method?: string;
+  headers: Record<string, string | string[] | undefined>;
   socket: { remoteAddress?: string };
   id?: unknown;
   log?: Logger;
 }
+
+const header = (req: HttpRequestLike, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
 
 export function createContext(services: Services, transport: Transport, req: HttpRequestLike, res: ServerResponse): Context {
   return createContextInner({
     services,
     // Express resolves req.ip from the socket, or from X-Forwarded-For only through TRUST_PROXY.
     ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    userAgent: header(req, 'user-agent') ?? '',
     requestId: typeof req.id === 'string' ? req.id : undefined,
     log: req.log,
     transport,
+    credentials: {
+      method: req.method ?? 'GET',
+      cookie: header(req, 'cookie'),
+      authorization: header(req, 'authorization'),
+      apiKey: header(req, 'x-api-key'),
+      origin: header(req, 'origin'),
+    },
     res,
   });
 }

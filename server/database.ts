@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from '../entities/index.js';
+import { migrationsList } from '../migrations/index.js';
 
 export type Orm = MikroORM;
 
@@ -26,7 +27,9 @@ export function ormOptions(clientUrl: string): Options {
     migrations: {
       path: path.join(root, 'migrations'),
       pathTs: path.join(root, 'migrations'),
-      glob: '!(*.d).{js,ts}',
+      glob: 'Migration*.{js,ts}',
+      migrationsList,
+      silent: true,
       transactional: true,
       allOrNothing: true,
       snapshot: false,
@@ -56,4 +59,13 @@ export async function pingDatabase(orm: Orm, timeoutMs = 1500): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Raw queries get timestamps as MikroORM's driver leaves them (strings); this makes them Dates. */
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+export function toDateOrNull(value: Date | string | null): Date | null {
+  return value === null ? null : toDate(value);
 }

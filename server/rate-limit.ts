@@ -22,6 +22,8 @@ export interface RateLimiter {
   peek(budget: BudgetName, key: string): Promise<RateLimitResult | null>;
   /** Forget a key (for example, failed sign-ins after a success). */
   reset(budget: BudgetName, key: string): Promise<void>;
+  /** Refuse a key for `seconds`, whatever its count. */
+  block(budget: BudgetName, key: string, seconds: number): Promise<void>;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { BudgetName } from './config.js';
+import type { AuthResult } from './auth/credentials.js';
 import type { Context } from './context.js';
 import { ApiError, RATE_LIMIT_MESSAGE, toApiError } from './errors.js';
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
@@ -66,15 +67,24 @@ export function rateLimitError(result: RateLimitResult): ApiError {
   return new ApiError('RATE_LIMIT_ERROR', RATE_LIMIT_MESSAGE, { message: RATE_LIMIT_MESSAGE, retryAfter: result.resetSeconds });
 }
 
-/** The guard every procedure carries; the router test checks that none lacks it. */
+const NO_AUTH: AuthResult = { principal: null };
+
+/**
+ * The guard every procedure carries (the router test checks that none lacks it): spends the budgets
+ * and, on tiers that read credentials, resolves the credential in the same breath.
+ */
 export const rateLimitGuard = t.middleware(async ({ ctx, meta, next }) => {
   const key = clientKey(ctx.ip);
   const budgets: BudgetName[] = ['global', ...(meta?.rateLimit ?? [])];
-  const results = await Promise.all(budgets.map((budget) => ctx.services.limiter.consume(budget, key)));
+  const readsCredentials = meta?.tier !== 'public' && meta?.tier !== 'webhook';
+  const [results, auth] = await Promise.all([
+    Promise.all(budgets.map((budget) => ctx.services.limiter.consume(budget, key))),
+    readsCredentials ? ctx.authenticate() : NO_AUTH,
+  ]);
   const worst = mostRestrictive(results);
   if (worst) setRateLimitHeaders(ctx.res, worst);
   if (worst && !worst.allowed) throw rateLimitError(worst);
-  return next();
+  return next({ ctx: { principal: auth.principal, authError: auth.error } });
 });
 
 const guarded = t.procedure.use(rateLimitGuard);
@@ -91,12 +101,8 @@ export const publicProcedure = guarded.meta({ tier: 'public' });
  */
 export const authProcedure = guarded.meta({ tier: 'auth' });
 
-/**
- * Account routes under /api/user: a principal is required, its scopes must cover `meta.scopes`,
- * and `meta.sessionOnly` routes refuse tokens.
- * @example userProcedure.meta({ openapi: { method: 'GET', path: '/user/me' }, scopes: ['user:read'] })
- */
-export const userProcedure = guarded.meta({ tier: 'user' }).use(({ ctx, meta, next }) => {
+const requirePrincipal = t.middleware(({ ctx, meta, next }) => {
+  if (ctx.authError) throw ctx.authError;
   const principal = ctx.principal;
   if (!principal) throw new ApiError('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
   if (meta?.sessionOnly && principal.kind !== 'session') {
@@ -112,6 +118,19 @@ export const userProcedure = guarded.meta({ tier: 'user' }).use(({ ctx, meta, ne
   }
   return next({ ctx: { principal } });
 });
+
+/**
+ * Account routes under /api/user: a principal is required, its scopes must cover `meta.scopes`,
+ * and `meta.sessionOnly` routes refuse tokens.
+ * @example userProcedure.meta({ openapi: { method: 'GET', path: '/user/me' }, scopes: ['user:read'] })
+ */
+export const userProcedure = guarded.meta({ tier: 'user' }).use(requirePrincipal);
+
+/**
+ * Credential management under /api/auth (sessions, password, email): a signed-in session only.
+ * @example sessionProcedure.meta({ openapi: { method: 'POST', path: '/auth/change-password' } })
+ */
+export const sessionProcedure = guarded.meta({ tier: 'auth', sessionOnly: true }).use(requirePrincipal);
 
 /**
  * Inbound provider callbacks under /api/webhook; each verifies its provider's signature itself.

@@ -73,5 +73,8 @@ export function createRateLimiter({ budgets, prefix, redis }: Options): RateLimi
     async reset(name, key) {
       await limiterFor(name).delete(key);
     },
+    async block(name, key, seconds) {
+      await limiterFor(name).block(key, seconds);
+    },
   };
 }

@@ -90,8 +90,9 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
 
   const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true });
   api.use((req, res, next) => {
-    if (!BODY_METHODS.has(req.method)) return next();
+    if (!BODY_METHODS.has(req.method) && req.method !== 'DELETE') return next();
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (req.method === 'DELETE' && !hasBody) return next();
     if (!hasBody) {
       req.body = {};
       req.headers['content-type'] = 'application/json';
@@ -105,6 +106,12 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     }
     parseJson(req, res, (error?: unknown) => {
       if (error) return next(error);
+      // trpc-to-openapi reads a DELETE's input from the query only; a JSON body (DELETE /user/me
+      // takes the password there, not in the URL) joins it.
+      if (req.method === 'DELETE') {
+        Object.defineProperty(req, 'query', { value: { ...req.query, ...(req.body as object) }, configurable: true });
+        return next();
+      }
       // trpc-to-openapi accepts only this exact spelling; the body is already parsed.
       req.headers['content-type'] = 'application/json';
       next();
@@ -199,13 +206,16 @@ function toEnvelope(req: Request, res: Response, route: RestRoute, chunk: unknow
     return errorEnvelope(internal.status, internal.apiCode, internal.message, { requestId: requestIdOf(req) });
   }
   const meta: Record<string, unknown> = { ...data.meta, requestId: requestIdOf(req) };
-  if (Array.isArray(meta.errors)) meta.errors = (meta.errors as FieldError[]).map((e) => ({ ...e, location: locate(route, e.field) }));
+  if (Array.isArray(meta.errors)) meta.errors = (meta.errors as FieldError[]).map((e) => ({ ...e, location: locate(req, route, e.field) }));
   return errorEnvelope(data.httpStatus, data.code, body?.message ?? 'Request failed', meta);
 }
 
 /** Where a field of the input came from on this route. */
-function locate(route: RestRoute, field: string): FieldError['location'] {
-  if (route.pathParams.includes(field.split('.')[0] ?? '')) return 'params';
-  return BODY_METHODS.has(route.method) ? 'body' : 'query';
+function locate(req: Request, route: RestRoute, field: string): FieldError['location'] {
+  const root = field.split('.')[0] ?? '';
+  if (route.pathParams.includes(root)) return 'params';
+  if (BODY_METHODS.has(route.method)) return 'body';
+  const body = req.body as Record<string, unknown> | undefined;
+  return body && typeof body === 'object' && root in body ? 'body' : 'query';
 }
 

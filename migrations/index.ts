@@ -1,0 +1,8 @@
+/**
+ * Every migration, in order. Listed explicitly (not discovered from the folder) so that they load the
+ * same way under tsx, vitest and any bundler. `npm run migration:create` writes a new file here; add
+ * it to this list.
+ */
+import { Migration20261127220810 } from './Migration20261127220810.js';
+
+export const migrationsList = [{ name: 'Migration20261127220810', class: Migration20261127220810 }];

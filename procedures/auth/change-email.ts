@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { UserSchema } from '../../entities/user.js';
+import { ApiError } from '../../server/errors.js';
+import { GivenPassword } from '../../server/passwords.js';
+import { sessionProcedure } from '../../server/trpc.js';
+import { spendEmailBudget } from './budgets.js';
+import { changeEmailMail } from './emails.js';
+import { requirePassword } from './password-check.js';
+import { Email } from './schemas.js';
+import { issueVerification } from './verifications.js';
+
+/**
+ * POST /api/auth/change-email: needs the current password and sends a confirmation to the new
+ * address; the address changes only when that link is used (POST /api/auth/verify-email).
+ */
+export const changeEmail = sessionProcedure
+  .meta({ openapi: { method: 'POST', path: '/auth/change-email', tags: ['auth'], summary: 'Change my email address' }, message: 'Confirmation sent to the new address' })
+  .input(z.strictObject({ newEmail: Email, password: GivenPassword }))
+  .output(z.object({ email: z.string(), pendingEmail: z.string() }))
+  .mutation(async ({ ctx, input }) => {
+    const { userId, email } = ctx.principal;
+    if (input.newEmail === email) {
+      throw new ApiError('VALIDATION_ERROR', 'This is already your email address', {
+        errors: [{ field: 'newEmail', error: 'Is already your email address', location: 'body' }],
+      });
+    }
+    await requirePassword(ctx.em, userId, input.password);
+    if (await ctx.em.count(UserSchema, { email: input.newEmail })) throw new ApiError('CONFLICT', 'Another account already uses this email address');
+    await spendEmailBudget(ctx, input.newEmail);
+    const token = await issueVerification(ctx.em, { userId, purpose: 'change-email', email: input.newEmail, now: ctx.services.now() });
+    ctx.services.mailer.sendInBackground(changeEmailMail(ctx.services.config.appUrl, input.newEmail, token));
+    return { email, pendingEmail: input.newEmail };
+  });

@@ -1,0 +1,30 @@
+import { router } from '../../server/trpc.js';
+import { changeEmail } from './change-email.js';
+import { changePassword } from './change-password.js';
+import { forgotPassword } from './forgot-password.js';
+import { getSession } from './get-session.js';
+import { listSessions } from './list-sessions.js';
+import { resetPassword } from './reset-password.js';
+import { revokeOtherSessions } from './revoke-other-sessions.js';
+import { revokeSession } from './revoke-session.js';
+import { sendVerificationEmail } from './send-verification-email.js';
+import { signInEmail } from './sign-in-email.js';
+import { signOut } from './sign-out.js';
+import { signUpEmail } from './sign-up-email.js';
+import { verifyEmail } from './verify-email.js';
+
+export const authRouter = router({
+  signUpEmail,
+  signInEmail,
+  signOut,
+  session: getSession,
+  verifyEmail,
+  sendVerificationEmail,
+  forgotPassword,
+  resetPassword,
+  sessions: listSessions,
+  revokeSession,
+  revokeOtherSessions,
+  changePassword,
+  changeEmail,
+});

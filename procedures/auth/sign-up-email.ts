@@ -1,0 +1,67 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { z } from 'zod';
+import { MemberSchema, OrganizationSchema } from '../../entities/organization.js';
+import { AccountSchema, UserSchema } from '../../entities/user.js';
+import { randomToken } from '../../server/crypto.js';
+import { ApiError } from '../../server/errors.js';
+import { newId } from '../../server/ids.js';
+import { hashPassword, NewPassword } from '../../server/passwords.js';
+import { authProcedure } from '../../server/trpc.js';
+import { verifyEmailMail } from './emails.js';
+import { Email, iso, SignedIn, userSummary } from './schemas.js';
+import { startSession } from './start-session.js';
+import { issueVerification } from './verifications.js';
+
+export const SignUpInput = z.strictObject({
+  email: Email,
+  password: NewPassword,
+  name: z.string().trim().min(1, 'Required').max(200, 'Must be at most 200 characters'),
+});
+
+function slugFor(name: string): string {
+  const base = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'org';
+  return `${base}-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+}
+
+const emailTaken = () => new ApiError('CONFLICT', 'An account with this email already exists');
+
+/**
+ * POST /api/auth/sign-up/email: the user, their password, a default organization they own, a
+ * session and a verification token, all in one transaction; the verification email follows it.
+ */
+export const signUpEmail = authProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/auth/sign-up/email', tags: ['auth'], summary: 'Create an account with email and password' },
+    message: 'Account created successfully',
+    status: 201,
+    rateLimit: ['signUp'],
+  })
+  .input(SignUpInput)
+  .output(SignedIn)
+  .mutation(async ({ ctx, input }) => {
+    const now = ctx.services.now();
+    if (await ctx.em.count(UserSchema, { email: input.email })) throw emailTaken();
+    const passwordHash = await hashPassword(input.password);
+    try {
+      const { user, session, token } = await ctx.em.transactional(async (em) => {
+        const user = em.create(UserSchema, {
+          id: newId(), email: input.email, fullName: input.name, isActive: true, verifiedAt: null, lastLoginAt: null,
+          emailPreferences: { marketingOptOut: false }, role: 'user', createdAt: now, updatedAt: now,
+        });
+        em.persist(user);
+        em.persist(em.create(AccountSchema, { id: newId(), userId: user.id, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
+        const organization = em.create(OrganizationSchema, { id: newId(), name: `${input.name}'s organization`.slice(0, 100), slug: slugFor(input.name), createdAt: now, updatedAt: now });
+        em.persist(organization);
+        em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: user.id, role: 'owner', createdAt: now }));
+        await em.flush();
+        const token = await issueVerification(em, { userId: user.id, purpose: 'verify-email', email: user.email, now });
+        const session = await startSession(em, ctx, user.id, now);
+        return { user, session, token };
+      });
+      ctx.services.mailer.sendInBackground(verifyEmailMail(ctx.services.config.appUrl, user.email, token));
+      return { user: userSummary(user), session: { id: session.id, expiresAt: iso(session.expiresAt) } };
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw emailTaken();
+      throw error;
+    }
+  });

@@ -1,0 +1,37 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { z } from 'zod';
+import { UserSchema } from '../../entities/user.js';
+import { ApiError } from '../../server/errors.js';
+import { authProcedure } from '../../server/trpc.js';
+import { consumeVerification } from './verifications.js';
+
+/**
+ * POST /api/auth/verify-email: uses a token from a verification or email-change message. A change
+ * of address happens only here, once the new address has proven it receives mail.
+ */
+export const verifyEmail = authProcedure
+  .meta({ openapi: { method: 'POST', path: '/auth/verify-email', tags: ['auth'], summary: 'Verify an email address with an emailed token' }, message: 'Email verified successfully' })
+  .input(z.strictObject({ token: z.string().min(1, 'Required').max(256) }))
+  .output(z.object({ email: z.string(), isVerified: z.boolean() }))
+  .mutation(async ({ ctx, input }) => {
+    const now = ctx.services.now();
+    try {
+      return await ctx.em.transactional(async (em) => {
+        const token = await consumeVerification(em, input.token, ['verify-email', 'change-email'], now);
+        const user = await em.findOneOrFail(UserSchema, { id: token.userId });
+        if (token.purpose === 'change-email') {
+          user.email = token.email;
+        } else if (token.email !== user.email) {
+          // The address changed since this message was sent; it proves nothing about the current one.
+          throw new ApiError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid, expired or already used; request a new one');
+        }
+        if (token.purpose === 'change-email' || !user.verifiedAt) user.verifiedAt = now;
+        user.updatedAt = now;
+        await em.flush();
+        return { email: user.email, isVerified: true };
+      });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new ApiError('CONFLICT', 'Another account already uses this email address');
+      throw error;
+    }
+  });

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { LoginEventSchema } from '../../../entities/login-history.js';
+import { MemberSchema, OrganizationSchema } from '../../../entities/organization.js';
+import { SessionSchema } from '../../../entities/session.js';
+import { userProcedure } from '../../../server/trpc.js';
+import { iso, IsoDate, isoOrNull } from '../../auth/schemas.js';
+import { LoginEventOutput, toLoginEventOutput } from './login-history.js';
+import { loadProfile, Profile } from './profile.js';
+
+/** GET /api/user/me/export: everything kept about me, as JSON (never hashes or tokens). */
+export const exportMe = userProcedure
+  .meta({ openapi: { method: 'GET', path: '/user/me/export', tags: ['user'], summary: 'Export my data' }, message: 'Export generated successfully', scopes: ['user:read'] })
+  .input(z.void())
+  .output(
+    z.object({
+      exportedAt: IsoDate,
+      user: Profile,
+      sessions: z.array(z.object({ id: z.string(), ip: z.string(), userAgent: z.string(), createdAt: IsoDate, lastSeenAt: IsoDate, expiresAt: IsoDate, revokedAt: IsoDate.nullable() })),
+      memberships: z.array(z.object({ organizationId: z.string(), name: z.string(), slug: z.string(), role: z.string(), joinedAt: IsoDate })),
+      loginHistory: z.array(LoginEventOutput),
+    }),
+  )
+  .query(async ({ ctx }) => {
+    const userId = ctx.principal.userId;
+    const [user, sessions, members, events] = await Promise.all([
+      loadProfile(ctx.em.fork(), userId),
+      ctx.em.fork().find(SessionSchema, { userId }, { orderBy: { createdAt: 'desc' } }),
+      ctx.em.fork().find(MemberSchema, { userId }, { orderBy: { createdAt: 'desc' } }),
+      ctx.em.fork().find(LoginEventSchema, { userId }, { orderBy: { createdAt: 'desc', id: 'desc' } }),
+    ]);
+    const organizations = await ctx.em.find(OrganizationSchema, { id: { $in: members.map((m) => m.organizationId) } });
+    const byId = new Map(organizations.map((o) => [o.id, o]));
+    return {
+      exportedAt: iso(ctx.services.now()),
+      user,
+      sessions: sessions.map((s) => ({ id: s.id, ip: s.ip, userAgent: s.userAgent, createdAt: iso(s.createdAt), lastSeenAt: iso(s.lastSeenAt), expiresAt: iso(s.expiresAt), revokedAt: isoOrNull(s.revokedAt) })),
+      memberships: members.map((m) => ({ organizationId: m.organizationId, name: byId.get(m.organizationId)?.name ?? '', slug: byId.get(m.organizationId)?.slug ?? '', role: m.role, joinedAt: iso(m.createdAt) })),
+      loginHistory: events.map(toLoginEventOutput),
+    };
+  });

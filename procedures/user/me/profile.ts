@@ -1,0 +1,64 @@
+/** The account as /api/user/me shows it, read in one round trip. */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { toDate, toDateOrNull } from '../../../server/database.js';
+import { ApiError } from '../../../server/errors.js';
+import { IsoDate, isoOrNull } from '../../auth/schemas.js';
+
+export const Profile = z.object({
+  id: z.string(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+  email: z.string(),
+  isVerified: z.boolean(),
+  verifiedAt: IsoDate.nullable(),
+  isActive: z.boolean(),
+  lastLoginAt: IsoDate.nullable(),
+  fullName: z.string(),
+  emailPreferences: z.object({ marketingOptOut: z.boolean() }),
+  twoFactorEnabled: z.boolean(),
+  organizationCount: z.number().int(),
+  role: z.enum(['user', 'admin']),
+});
+export type Profile = z.output<typeof Profile>;
+
+interface ProfileRow {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  email: string;
+  verified_at: string | null;
+  is_active: boolean;
+  last_login_at: string | null;
+  full_name: string;
+  email_preferences: { marketingOptOut?: boolean } | null;
+  role: 'user' | 'admin';
+  organization_count: number;
+}
+
+export async function loadProfile(em: EntityManager, userId: string): Promise<Profile> {
+  const [row] = await em.getConnection().execute<ProfileRow[]>(
+    `select u.id, u.created_at, u.updated_at, u.email, u.verified_at, u.is_active, u.last_login_at, u.full_name,
+            u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id)::int as organization_count
+       from users u where u.id = ?`,
+    [userId],
+    'all',
+    em.getTransactionContext(),
+  );
+  if (!row) throw new ApiError('NOT_FOUND', 'This account no longer exists');
+  return {
+    id: row.id,
+    createdAt: toDate(row.created_at).toISOString(),
+    updatedAt: toDate(row.updated_at).toISOString(),
+    email: row.email,
+    isVerified: row.verified_at !== null,
+    verifiedAt: isoOrNull(toDateOrNull(row.verified_at)),
+    isActive: row.is_active,
+    lastLoginAt: isoOrNull(toDateOrNull(row.last_login_at)),
+    fullName: row.full_name,
+    emailPreferences: { marketingOptOut: row.email_preferences?.marketingOptOut ?? false },
+    twoFactorEnabled: false,
+    organizationCount: row.organization_count,
+    role: row.role,
+  };
+}

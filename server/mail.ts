@@ -1,0 +1,61 @@
+/**
+ * Outgoing mail: nodemailer over SMTP_URL; without it each message is written as an .eml file under
+ * MAIL_DIR and its first link is logged, so a newcomer can follow it.
+ *
+ * `send` resolves when the message is handed over; procedures use `sendInBackground` so that whether
+ * an email was sent never shows in a response's timing, and a mail outage never fails a request.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Logger } from './logger.js';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+  sendInBackground(mail: Mail): void;
+  /** Resolves when every background send started so far has finished (tests, shutdown). */
+  idle(): Promise<void>;
+  close(): void;
+}
+
+export function createMailer(options: { smtpUrl?: string; mailDir: string; from: string; log: Logger }): Mailer {
+  const { smtpUrl, mailDir, from, log } = options;
+  const transport: Transporter = smtpUrl
+    ? nodemailer.createTransport(smtpUrl)
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const pending = new Set<Promise<void>>();
+  let counter = 0;
+
+  async function send(mail: Mail): Promise<void> {
+    const info = await transport.sendMail({ from, ...mail });
+    if (smtpUrl) return;
+    await mkdir(mailDir, { recursive: true });
+    const file = path.join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${++counter}.eml`);
+    await writeFile(file, (info as unknown as { message: Buffer }).message);
+    const link = /https?:\/\/\S+/.exec(mail.text)?.[0];
+    log.info({ to: mail.to, subject: mail.subject, file, link }, 'SMTP_URL is unset: mail written to a file');
+  }
+
+  return {
+    send,
+    sendInBackground(mail) {
+      const sending = send(mail)
+        .catch((error: unknown) => log.error({ err: error, to: mail.to, subject: mail.subject }, 'mail delivery failed'))
+        .finally(() => pending.delete(sending));
+      pending.add(sending);
+    },
+    async idle() {
+      await Promise.all([...pending]);
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
