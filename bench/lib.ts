@@ -2,12 +2,11 @@
  * Benchmark helpers: child servers, a throwaway database, autocannon runs, and the report.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { createScratchDatabase, type ScratchDatabase } from '../tests/support/databases.js';
 import { READY, type ChildInfo } from './child.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,22 +20,9 @@ export function envInt(name: string, fallback: number): number {
   return value;
 }
 
-/** A new, empty database on the cluster of `adminUrl` (as tests/support/app.ts does); `drop` removes it. */
-export async function createBenchDatabase(adminUrl: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `bench_${randomBytes(6).toString('hex')}`;
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`create database "${name}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => run(`drop database if exists "${name}" with (force)`) };
+/** A new, empty database for one benchmark run. */
+export function createBenchDatabase(adminUrl: string): Promise<ScratchDatabase> {
+  return createScratchDatabase(adminUrl, 'bench');
 }
 
 export interface Child {

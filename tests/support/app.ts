@@ -4,7 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AnyRouter } from '@trpc/server';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
@@ -12,27 +11,14 @@ import { createContextInner, type ContextInput, type Services } from '../../serv
 import { serve } from '../../server/lifecycle.js';
 import { createCallerFactory } from '../../server/trpc.js';
 import { appRouter } from '../../procedures/index.js';
+import { createScratchDatabase, type ScratchDatabase } from './databases.js';
 
 export const databaseUrl = () => inject('databaseUrl');
 export const redisUrl = () => inject('redisUrl') || undefined;
 
 /** A new, empty database on the test cluster; `drop` removes it. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const admin = new URL(databaseUrl());
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`create database "${name}"`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => run(`drop database if exists "${name}" with (force)`) };
+export function createTestDatabase(): Promise<ScratchDatabase> {
+  return createScratchDatabase(databaseUrl(), 't');
 }
 
 export interface TestApp {
