@@ -2,13 +2,11 @@
  * Assembles the process: database (embedded when DATABASE_URL is unset), Redis or in-memory
  * limits, the services, and the Express app with the REST and tRPC adapters.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { AnyRouter } from '@trpc/server';
 import express from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
-import { pinoHttp } from 'pino-http';
 import { createRateLimiter } from '../adapters/ratelimit/index.js';
 import { createRestAdapter } from '../adapters/rest/index.js';
 import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
@@ -22,6 +20,7 @@ import { createHealthCheck } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMailer } from './mail.js';
 import { connectRedis, createRedis } from './redis.js';
+import { requestLog } from './request-log.js';
 
 export interface AppOptions {
   /** Another router to serve (tests add procedures this way); defaults to appRouter. */
@@ -36,8 +35,6 @@ export interface App {
   /** Closes the database, Redis and the embedded PostgreSQL, if any. */
   close(): Promise<void>;
 }
-
-const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
@@ -73,18 +70,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: (req, res) => {
-        const sent = req.headers['x-request-id'];
-        const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    }),
-  );
+  app.use(requestLog(log));
   app.use(
     helmet({
       strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true, preload: false },

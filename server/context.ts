@@ -59,7 +59,8 @@ export interface ContextInput {
   ip?: string;
   userAgent?: string;
   requestId?: string;
-  log?: Logger;
+  /** The request's logger, or how to get it (made on first use). */
+  log?: Logger | (() => Logger);
   transport?: Transport;
   /** A principal decided by the caller (jobs, tests); skips credential resolution. */
   principal?: Principal | null;
@@ -75,6 +76,7 @@ export function createContextInner(input: ContextInput): Context {
   const getEm = () => (em ??= input.services.orm.em.fork());
   let auth: Promise<AuthResult> | undefined;
   const cookies: string[] = [];
+  let log: Logger | undefined;
   return {
     services: input.services,
     get em() {
@@ -83,7 +85,10 @@ export function createContextInner(input: ContextInput): Context {
     ip: input.ip ?? '127.0.0.1',
     userAgent: input.userAgent ?? '',
     requestId,
-    log: input.log ?? input.services.log.child({ reqId: requestId }),
+    get log() {
+      log ??= typeof input.log === 'function' ? input.log() : (input.log ?? input.services.log.child({ reqId: requestId }));
+      return log;
+    },
     transport: input.transport ?? 'direct',
     authenticate() {
       auth ??= input.principal !== undefined
@@ -125,7 +130,7 @@ export function createContext(services: Services, transport: Transport, req: Htt
     ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
     userAgent: header(req, 'user-agent') ?? '',
     requestId: typeof req.id === 'string' ? req.id : undefined,
-    log: req.log,
+    log: () => req.log ?? services.log,
     transport,
     credentials: {
       method: req.method ?? 'GET',

@@ -84,6 +84,8 @@ export const rateLimitGuard = t.middleware(async ({ ctx, meta, next }) => {
   const worst = mostRestrictive(results);
   if (worst) setRateLimitHeaders(ctx.res, worst);
   if (worst && !worst.allowed) throw rateLimitError(worst);
+  // Merging a context copies it (and forks its EntityManager): only where there is something to add.
+  if (!readsCredentials) return next();
   return next({ ctx: { principal: auth.principal, authError: auth.error } });
 });
 
