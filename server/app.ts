@@ -5,7 +5,6 @@
 import path from 'node:path';
 import type { AnyRouter } from '@trpc/server';
 import express from 'express';
-import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import { createRateLimiter } from '../adapters/ratelimit/index.js';
 import { createRestAdapter } from '../adapters/rest/index.js';
@@ -21,6 +20,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMailer } from './mail.js';
 import { connectRedis, createRedis } from './redis.js';
 import { requestLog } from './request-log.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
   /** Another router to serve (tests add procedures this way); defaults to appRouter. */
@@ -71,12 +71,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(log));
-  app.use(
-    helmet({
-      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true, preload: false },
-      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    }),
-  );
+  app.use(securityHeaders);
   app.use('/api', createRestAdapter(services, router));
   app.use('/trpc', createTrpcAdapter(services, router));
   app.use((req, res) => {

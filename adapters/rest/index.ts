@@ -53,13 +53,6 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     };
   }
 
-  api.use((req, res, next) => {
-    if (req.path.startsWith('/auth') || req.path.startsWith('/user')) res.setHeader('Cache-Control', 'no-store');
-    // HEAD is GET without a body; Node drops the body of a HEAD response by itself.
-    if (req.method === 'HEAD') req.method = 'GET';
-    next();
-  });
-
   api.get('/openapi.json', async (req, res) => {
     if (!(await spendGlobal(req, res))) return;
     openApiDocument ??= JSON.stringify(buildOpenApiDocument(router, routes, services.config.baseUrl));
@@ -77,49 +70,41 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     docsPage(req as never, res, next);
   });
 
-  api.use(async (req, res, next) => {
-    const match = matchRoute(routes, req.method, req.path);
-    if (!match) return fail(new ApiError('NOT_FOUND', `No route ${req.method} /api${req.path}`))(req, res);
-    if ('allowed' in match) {
-      res.setHeader('Allow', [...new Set(match.allowed)].join(', '));
-      return fail(new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api${req.path}; use ${match.allowed.join(' or ')}`))(req, res);
-    }
-    res.locals.route = match.route;
-    next();
-  });
-
   const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true });
-  api.use((req, res, next) => {
-    if (!BODY_METHODS.has(req.method) && req.method !== 'DELETE') return next();
+
+  /** Reads a write's JSON body; calls `done` unless it already answered (415). */
+  function readBody(req: Request, res: Response, done: (error?: unknown) => void): void {
+    if (!BODY_METHODS.has(req.method) && req.method !== 'DELETE') return done();
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (req.method === 'DELETE' && !hasBody) return next();
+    if (req.method === 'DELETE' && !hasBody) return done();
     if (!hasBody) {
       req.body = {};
       req.headers['content-type'] = 'application/json';
-      return next();
+      return done();
     }
     const contentType = req.headers['content-type'] ?? '';
     if (!JSON_TYPE.test(contentType)) {
       req.resume();
       const shown = contentType ? `"${contentType.split(';')[0]}"` : 'a body without Content-Type';
-      return fail(new ApiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be JSON (Content-Type: application/json), not ${shown}`))(req, res);
+      void fail(new ApiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be JSON (Content-Type: application/json), not ${shown}`))(req, res);
+      return;
     }
     parseJson(req, res, (error?: unknown) => {
-      if (error) return next(error);
+      if (error) return done(error);
       // trpc-to-openapi reads a DELETE's input from the query only; a JSON body (DELETE /user/me
       // takes the password there, not in the URL) joins it.
       if (req.method === 'DELETE') {
         Object.defineProperty(req, 'query', { value: { ...req.query, ...(req.body as object) }, configurable: true });
-        return next();
+        return done();
       }
       // trpc-to-openapi accepts only this exact spelling; the body is already parsed.
       req.headers['content-type'] = 'application/json';
-      next();
+      done();
     });
-  });
+  }
 
-  api.use((req, res, next) => {
-    const route = res.locals.route as RestRoute;
+  /** Rewrites whatever trpc-to-openapi is about to send into the envelope. */
+  function wrapInEnvelope(req: Request, res: Response, route: RestRoute): void {
     const end = res.end.bind(res) as (chunk?: unknown) => Response;
     res.end = ((chunk?: unknown) => {
       res.end = end as Response['end'];
@@ -129,21 +114,36 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       return end(JSON.stringify(envelope));
     }) as Response['end'];
-    next();
-  });
+  }
 
-  api.use(
-    createOpenApiExpressMiddleware({
-      router,
-      maxBodySize: MAX_BODY_BYTES,
-      createContext: ({ req, res }: { req: Request; res: ServerResponse }) => createContext(services, 'rest', req, res),
-      responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
-        if (errors.length === 0 && ctx?.res) outputs.set(ctx.res, { output: data[0] });
-        return {};
-      },
-      onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
-    } as Parameters<typeof createOpenApiExpressMiddleware>[0]),
-  );
+  const serveProcedure = createOpenApiExpressMiddleware({
+    router,
+    maxBodySize: MAX_BODY_BYTES,
+    createContext: ({ req, res }: { req: Request; res: ServerResponse }) => createContext(services, 'rest', req, res),
+    responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
+      if (errors.length === 0 && ctx?.res) outputs.set(ctx.res, { output: data[0] });
+      return {};
+    },
+    onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
+  } as Parameters<typeof createOpenApiExpressMiddleware>[0]);
+
+  // One middleware for every procedure call: each Express layer costs a few microseconds.
+  api.use((req, res, next) => {
+    if (req.path.startsWith('/auth') || req.path.startsWith('/user')) res.setHeader('Cache-Control', 'no-store');
+    // HEAD is GET without a body; Node drops the body of a HEAD response by itself.
+    if (req.method === 'HEAD') req.method = 'GET';
+    const match = matchRoute(routes, req.method, req.path);
+    if (!match) return void fail(new ApiError('NOT_FOUND', `No route ${req.method} /api${req.path}`))(req, res);
+    if ('allowed' in match) {
+      res.setHeader('Allow', [...new Set(match.allowed)].join(', '));
+      return void fail(new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api${req.path}; use ${match.allowed.join(' or ')}`))(req, res);
+    }
+    readBody(req, res, (error) => {
+      if (error) return next(error);
+      wrapInEnvelope(req, res, match.route);
+      void serveProcedure(req, res);
+    });
+  });
 
   api.use(fail(new ApiError('NOT_FOUND', 'No such route')));
 
