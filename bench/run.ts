@@ -5,16 +5,14 @@
  * - DATABASE_URL set: a fresh `bench_<random>` database on that cluster, dropped afterwards;
  *   unset: the embedded PostgreSQL of createApp under DATA_DIR (.data). REDIS_URL set: the Redis
  *   limiter; unset: in-memory limits.
- * - The target (issue): with the Redis limiter, the full stack keeps at least half the bare
- *   handler's throughput. A miss is printed, not an exit code; errors or non-2xx answers during a
+ * - Each target's ratio to a bare handler is printed with the minimum its issue asks for (with the
+ *   Redis limiter): health 0.5, /api/user/me 0.3. A miss is printed, not an exit code; errors or non-2xx answers during a
  *   measurement make the run invalid (exit code 1), since they would measure something else.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { clean, createBenchDatabase, envInt, measure, printTable, startChild, verify, type Measurement } from './lib.js';
 import { targets } from './targets.js';
-
-const MIN_RATIO = 0.5;
 
 const load = {
   connections: envInt('BENCH_CONNECTIONS', 50),
@@ -51,7 +49,7 @@ async function main(): Promise<boolean> {
   console.log(`rate limiter: ${String(full.info.rateLimits)}\n`);
 
   const rows: Array<{ label: string; m: Measurement }> = [];
-  const ratios: Array<{ name: string; ratio: number }> = [];
+  const ratios: Array<{ name: string; ratio: number; minRatio?: number }> = [];
   for (const target of targets) {
     const headers = { ...target.headers, ...(await target.prepare?.(full.url)) };
     const body = await verify(`${full.url}${target.path}`, headers);
@@ -65,17 +63,17 @@ async function main(): Promise<boolean> {
       const b = await measure(`${bare.url}${target.path}`, load);
       await bare.stop();
       rows.push({ label: `bare ${target.name}`, m: b });
-      ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec });
+      ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec, minRatio: target.minRatio });
     }
   }
 
   console.log('');
   printTable(rows);
   console.log('');
-  for (const { name, ratio } of ratios) {
-    const met = ratio >= MIN_RATIO ? 'MET' : 'NOT MET';
-    const note = full.info.rateLimits === 'redis' ? '' : ' (the target is stated for the Redis limiter; this run used memory)';
-    console.log(`${name}: full/bare = ${ratio.toFixed(2)}; target >= ${MIN_RATIO.toFixed(2)} ${met}${note}`);
+  for (const { name, ratio, minRatio } of ratios) {
+    const note = full.info.rateLimits === 'redis' ? '' : ' (the targets are stated for the Redis limiter; this run used memory)';
+    const verdict = minRatio === undefined ? '' : `; target >= ${minRatio.toFixed(2)} ${ratio >= minRatio ? 'MET' : 'NOT MET'}${note}`;
+    console.log(`${name}: full/bare = ${ratio.toFixed(2)}${verdict}`);
   }
   const invalid = rows.filter((r) => !clean(r.m));
   for (const { label, m } of invalid) console.log(`INVALID: ${label} had ${m.errors} errors (${m.timeouts} timeouts) and ${m.non2xx} non-2xx answers`);

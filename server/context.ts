@@ -14,6 +14,7 @@ import type { Orm } from './database.js';
 import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail.js';
+import type { SessionCache } from './auth/session-cache.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Long-lived, per-process dependencies. */
@@ -25,6 +26,7 @@ export interface Services {
   limiter: RateLimiter;
   health: HealthCheck;
   mailer: Mailer;
+  sessionCache: SessionCache;
   /** The current time; tests replace it to move through expiries. */
   now(): Date;
 }
@@ -94,7 +96,7 @@ export function createContextInner(input: ContextInput): Context {
       auth ??= input.principal !== undefined
         ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
         : input.credentials
-          ? resolveCredentials({ config: input.services.config, em: getEm(), now: input.services.now() }, input.credentials)
+          ? resolveCredentials({ config: input.services.config, em: getEm(), sessionCache: input.services.sessionCache, now: input.services.now() }, input.credentials)
           : Promise.resolve({ principal: null });
       return auth;
     },

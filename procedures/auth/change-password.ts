@@ -13,11 +13,13 @@ export const changePassword = sessionProcedure
     const now = ctx.services.now();
     const account = await requirePassword(ctx.em, ctx.principal.userId, input.currentPassword);
     const passwordHash = await hashPassword(input.newPassword);
-    return ctx.em.transactional(async (em) => {
+    const revoked = await ctx.em.transactional(async (em) => {
       account.passwordHash = passwordHash;
       account.updatedAt = now;
       em.persist(account);
       await em.flush();
-      return { revokedSessions: await revokeSessions(em, ctx.principal.userId, now, ctx.principal.sessionId) };
+      return revokeSessions(em, { userId: ctx.principal.userId, except: ctx.principal.sessionId }, now);
     });
+    await ctx.services.sessionCache.forget(revoked);
+    return { revokedSessions: revoked.length };
   });

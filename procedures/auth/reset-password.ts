@@ -16,7 +16,7 @@ export const resetPassword = authProcedure
     // Check first so that a bad token costs no password hash.
     if (!(await isLiveVerification(ctx.em, input.token, 'reset-password', now))) throw invalidToken();
     const passwordHash = await hashPassword(input.password);
-    return ctx.em.transactional(async (em) => {
+    const revoked = await ctx.em.transactional(async (em) => {
       const { userId } = await consumeVerification(em, input.token, ['reset-password'], now);
       const account = await em.findOne(AccountSchema, { userId, providerId: 'credential' });
       if (account) {
@@ -26,6 +26,8 @@ export const resetPassword = authProcedure
         em.persist(em.create(AccountSchema, { id: newId(), userId, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
       }
       await em.flush();
-      return { revokedSessions: await revokeSessions(em, userId, now) };
+      return revokeSessions(em, { userId }, now);
     });
+    await ctx.services.sessionCache.forget(revoked);
+    return { revokedSessions: revoked.length };
   });

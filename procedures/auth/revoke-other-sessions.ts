@@ -7,6 +7,8 @@ export const revokeOtherSessions = sessionProcedure
   .meta({ openapi: { method: 'POST', path: '/auth/revoke-other-sessions', tags: ['auth'], summary: 'End all my other sessions' }, message: 'Other sessions revoked successfully' })
   .input(z.strictObject({}))
   .output(z.object({ revokedSessions: z.number().int() }))
-  .mutation(async ({ ctx }) => ({
-    revokedSessions: await revokeSessions(ctx.em, ctx.principal.userId, ctx.services.now(), ctx.principal.sessionId),
-  }));
+  .mutation(async ({ ctx }) => {
+    const revoked = await revokeSessions(ctx.em, { userId: ctx.principal.userId, except: ctx.principal.sessionId }, ctx.services.now());
+    await ctx.services.sessionCache.forget(revoked);
+    return { revokedSessions: revoked.length };
+  });

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { SessionSchema } from '../../entities/session.js';
-import { clearedSessionCookie } from '../../server/auth/sessions.js';
+import { clearedSessionCookie, revokeSessions } from '../../server/auth/sessions.js';
 import { ApiError } from '../../server/errors.js';
 import { ULID_PATTERN } from '../../server/ids.js';
 import { sessionProcedure } from '../../server/trpc.js';
@@ -11,12 +10,9 @@ export const revokeSession = sessionProcedure
   .input(z.strictObject({ id: z.string().regex(ULID_PATTERN, 'Must be a session id') }))
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {
-    const revoked = await ctx.em.nativeUpdate(
-      SessionSchema,
-      { id: input.id, userId: ctx.principal.userId, revokedAt: null },
-      { revokedAt: ctx.services.now() },
-    );
-    if (revoked === 0) throw new ApiError('NOT_FOUND', 'No active session of yours has this id');
+    const revoked = await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: input.id }, ctx.services.now());
+    await ctx.services.sessionCache.forget(revoked);
+    if (revoked.length === 0) throw new ApiError('NOT_FOUND', 'No active session of yours has this id');
     if (input.id === ctx.principal.sessionId) ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { id: input.id };
   });

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { SessionSchema } from '../../entities/session.js';
-import { clearedSessionCookie } from '../../server/auth/sessions.js';
+import { clearedSessionCookie, revokeSessions } from '../../server/auth/sessions.js';
 import { authProcedure } from '../../server/trpc.js';
 
 /** POST /api/auth/sign-out: revokes the current session (if any) and clears the cookie. */
@@ -12,7 +11,9 @@ export const signOut = authProcedure
     // A cross-site page must not be able to sign people out either.
     if (ctx.authError?.apiCode === 'CSRF_REJECTED') throw ctx.authError;
     const sessionId = ctx.principal?.sessionId;
-    if (sessionId) await ctx.em.nativeUpdate(SessionSchema, { id: sessionId, revokedAt: null }, { revokedAt: ctx.services.now() });
+    if (sessionId && ctx.principal) {
+      await ctx.services.sessionCache.forget(await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: sessionId }, ctx.services.now()));
+    }
     ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { signedOut: sessionId !== undefined };
   });

@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { UserSchema } from '../../entities/user.js';
+import { liveSessionHashes } from '../../server/auth/sessions.js';
 import { ApiError } from '../../server/errors.js';
 import { authProcedure } from '../../server/trpc.js';
 import { consumeVerification } from './verifications.js';
@@ -16,7 +17,7 @@ export const verifyEmail = authProcedure
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     try {
-      return await ctx.em.transactional(async (em) => {
+      const { result, stale } = await ctx.em.transactional(async (em) => {
         const token = await consumeVerification(em, input.token, ['verify-email', 'change-email'], now);
         const user = await em.findOneOrFail(UserSchema, { id: token.userId });
         if (token.purpose === 'change-email') {
@@ -28,8 +29,11 @@ export const verifyEmail = authProcedure
         if (token.purpose === 'change-email' || !user.verifiedAt) user.verifiedAt = now;
         user.updatedAt = now;
         await em.flush();
-        return { email: user.email, isVerified: true };
+        // Sessions carry the email and its verification: cached ones must be read again.
+        return { result: { email: user.email, isVerified: true }, stale: await liveSessionHashes(em, user.id) };
       });
+      await ctx.services.sessionCache.forget(stale);
+      return result;
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new ApiError('CONFLICT', 'Another account already uses this email address');
       throw error;

@@ -11,6 +11,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
+import type { SessionCache } from './session-cache.js';
 import { ApiError, toApiError } from '../errors.js';
 import { USER_SCOPES, type Scope } from '../scopes.js';
 import { readSessionToken, validateSessionToken } from './sessions.js';
@@ -46,7 +47,7 @@ function failed(error: ApiError): AuthResult {
 }
 
 export async function resolveCredentials(
-  deps: { config: Config; em: EntityManager; now: Date },
+  deps: { config: Config; em: EntityManager; sessionCache: SessionCache; now: Date },
   request: RequestCredentials,
 ): Promise<AuthResult> {
   try {
@@ -67,7 +68,7 @@ export async function resolveCredentials(
     if (!SAFE_METHODS.has(request.method) && !(request.origin && deps.config.trustedOrigins.includes(request.origin))) {
       return failed(new ApiError('CSRF_REJECTED', 'Cookie-authenticated writes must come from a trusted Origin'));
     }
-    const valid = await validateSessionToken(deps.em, token, deps.now);
+    const valid = await validateSessionToken(deps.em, deps.sessionCache, token, deps.now);
     if (!valid) return failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The session is invalid or has expired; sign in again'));
     if (!valid.user.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
     return {

@@ -11,6 +11,7 @@ import { SessionSchema } from '../../entities/session.js';
 import type { Config } from '../config.js';
 import { randomToken, sha256Hex, TOKEN_PATTERN } from '../crypto.js';
 import { toDate, toDateOrNull } from '../database.js';
+import type { CachedSession, SessionCache } from './session-cache.js';
 import { newId } from '../ids.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -83,37 +84,88 @@ interface SessionRow {
   verified_at: string | null;
 }
 
-/**
- * One indexed read (no entity hydration) for a cookie's token; null when it is malformed, unknown,
- * revoked, past 30 days or idle for 7.
- */
-export async function validateSessionToken(em: EntityManager, token: string, now: Date): Promise<ValidSession | null> {
-  if (!TOKEN_PATTERN.test(token)) return null;
+async function loadSession(em: EntityManager, tokenHash: string): Promise<CachedSession | undefined> {
   const row = (await em.getConnection().execute<SessionRow[]>(
     `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.is_active, u.verified_at
        from sessions s join users u on u.id = s.user_id
       where s.token_hash = ? and s.revoked_at is null`,
-    [sha256Hex(token)],
+    [tokenHash],
   ))[0];
-  if (!row) return null;
-  const nowMs = now.getTime();
-  const expiresAt = toDate(row.expires_at);
-  let lastSeenAt = toDate(row.last_seen_at);
-  if (nowMs >= expiresAt.getTime() || nowMs - lastSeenAt.getTime() >= SESSION_IDLE_MS) return null;
-  if (nowMs - lastSeenAt.getTime() >= SESSION_REFRESH_MS) {
-    lastSeenAt = now;
-    await em.getConnection().execute('update sessions set last_seen_at = ? where id = ?', [now, row.id]);
-  }
+  if (!row) return undefined;
   return {
-    session: { id: row.id, userId: row.user_id, createdAt: toDate(row.created_at), lastSeenAt, expiresAt },
-    user: { id: row.user_id, email: row.email, isActive: row.is_active, verifiedAt: toDateOrNull(row.verified_at) },
+    session: {
+      id: row.id,
+      userId: row.user_id,
+      createdAt: toDate(row.created_at).getTime(),
+      lastSeenAt: toDate(row.last_seen_at).getTime(),
+      expiresAt: toDate(row.expires_at).getTime(),
+    },
+    user: { id: row.user_id, email: row.email, isActive: row.is_active, verifiedAt: toDateOrNull(row.verified_at)?.getTime() ?? null },
   };
 }
 
-/** Revokes a user's sessions, all of them or all but one; returns how many. */
-export async function revokeSessions(em: EntityManager, userId: string, now: Date, except?: string): Promise<number> {
-  const where = except
-    ? { userId, revokedAt: null, id: { $ne: except } }
-    : { userId, revokedAt: null };
-  return em.nativeUpdate(SessionSchema, where, { revokedAt: now });
+/**
+ * The session behind a cookie's token: from the session cache when it is there, else one indexed
+ * read (no entity hydration). Null when it is malformed, unknown, revoked, past 30 days or idle for 7.
+ */
+export async function validateSessionToken(em: EntityManager, cache: SessionCache, token: string, now: Date): Promise<ValidSession | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const tokenHash = sha256Hex(token);
+  let found = await cache.get(tokenHash);
+  if (!found) {
+    found = await loadSession(em, tokenHash);
+    if (!found) return null;
+    await cache.set(tokenHash, found);
+  }
+  const nowMs = now.getTime();
+  const { session, user } = found;
+  if (nowMs >= session.expiresAt || nowMs - session.lastSeenAt >= SESSION_IDLE_MS) return null;
+  if (nowMs - session.lastSeenAt >= SESSION_REFRESH_MS) {
+    session.lastSeenAt = nowMs;
+    await em.getConnection().execute('update sessions set last_seen_at = ? where id = ?', [now, session.id]);
+    await cache.set(tokenHash, found);
+  }
+  return {
+    session: { id: session.id, userId: session.userId, createdAt: new Date(session.createdAt), lastSeenAt: new Date(session.lastSeenAt), expiresAt: new Date(session.expiresAt) },
+    user: { id: user.id, email: user.email, isActive: user.isActive, verifiedAt: user.verifiedAt === null ? null : new Date(user.verifiedAt) },
+  };
+}
+
+/**
+ * Revokes live sessions of a user: one (`id`), all, or all but one (`except`). Returns the token
+ * hashes it revoked, for the caller to drop from the session cache once its transaction commits.
+ */
+export async function revokeSessions(
+  em: EntityManager,
+  where: { userId: string; id?: string; except?: string },
+  now: Date,
+): Promise<string[]> {
+  const conditions = ['user_id = ?', 'revoked_at is null'];
+  const params: unknown[] = [now, where.userId];
+  if (where.id) {
+    conditions.push('id = ?');
+    params.push(where.id);
+  }
+  if (where.except) {
+    conditions.push('id <> ?');
+    params.push(where.except);
+  }
+  const rows = await em.getConnection().execute<{ token_hash: string }[]>(
+    `update sessions set revoked_at = ? where ${conditions.join(' and ')} returning token_hash`,
+    params,
+    'all',
+    em.getTransactionContext(),
+  );
+  return rows.map((r) => r.token_hash);
+}
+
+/** The token hashes of a user's live sessions: what to drop from the cache when the user changes. */
+export async function liveSessionHashes(em: EntityManager, userId: string): Promise<string[]> {
+  const rows = await em.getConnection().execute<{ token_hash: string }[]>(
+    'select token_hash from sessions where user_id = ? and revoked_at is null',
+    [userId],
+    'all',
+    em.getTransactionContext(),
+  );
+  return rows.map((r) => r.token_hash);
 }

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { UserSchema } from '../../../entities/user.js';
-import { clearedSessionCookie } from '../../../server/auth/sessions.js';
+import { clearedSessionCookie, liveSessionHashes } from '../../../server/auth/sessions.js';
 import { ApiError } from '../../../server/errors.js';
 import { GivenPassword } from '../../../server/passwords.js';
 import { userProcedure } from '../../../server/trpc.js';
@@ -34,7 +34,7 @@ export const deleteMe = userProcedure
   .mutation(async ({ ctx, input }) => {
     const userId = ctx.principal.userId;
     await requirePassword(ctx.em, userId, input.password);
-    await ctx.em.transactional(async (em) => {
+    const removed = await ctx.em.transactional(async (em) => {
       const owned = await em.getConnection().execute<OwnedOrganization[]>(
         `select o.id, o.slug,
                 (select count(*) from members x where x.organization_id = o.id and x.user_id <> ?)::int as other_members,
@@ -55,8 +55,11 @@ export const deleteMe = userProcedure
       }
       const solo = owned.filter((o) => o.other_members === 0).map((o) => o.id);
       if (solo.length > 0) await em.nativeDelete(OrganizationSchema, { id: { $in: solo } });
+      const sessions = await liveSessionHashes(em, userId);
       await em.nativeDelete(UserSchema, { id: userId });
+      return sessions;
     });
+    await ctx.services.sessionCache.forget(removed);
     ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { id: userId };
   });

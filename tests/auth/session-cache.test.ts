@@ -1,0 +1,66 @@
+/** The session path costs no database round trip once cached, and revocation still bites at once. */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, redisUrl, startTestApp, type TestApp } from '../support/app.js';
+import { asBrowser, postJson, signUp } from '../support/identity.js';
+
+function countQueries(t: TestApp) {
+  const seen: string[] = [];
+  t.services.orm.em.getConnection().getKnex().on('query', (q: { sql: string }) => seen.push(q.sql));
+  return seen;
+}
+
+describe('the session cache', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TRUST_PROXY: 'loopback' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('serves GET /api/user/me with one database round trip once the session is cached', async () => {
+    const user = await signUp(t);
+    const queries = countQueries(t);
+    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
+    expect(queries.filter((q) => q.includes('from sessions'))).toHaveLength(1);
+    queries.length = 0;
+    for (let i = 0; i < 3; i++) expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
+    expect(queries.filter((q) => q.includes('sessions'))).toEqual([]);
+    expect(queries).toHaveLength(3);
+  });
+
+  it('forgets a session at sign-out, a password change and an email verification', async () => {
+    const user = await signUp(t);
+    const other = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: user.password }, undefined, { 'x-forwarded-for': '192.0.2.90' });
+    const otherCookie = other.headers.getSetCookie()[0]!.split(';')[0]!;
+    for (const cookie of [user.cookie, otherCookie]) expect((await t.request('/api/user/me', { headers: asBrowser(cookie) })).status).toBe(200);
+
+    await postJson(t, '/api/auth/change-password', { currentPassword: user.password, newPassword: 'another fine passphrase' }, user.cookie);
+    expect((await t.request('/api/user/me', { headers: asBrowser(otherCookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
+
+    await postJson(t, '/api/auth/sign-out', {}, user.cookie);
+    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+  });
+});
+
+describe.skipIf(!redisUrl())('the session cache in Redis', () => {
+  it('is shared: a sign-out on one instance ends the session on another at once', async () => {
+    const database = await createTestDatabase();
+    const env = { RATE_LIMIT_PREFIX: `shared:${randomBytes(4).toString('hex')}` };
+    const a = await startTestApp({ env, databaseUrl: database.url });
+    const b = await startTestApp({ env, databaseUrl: database.url });
+    try {
+      const user = await signUp(a);
+      expect((await b.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
+      expect((await a.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
+      await postJson(a, '/api/auth/sign-out', {}, user.cookie);
+      expect((await b.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+    }
+  });
+});
