@@ -13,6 +13,7 @@ import { randomToken, sha256Hex, TOKEN_PATTERN } from '../crypto.js';
 import { toDate, toDateOrNull } from '../database.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 import { newId } from '../ids.js';
+import { preparedRows } from '../sql.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const SESSION_ABSOLUTE_MS = 30 * DAY_MS;
@@ -85,12 +86,14 @@ interface SessionRow {
 }
 
 async function loadSession(em: EntityManager, tokenHash: string): Promise<CachedSession | undefined> {
-  const row = (await em.getConnection().execute<SessionRow[]>(
+  const [row] = await preparedRows<SessionRow>(
+    em,
+    'session_by_token_hash',
     `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.is_active, u.verified_at
        from sessions s join users u on u.id = s.user_id
-      where s.token_hash = ? and s.revoked_at is null`,
+      where s.token_hash = $1 and s.revoked_at is null`,
     [tokenHash],
-  ))[0];
+  );
   if (!row) return undefined;
   return {
     session: {

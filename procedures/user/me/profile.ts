@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { toDate, toDateOrNull } from '../../../server/database.js';
 import { ApiError } from '../../../server/errors.js';
+import { preparedRows } from '../../../server/sql.js';
 import { IsoDate, isoOrNull } from '../../auth/schemas.js';
 
 export const Profile = z.object({
@@ -37,13 +38,13 @@ interface ProfileRow {
 }
 
 export async function loadProfile(em: EntityManager, userId: string): Promise<Profile> {
-  const [row] = await em.getConnection().execute<ProfileRow[]>(
+  const [row] = await preparedRows<ProfileRow>(
+    em,
+    'user_profile',
     `select u.id, u.created_at, u.updated_at, u.email, u.verified_at, u.is_active, u.last_login_at, u.full_name,
             u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id)::int as organization_count
-       from users u where u.id = ?`,
+       from users u where u.id = $1`,
     [userId],
-    'all',
-    em.getTransactionContext(),
   );
   if (!row) throw new ApiError('NOT_FOUND', 'This account no longer exists');
   return {

@@ -1,0 +1,30 @@
+/**
+ * Hot-path reads that skip the query builder: a pooled connection straight from the ORM's pool and
+ * a named prepared statement, so PostgreSQL plans the query once per connection instead of on every
+ * request. Inside a transaction the ORM's own connection is used instead, so the read sees its writes.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+interface PgClient {
+  query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<PgClient>;
+  releaseConnection(connection: PgClient): Promise<unknown>;
+}
+
+/** Runs `text` (with $1, $2… placeholders) as the prepared statement `name`. */
+export async function preparedRows<T>(em: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
+  const transaction = em.getTransactionContext();
+  if (transaction) {
+    return em.getConnection().execute<T[]>(text.replace(/\$\d+/g, '?'), values, 'all', transaction);
+  }
+  const client = (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
+  const connection = await client.acquireConnection();
+  try {
+    return (await connection.query<T>({ name, text, values })).rows;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
