@@ -53,14 +53,14 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     };
   }
 
-  api.get('/openapi.json', async (req, res) => {
+  async function serveDocument(req: Request, res: Response) {
     if (!(await spendGlobal(req, res))) return;
     openApiDocument ??= JSON.stringify(buildOpenApiDocument(router, routes, services.config.baseUrl));
     res.type('application/json').send(openApiDocument);
-  });
+  }
 
   const docsPage = apiReference({ url: '/api/openapi.json', pageTitle: 'API reference' } as Parameters<typeof apiReference>[0]);
-  api.get('/docs', async (req, res, next) => {
+  async function serveDocsPage(req: Request, res: Response, next: NextFunction) {
     if (!(await spendGlobal(req, res))) return;
     // The reference page loads its script and styles from a CDN.
     res.setHeader(
@@ -68,7 +68,7 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https:; font-src 'self' https: data:; img-src 'self' https: data:; connect-src 'self'; frame-ancestors 'none'",
     );
     docsPage(req as never, res, next);
-  });
+  }
 
   const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true });
 
@@ -127,8 +127,12 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
   } as Parameters<typeof createOpenApiExpressMiddleware>[0]);
 
-  // One middleware for every procedure call: each Express layer costs a few microseconds.
+  // One middleware for everything under /api: each Express layer costs a few microseconds.
   api.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (req.path === '/openapi.json') return void serveDocument(req, res);
+      if (req.path === '/docs') return void serveDocsPage(req, res, next);
+    }
     if (req.path.startsWith('/auth') || req.path.startsWith('/user')) res.setHeader('Cache-Control', 'no-store');
     // HEAD is GET without a body; Node drops the body of a HEAD response by itself.
     if (req.method === 'HEAD') req.method = 'GET';
