@@ -1,8 +1,11 @@
 /** Every entity the ORM knows, one file per aggregate. */
+import { AuditLogSchema } from './audit-log.js';
+import { InviteSchema } from './invite.js';
 import { LoginEventSchema } from './login-history.js';
+import { ProjectSchema } from './project.js';
 import { MemberSchema, OrganizationSchema } from './organization.js';
 import { SessionSchema } from './session.js';
 import { AccountSchema, UserSchema } from './user.js';
 import { VerificationSchema } from './verification.js';
 
-export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema];
+export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema, InviteSchema, ProjectSchema, AuditLogSchema];

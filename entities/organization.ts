@@ -1,10 +1,22 @@
 import { EntitySchema } from '@mikro-orm/core';
 import { idColumn, ownedBy, timestamp } from './columns.js';
 
+export interface OrganizationSettings {
+  /** IANA time zone used for reports, e.g. Europe/Paris. */
+  timezone: string;
+  /** BCP 47 language tag for emails and reports, e.g. en-US. */
+  locale: string;
+  /** When non-empty, invitations may only go to these email domains. */
+  allowedEmailDomains: string[];
+}
+
+export const DEFAULT_SETTINGS: OrganizationSettings = { timezone: 'UTC', locale: 'en-US', allowedEmailDomains: [] };
+
 export interface Organization {
   id: string;
   name: string;
   slug: string;
+  settings: OrganizationSettings;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -16,6 +28,7 @@ export const OrganizationSchema = new EntitySchema<Organization>({
     id: idColumn,
     name: { type: 'string', length: 100 },
     slug: { type: 'string', length: 64, unique: 'organizations_slug_unique' },
+    settings: { type: 'json', columnType: 'jsonb', default: JSON.stringify(DEFAULT_SETTINGS) },
     createdAt: timestamp,
     updatedAt: timestamp,
   },

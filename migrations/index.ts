@@ -4,5 +4,9 @@
  * it to this list.
  */
 import { Migration20261127220810 } from './Migration20261127220810.js';
+import { Migration20261127223744 } from './Migration20261127223744.js';
 
-export const migrationsList = [{ name: 'Migration20261127220810', class: Migration20261127220810 }];
+export const migrationsList = [
+  { name: 'Migration20261127220810', class: Migration20261127220810 },
+  { name: 'Migration20261127223744', class: Migration20261127223744 },
+];

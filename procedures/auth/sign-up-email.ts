@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
-import { MemberSchema, OrganizationSchema } from '../../entities/organization.js';
+import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema } from '../../entities/organization.js';
 import { AccountSchema, UserSchema } from '../../entities/user.js';
 import { randomToken } from '../../server/crypto.js';
 import { ApiError } from '../../server/errors.js';
@@ -50,7 +50,7 @@ export const signUpEmail = authProcedure
         });
         em.persist(user);
         em.persist(em.create(AccountSchema, { id: newId(), userId: user.id, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
-        const organization = em.create(OrganizationSchema, { id: newId(), name: `${input.name}'s organization`.slice(0, 100), slug: slugFor(input.name), createdAt: now, updatedAt: now });
+        const organization = em.create(OrganizationSchema, { id: newId(), name: `${input.name}'s organization`.slice(0, 100), slug: slugFor(input.name), settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
         em.persist(organization);
         em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: user.id, role: 'owner', createdAt: now }));
         await em.flush();
