@@ -14,7 +14,9 @@ import type { AuthResult } from './auth/credentials.js';
 import type { Context } from './context.js';
 import { ApiError, RATE_LIMIT_MESSAGE, toApiError } from './errors.js';
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
-import type { Permission, Scope } from './scopes.js';
+import { ULID_PATTERN } from './ids.js';
+import { ROLE_PERMISSIONS, type Permission, type Scope } from './scopes.js';
+import { loadMembership, type Membership } from './tenancy.js';
 
 export type Tier = 'public' | 'auth' | 'user' | 'tenant' | 'webhook';
 
@@ -33,6 +35,8 @@ export type Meta = OpenApiMeta<{
   rateLimit?: BudgetName[];
   /** Credential and security management: a session cookie, never a token. */
   sessionOnly?: boolean;
+  /** Tenant routes only an owner may use (transfer ownership, delete the organization). */
+  ownerOnly?: boolean;
 }>;
 
 const t = initTRPC
@@ -133,6 +137,43 @@ export const userProcedure = guarded.meta({ tier: 'user' }).use(requirePrincipal
  * @example sessionProcedure.meta({ openapi: { method: 'POST', path: '/auth/change-password' } })
  */
 export const sessionProcedure = guarded.meta({ tier: 'auth', sessionOnly: true }).use(requirePrincipal);
+
+/**
+ * Tenant routes under /api/user/organizations/{organizationId}: a principal as for user routes, then
+ * - the organizationId of the input must be a well-formed id (TENANT_CONTEXT_MISSING);
+ * - an organization-pinned token may only use its own organization (FORBIDDEN);
+ * - the caller must be a member; a missing organization answers the same (FORBIDDEN);
+ * - the member's role must grant `meta.permission` (and be owner for `meta.ownerOnly`);
+ * and the logic receives `ctx.organization` and `ctx.membership`.
+ * @example tenantProcedure.meta({ openapi: { method: 'GET', path: '/user/organizations/{organizationId}/projects' }, scopes: ['projects:read'], permission: 'organization:read' })
+ */
+export const tenantProcedure = guarded
+  .meta({ tier: 'tenant' })
+  .use(requirePrincipal)
+  .use(async ({ ctx, meta, getRawInput, next }) => {
+    const raw = await getRawInput();
+    const organizationId = typeof raw === 'object' && raw !== null ? (raw as { organizationId?: unknown }).organizationId : undefined;
+    if (typeof organizationId !== 'string' || !ULID_PATTERN.test(organizationId)) {
+      throw new ApiError('TENANT_CONTEXT_MISSING', 'This route needs a well-formed organization id in its path');
+    }
+    const principal = ctx.principal;
+    if (principal.organizationId && principal.organizationId !== organizationId) {
+      throw new ApiError('FORBIDDEN', 'This credential is pinned to another organization');
+    }
+    const found = await loadMembership(ctx.em, organizationId, principal.userId);
+    if (!found) throw new ApiError('FORBIDDEN', 'You are not a member of this organization');
+    const permissions = ROLE_PERMISSIONS[found.role];
+    if (meta?.ownerOnly && found.role !== 'owner') {
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner of the organization can do this', { requiredPermissions: ['owner'] });
+    }
+    if (meta?.permission && !permissions.includes(meta.permission)) {
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', `Your role (${found.role}) lacks the permission ${meta.permission}`, {
+        requiredPermissions: [meta.permission],
+      });
+    }
+    const membership: Membership = { id: found.memberId, role: found.role, permissions, joinedAt: found.joinedAt };
+    return next({ ctx: { organization: found.organization, membership } });
+  });
 
 /**
  * Inbound provider callbacks under /api/webhook; each verifies its provider's signature itself.

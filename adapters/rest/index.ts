@@ -142,6 +142,9 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       res.setHeader('Allow', [...new Set(match.allowed)].join(', '));
       return void fail(new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api${req.path}; use ${match.allowed.join(' or ')}`))(req, res);
     }
+    if (match.params.organizationId === '') {
+      return void fail(new ApiError('TENANT_CONTEXT_MISSING', 'This route needs an organization id in its path'))(req, res);
+    }
     readBody(req, res, (error) => {
       if (error) return next(error);
       wrapInEnvelope(req, res, match.route);

@@ -38,7 +38,8 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
         const param = /^\{(\w+)\}$/.exec(segment);
         if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         pathParams.push(param[1]);
-        return '[^/]+';
+        // Empty segments match too, so that a tenant route without its id gets TENANT_CONTEXT_MISSING.
+        return `(?<${param[1]}>[^/]*)`;
       })
       .join('/');
     routes.push({ procedurePath, method: openapi.method, path: openapi.path, pattern: new RegExp(`^${source}/?$`), pathParams, meta });
@@ -46,14 +47,15 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
   return routes;
 }
 
-export type RouteMatch = { route: RestRoute } | { allowed: string[] } | null;
+export type RouteMatch = { route: RestRoute; params: Record<string, string> } | { allowed: string[] } | null;
 
 /** The route for method and path; else the methods the path allows (405); else null (404). */
 export function matchRoute(routes: RestRoute[], method: string, path: string): RouteMatch {
   const allowed: string[] = [];
   for (const route of routes) {
-    if (!route.pattern.test(path)) continue;
-    if (route.method === method) return { route };
+    const found = route.pattern.exec(path);
+    if (!found) continue;
+    if (route.method === method) return { route, params: { ...found.groups } };
     allowed.push(route.method);
   }
   return allowed.length > 0 ? { allowed } : null;
