@@ -2,12 +2,14 @@
 import { router } from '../server/trpc.js';
 import { authRouter } from './auth/router.js';
 import { publicRouter } from './public/router.js';
+import { tenantRouter } from './tenant/router.js';
 import { userRouter } from './user/router.js';
 
 export const appRouter = router({
   public: publicRouter,
   auth: authRouter,
   user: userRouter,
+  tenant: tenantRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,7 +4,9 @@ import { exportMe } from './me/export-me.js';
 import { getMe } from './me/get-me.js';
 import { loginHistory } from './me/login-history.js';
 import { updateMe } from './me/update-me.js';
+import { myInvitesRouter } from './invites/router.js';
 
 export const userRouter = router({
   me: router({ get: getMe, update: updateMe, delete: deleteMe, export: exportMe, loginHistory }),
+  invites: myInvitesRouter,
 });
