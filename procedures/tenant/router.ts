@@ -1,9 +1,25 @@
 /** Everything under /api/user/organizations/{organizationId}. */
 import { router } from '../../server/trpc.js';
+import { listAuditLogs } from './audit-logs/list-audit-logs.js';
 import { invitesRouter } from './invites/router.js';
+import { changeRole } from './members/change-role.js';
+import { leave } from './members/leave.js';
+import { listMembers } from './members/list-members.js';
+import { removeMember } from './members/remove-member.js';
+import { transferOwnership } from './members/transfer-ownership.js';
+import { deleteOrganization } from './organization/delete-organization.js';
+import { getOrganization } from './organization/get-organization.js';
+import { myMembership } from './organization/my-membership.js';
+import { updateOrganization } from './organization/update-organization.js';
 import { projectsRouter } from './projects/router.js';
+import { getSettings } from './settings/get-settings.js';
+import { updateSettings } from './settings/update-settings.js';
 
 export const tenantRouter = router({
+  organization: router({ get: getOrganization, update: updateOrganization, delete: deleteOrganization, myMembership }),
+  members: router({ list: listMembers, changeRole, remove: removeMember, leave, transferOwnership }),
   invites: invitesRouter,
   projects: projectsRouter,
+  settings: router({ get: getSettings, update: updateSettings }),
+  auditLogs: router({ list: listAuditLogs }),
 });

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { MemberSchema } from '../../../entities/organization.js';
+import { audit } from '../../../server/tenancy.js';
+import { tenantProcedure } from '../../../server/trpc.js';
+import { auditContext } from '../audit-context.js';
+import { lastOwnerError, lockOwners } from './membership.js';
+
+/** POST /api/user/organizations/{organizationId}/leave: give up my membership (not as the last owner). */
+export const leave = tenantProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/leave', tags: ['members'], summary: 'Leave the organization' },
+    message: 'You left the organization',
+    scopes: ['organizations:write'],
+    permission: 'organization:read',
+  })
+  .input(z.strictObject({ organizationId: z.string() }))
+  .output(z.object({ organizationId: z.string() }))
+  .mutation(async ({ ctx }) => {
+    const now = ctx.services.now();
+    await ctx.em.transactional(async (em) => {
+      const owners = await lockOwners(em, ctx.organization.id);
+      if (ctx.membership.role === 'owner' && owners.length === 1) throw lastOwnerError('leave');
+      await em.nativeDelete(MemberSchema, { id: ctx.membership.id });
+      audit(em, auditContext(ctx), { action: 'member.left', targetType: 'member', targetId: ctx.membership.id, metadata: { userId: ctx.principal.userId } }, now);
+      await em.flush();
+    });
+    return { organizationId: ctx.organization.id };
+  });

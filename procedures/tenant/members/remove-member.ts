@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { MemberSchema } from '../../../entities/organization.js';
+import { ULID_PATTERN } from '../../../server/ids.js';
+import { audit, findInOrganization } from '../../../server/tenancy.js';
+import { tenantProcedure } from '../../../server/trpc.js';
+import { auditContext } from '../audit-context.js';
+import { assertMayManage, lastOwnerError, lockOwners } from './membership.js';
+
+/** DELETE /api/user/organizations/{organizationId}/members/{memberId} */
+export const removeMember = tenantProcedure
+  .meta({
+    openapi: { method: 'DELETE', path: '/user/organizations/{organizationId}/members/{memberId}', tags: ['members'], summary: 'Remove a member' },
+    message: 'Member removed successfully',
+    scopes: ['organizations:write'],
+    permission: 'organization:manage-members',
+  })
+  .input(z.object({ organizationId: z.string(), memberId: z.string().regex(ULID_PATTERN, 'Must be a member id') }))
+  .output(z.object({ id: z.string() }))
+  .mutation(async ({ ctx, input }) => {
+    const now = ctx.services.now();
+    return ctx.em.transactional(async (em) => {
+      const owners = await lockOwners(em, ctx.organization.id);
+      const member = await findInOrganization(em, MemberSchema, input.memberId, ctx.organization.id, 'member');
+      assertMayManage(ctx.membership.role, member);
+      if (member.role === 'owner' && owners.length === 1) throw lastOwnerError('be removed');
+      em.remove(member);
+      audit(em, auditContext(ctx), { action: 'member.removed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, role: member.role } }, now);
+      await em.flush();
+      return { id: member.id };
+    });
+  });

@@ -1,0 +1,42 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { z } from 'zod';
+import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema } from '../../../entities/organization.js';
+import { randomToken } from '../../../server/crypto.js';
+import { ApiError } from '../../../server/errors.js';
+import { newId } from '../../../server/ids.js';
+import { audit } from '../../../server/tenancy.js';
+import { userProcedure } from '../../../server/trpc.js';
+import { OrganizationName, OrganizationOutput, organizationOutput, Slug, slugFromName } from '../../tenant/organization/organization.js';
+
+const slugTaken = () => new ApiError('CONFLICT', 'This slug is taken; choose another');
+
+/** POST /api/user/organizations: a new organization whose creator is its owner. */
+export const createOrganization = userProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/user/organizations', tags: ['organizations'], summary: 'Create an organization' },
+    message: 'Organization created successfully',
+    status: 201,
+    scopes: ['organizations:write'],
+  })
+  .input(z.strictObject({ name: OrganizationName, slug: Slug.optional() }))
+  .output(OrganizationOutput.extend({ role: z.literal('owner') }))
+  .mutation(async ({ ctx, input }) => {
+    const now = ctx.services.now();
+    // A derived slug gets a random suffix; a chosen one is taken as is or refused.
+    const slug = input.slug ?? `${slugFromName(input.name)}-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+    try {
+      const organization = await ctx.em.transactional(async (em) => {
+        if (input.slug && (await em.count(OrganizationSchema, { slug }))) throw slugTaken();
+        const organization = em.create(OrganizationSchema, { id: newId(), name: input.name, slug, settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
+        em.persist(organization);
+        em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: ctx.principal.userId, role: 'owner', createdAt: now }));
+        audit(em, { organizationId: organization.id, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, { action: 'organization.created', targetType: 'organization', targetId: organization.id, metadata: { name: input.name, slug } }, now);
+        await em.flush();
+        return organization;
+      });
+      return { ...organizationOutput(organization), role: 'owner' as const };
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw slugTaken();
+      throw error;
+    }
+  });
