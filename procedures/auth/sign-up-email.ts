@@ -2,12 +2,12 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema } from '../../entities/organization.js';
 import { AccountSchema, UserSchema } from '../../entities/user.js';
-import { randomToken } from '../../server/crypto.js';
 import { ApiError } from '../../server/errors.js';
 import { newId } from '../../server/ids.js';
 import { hashPassword, NewPassword } from '../../server/passwords.js';
 import { authProcedure } from '../../server/trpc.js';
 import { verifyEmailMail } from './emails.js';
+import { uniqueSlug } from '../tenant/organization/organization.js';
 import { Email, iso, SignedIn, userSummary } from './schemas.js';
 import { startSession } from './start-session.js';
 import { issueVerification } from './verifications.js';
@@ -18,10 +18,6 @@ export const SignUpInput = z.strictObject({
   name: z.string().trim().min(1, 'Required').max(200, 'Must be at most 200 characters'),
 });
 
-function slugFor(name: string): string {
-  const base = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'org';
-  return `${base}-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
-}
 
 const emailTaken = () => new ApiError('CONFLICT', 'An account with this email already exists');
 
@@ -50,7 +46,7 @@ export const signUpEmail = authProcedure
         });
         em.persist(user);
         em.persist(em.create(AccountSchema, { id: newId(), userId: user.id, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
-        const organization = em.create(OrganizationSchema, { id: newId(), name: `${input.name}'s organization`.slice(0, 100), slug: slugFor(input.name), settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
+        const organization = em.create(OrganizationSchema, { id: newId(), name: `${input.name}'s organization`.slice(0, 100), slug: uniqueSlug(input.name), settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
         em.persist(organization);
         em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: user.id, role: 'owner', createdAt: now }));
         await em.flush();

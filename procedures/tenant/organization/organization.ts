@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import type { Organization } from '../../../entities/organization.js';
 import { iso, IsoDate } from '../../auth/schemas.js';
+import { randomToken } from '../../../server/crypto.js';
+import { slugify } from '../../shared/slug.js';
 
 export const Slug = z
   .string()
@@ -30,8 +32,13 @@ export function organizationOutput(organization: Organization): z.output<typeof 
   };
 }
 
-/** A slug from a name: lowercase ASCII words joined by hyphens, never empty. */
+/** A derived organization slug with a random suffix, since slugs are unique across all organizations. */
+export function uniqueSlug(name: string): string {
+  return `${slugFromName(name)}-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+}
+
+/** A slug from a name, never shorter than the 2 characters a slug needs. */
 export function slugFromName(name: string): string {
-  const slug = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  const slug = slugify(name, 48);
   return slug.length >= 2 ? slug : `org-${slug}`.replace(/-$/, '');
 }

@@ -1,12 +1,11 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema } from '../../../entities/organization.js';
-import { randomToken } from '../../../server/crypto.js';
 import { ApiError } from '../../../server/errors.js';
 import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
 import { userProcedure } from '../../../server/trpc.js';
-import { OrganizationName, OrganizationOutput, organizationOutput, Slug, slugFromName } from '../../tenant/organization/organization.js';
+import { OrganizationName, OrganizationOutput, organizationOutput, Slug, uniqueSlug } from '../../tenant/organization/organization.js';
 
 const slugTaken = () => new ApiError('CONFLICT', 'This slug is taken; choose another');
 
@@ -23,7 +22,7 @@ export const createOrganization = userProcedure
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     // A derived slug gets a random suffix; a chosen one is taken as is or refused.
-    const slug = input.slug ?? `${slugFromName(input.name)}-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+    const slug = input.slug ?? uniqueSlug(input.name);
     try {
       const organization = await ctx.em.transactional(async (em) => {
         if (input.slug && (await em.count(OrganizationSchema, { slug }))) throw slugTaken();

@@ -1,0 +1,50 @@
+/**
+ * POST /api/user/organizations/{organizationId}/invites/{inviteId}/resend.
+ *
+ * - Only a pending invitation (expired ones too) is resent; anything else is CONFLICT.
+ * - A new token replaces the old one, so the previous email's link stops working, and the 7 days
+ *   start again.
+ * - Reissuing an owner invitation is inviting an owner: owners only, as on create.
+ */
+import { z } from 'zod';
+import { InviteSchema } from '../../../entities/invite.js';
+import { UserSchema } from '../../../entities/user.js';
+import { ApiError } from '../../../server/errors.js';
+import { ULID_PATTERN } from '../../../server/ids.js';
+import { audit, findInOrganization } from '../../../server/tenancy.js';
+import { tenantProcedure } from '../../../server/trpc.js';
+import { InviteOutput, issueInviteToken, sendInvite, toInviteOutput } from './invite.js';
+import { notPending } from './revoke-invite.js';
+
+export const resendInvite = tenantProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/invites/{inviteId}/resend', tags: ['invites'], summary: 'Resend an invitation with a new link' },
+    message: 'Invitation resent successfully',
+    scopes: ['organizations:write'],
+    permission: 'organization:manage-members',
+  })
+  .input(z.object({ organizationId: z.string(), inviteId: z.string().regex(ULID_PATTERN, 'Must be an invite id') }))
+  .output(InviteOutput)
+  .mutation(async ({ ctx, input }) => {
+    const now = ctx.services.now();
+    const organizationId = ctx.organization.id;
+    const invite = await findInOrganization(ctx.em, InviteSchema, input.inviteId, organizationId, 'invite');
+    if (invite.status !== 'pending') throw notPending();
+    if (invite.role === 'owner' && ctx.membership.role !== 'owner') {
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can resend an owner invitation', { requiredPermissions: ['owner'] });
+    }
+    const { token, tokenHash, expiresAt } = issueInviteToken(now);
+    await ctx.em.transactional(async (em) => {
+      const changed = await em.nativeUpdate(InviteSchema, { id: invite.id, organizationId, status: 'pending' }, { tokenHash, expiresAt });
+      if (changed === 0) throw notPending();
+      audit(em, { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
+        action: 'invite.resent', targetType: 'invite', targetId: invite.id, metadata: { email: invite.email, role: invite.role },
+      }, now);
+    });
+    const inviter = invite.invitedByUserId
+      ? await ctx.em.findOne(UserSchema, { id: invite.invitedByUserId }, { fields: ['id', 'fullName'] })
+      : null;
+    const resent = { ...invite, tokenHash, expiresAt };
+    sendInvite(ctx, resent, token, ctx.organization.name, inviter?.fullName ?? null);
+    return toInviteOutput(resent, inviter ? { id: inviter.id, fullName: inviter.fullName } : null, now);
+  });

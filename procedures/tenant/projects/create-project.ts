@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { ProjectSchema } from '../../../entities/project.js';
+import { randomToken } from '../../../server/crypto.js';
+import { newId } from '../../../server/ids.js';
+import { audit } from '../../../server/tenancy.js';
+import { tenantProcedure } from '../../../server/trpc.js';
+import { assertSlugFree, auditContext, ProjectFields, ProjectOutput, projectOutput, slugFor, withSlugGuard } from './project.js';
+
+/** POST /api/user/organizations/{organizationId}/projects: the slug is derived from the name when omitted. */
+export const createProject = tenantProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/projects', tags: ['projects'], summary: 'Create a project' },
+    message: 'Project created successfully',
+    status: 201,
+    scopes: ['projects:write'],
+    permission: 'organization:read',
+  })
+  .input(
+    z.strictObject({
+      organizationId: z.string(),
+      name: ProjectFields.name,
+      slug: ProjectFields.slug.optional(),
+      website: ProjectFields.website.optional(),
+      description: ProjectFields.description.optional(),
+      status: ProjectFields.status.default('draft'),
+    }),
+  )
+  .output(ProjectOutput)
+  .mutation(async ({ ctx, input }) => {
+    const organizationId = ctx.organization.id;
+    const now = ctx.services.now();
+    const project = await withSlugGuard(input.slug, () =>
+      ctx.em.transactional(async (em) => {
+        if (input.slug) await assertSlugFree(em, organizationId, input.slug);
+        const created = em.create(ProjectSchema, {
+          id: newId(),
+          organizationId,
+          name: input.name,
+          slug: input.slug ?? (await slugFor(em, organizationId, input.name)),
+          website: input.website ?? null,
+          description: input.description ?? null,
+          status: input.status,
+          publishableKey: `pk_${randomToken(24)}`,
+          createdByUserId: ctx.principal.userId,
+          createdAt: now,
+          updatedAt: now,
+        });
+        em.persist(created);
+        audit(em, auditContext(ctx), { action: 'project.created', targetType: 'project', targetId: created.id, metadata: { name: created.name, slug: created.slug } }, now);
+        await em.flush();
+        return created;
+      }),
+    );
+    return projectOutput(ctx.em, project);
+  });

@@ -1,0 +1,154 @@
+/**
+ * The isolation suite, generated from the router: every tenant procedure is called
+ *  (a) by a signed-in user who is not a member → FORBIDDEN,
+ *  (b) by a member of this organization with another organization's resource ids → TENANT_VIOLATION,
+ *      and by a member of only the other organization with its own ids under this path → FORBIDDEN,
+ *  (c) by a member whose role lacks the declared permission → INSUFFICIENT_PERMISSIONS,
+ *  (d) with a missing or malformed organization id → TENANT_CONTEXT_MISSING,
+ * and no answer may carry the other organization's data. A new tenant procedure is covered the
+ * moment it is added to the router; a new kind of path parameter needs a fixture in RESOURCES.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restRoutes, type RestRoute } from '../../adapters/rest/routes.js';
+import { InviteSchema } from '../../entities/invite.js';
+import { OrganizationSchema } from '../../entities/organization.js';
+import { ProjectSchema } from '../../entities/project.js';
+import { appRouter } from '../../procedures/index.js';
+import { sha256Hex } from '../../server/crypto.js';
+import { newId } from '../../server/ids.js';
+import { ROLE_PERMISSIONS } from '../../server/scopes.js';
+import { callerFor, startTestApp, type TestApp } from '../support/app.js';
+import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
+import { addMember, defaultOrganizationId } from '../support/tenancy.js';
+
+const tenantRoutes = restRoutes(appRouter).filter((route) => route.meta.tier === 'tenant');
+
+/** How to make, inside an organization, the resource each path parameter names. */
+const RESOURCES: Record<string, (t: TestApp, organizationId: string, marker: string) => Promise<string>> = {
+  memberId: async (t, organizationId, marker) => addMember(t, organizationId, (await signUp(t, { email: `${marker}-member@example.com` })).userId, 'member'),
+  projectId: async (t, organizationId, marker) => {
+    const id = newId();
+    const now = new Date();
+    await t.services.orm.em.fork().insert(ProjectSchema, {
+      id, organizationId, name: `${marker} project`, slug: `${marker}-project`.toLowerCase(), website: null, description: marker,
+      status: 'active', publishableKey: `pk_${randomBytes(16).toString('hex')}`, createdByUserId: null, createdAt: now, updatedAt: now,
+    });
+    return id;
+  },
+  inviteId: async (t, organizationId, marker) => {
+    const id = newId();
+    const now = new Date();
+    await t.services.orm.em.fork().insert(InviteSchema, {
+      id, organizationId, email: `${marker}-invitee@example.com`, role: 'member', tokenHash: sha256Hex(randomBytes(32).toString('hex')), status: 'pending',
+      invitedByUserId: null, expiresAt: new Date(now.getTime() + 86_400_000), createdAt: now, acceptedAt: null, revokedAt: null,
+    });
+    return id;
+  },
+};
+
+/** Inputs valid enough to reach the resource lookup, for procedures that take a body. */
+const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
+  'tenant.members.changeRole': { role: 'member' },
+  'tenant.projects.update': { name: 'renamed' },
+};
+
+interface Tenant {
+  id: string;
+  marker: string;
+  owner: SignedUp;
+  member: SignedUp;
+  resources: Record<string, string>;
+}
+
+let t: TestApp;
+let a: Tenant;
+let b: Tenant;
+let outsider: SignedUp;
+
+async function tenant(label: string): Promise<Tenant> {
+  const marker = `${label}${randomBytes(4).toString('hex')}`;
+  const owner = await signUp(t);
+  const member = await signUp(t);
+  const id = await defaultOrganizationId(t, owner.userId);
+  await t.services.orm.em.fork().nativeUpdate(OrganizationSchema, { id }, { name: `${marker} organization` });
+  await addMember(t, id, member.userId, 'member');
+  const resources: Record<string, string> = {};
+  for (const [param, make] of Object.entries(RESOURCES)) resources[param] = await make(t, id, marker);
+  return { id, marker, owner, member, resources };
+}
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '1000', RATE_LIMIT_GLOBAL_POINTS: '100000' } });
+  a = await tenant('alpha');
+  b = await tenant('bravo');
+  outsider = await signUp(t);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+function pathFor(route: RestRoute, organizationId: string, resources: Record<string, string>): string {
+  return `/api${route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    if (name === 'organizationId') return organizationId;
+    const value = resources[name];
+    if (!value) throw new Error(`no fixture for the path parameter {${name}} of ${route.procedurePath}: add one to RESOURCES`);
+    return value;
+  })}`;
+}
+
+async function call(route: RestRoute, user: SignedUp, path: string) {
+  const body = SAMPLE_BODIES[route.procedurePath] ?? {};
+  const withBody = route.method !== 'GET';
+  return t.request(path, { method: route.method, headers: asBrowser(user.cookie), body: withBody ? JSON.stringify(body) : undefined });
+}
+
+function expectNothingOf(other: Tenant, body: unknown) {
+  const text = JSON.stringify(body);
+  expect(text).not.toContain(other.marker);
+  expect(text).not.toContain(other.owner.email);
+}
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('%s', (_, route) => {
+  it('(a) refuses a signed-in non-member with FORBIDDEN', async () => {
+    const res = await call(route, outsider, pathFor(route, a.id, a.resources));
+    expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+    expectNothingOf(a, res.body);
+  });
+
+  // (b) applies to routes that name a resource besides the organization.
+  if (route.pathParams.length > 1) it('(b) never hands out another organization’s resource', async () => {
+    const crossed = await call(route, a.owner, pathFor(route, a.id, b.resources));
+    expect(crossed.body, JSON.stringify(crossed.body)).toMatchObject({ status: 403, code: 'TENANT_VIOLATION', data: null });
+    expectNothingOf(b, crossed.body);
+    const foreign = await call(route, b.owner, pathFor(route, a.id, b.resources));
+    expect(foreign.body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+    expectNothingOf(a, foreign.body);
+  });
+
+  const memberMayNot = route.meta.ownerOnly || (route.meta.permission && !ROLE_PERMISSIONS.member.includes(route.meta.permission));
+  if (memberMayNot) it('(c) refuses a member whose role lacks the permission', async () => {
+    const res = await call(route, a.member, pathFor(route, a.id, a.resources));
+    expect(res.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', data: null });
+    expect(res.body.meta.requiredPermissions).toEqual([route.meta.ownerOnly ? 'owner' : route.meta.permission]);
+  });
+
+  it('(d) answers TENANT_CONTEXT_MISSING without a well-formed organization id', async () => {
+    // An empty id on the organization's own path is the list of organizations, not a tenant route.
+    const empty = route.path.endsWith('{organizationId}') ? [] : [''];
+    for (const organizationId of ['not-an-id', '01H', a.id.toLowerCase(), ...empty]) {
+      const res = await call(route, a.owner, pathFor(route, organizationId, a.resources));
+      expect(res.body, `organizationId "${organizationId}"`).toMatchObject({ status: 403, code: 'TENANT_CONTEXT_MISSING', data: null });
+    }
+  });
+
+  it('(d) answers TENANT_CONTEXT_MISSING to a direct call without organizationId', async () => {
+    const caller = callerFor(t.services, { principal: { kind: 'session', userId: a.owner.userId, email: a.owner.email, emailVerified: true, scopes: new Set() } });
+    const procedure = route.procedurePath.split('.').reduce<any>((node, key) => node[key], caller);
+    await expect(procedure({ ...a.resources, ...SAMPLE_BODIES[route.procedurePath] })).rejects.toMatchObject({ apiCode: 'TENANT_CONTEXT_MISSING' });
+  });
+});
+
+it('covers every tenant procedure', () => {
+  expect(tenantRoutes.length).toBeGreaterThanOrEqual(10);
+});
