@@ -37,6 +37,11 @@ export type Meta = OpenApiMeta<{
   sessionOnly?: boolean;
   /** Tenant routes only an owner may use (transfer ownership, delete the organization). */
   ownerOnly?: boolean;
+  /**
+   * The output is a file: `{ filename, contentType, lines: AsyncIterable<string> }`, which REST
+   * streams as the body instead of the envelope.
+   */
+  stream?: boolean;
 }>;
 
 const t = initTRPC

@@ -8,6 +8,7 @@
  * - Answers that never reach a procedure still spend the global budget and carry RateLimit-*.
  * - Cache-Control: no-store under /auth and /user.
  */
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import { apiReference } from '@scalar/express-api-reference';
@@ -108,6 +109,11 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     const end = res.end.bind(res) as (chunk?: unknown) => Response;
     res.end = ((chunk?: unknown) => {
       res.end = end as Response['end'];
+      const success = outputs.get(res);
+      if (success && route.meta.stream) {
+        void streamFile(req, res, success.output as StreamedFile, () => end());
+        return res;
+      }
       const envelope = toEnvelope(req, res, route, chunk);
       if (!envelope.success) setErrorHeaders(res, envelope.status, envelope.meta);
       res.statusCode = envelope.status;
@@ -164,6 +170,30 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   });
 
   return api;
+}
+
+interface StreamedFile {
+  filename: string;
+  contentType: string;
+  lines: AsyncIterable<string>;
+}
+
+/** Writes a procedure's file output as the body, respecting backpressure and client disconnects. */
+async function streamFile(req: Request, res: Response, file: StreamedFile, end: () => void): Promise<void> {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', file.contentType);
+  res.setHeader('Content-Disposition', `attachment; filename="${file.filename.replace(/[^\w.-]/g, '_')}"`);
+  try {
+    for await (const line of file.lines) {
+      if (res.destroyed) return;
+      if (!res.write(line)) await once(res, 'drain');
+    }
+    end();
+  } catch (error) {
+    // Headers are gone: all that is left is to cut the response, so the client sees it incomplete.
+    (req.log ?? console).error({ err: error, reqId: req.id }, 'export failed mid-stream');
+    res.destroy(error as Error);
+  }
 }
 
 /** body-parser's errors, by their `type`. */

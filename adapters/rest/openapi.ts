@@ -148,7 +148,10 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
       [status]: {
         description: route.meta.message ?? 'Success',
         headers: RATE_LIMIT_HEADERS,
-        content: { 'application/json': { schema: successSchema(status, data) } },
+        // A streamed file is the body itself; errors before it starts still use the envelope.
+        content: route.meta.stream
+          ? { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } }
+          : { 'application/json': { schema: successSchema(status, data) } },
       },
     };
     const byStatus = new Map<number, ErrorCode[]>();

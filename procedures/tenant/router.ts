@@ -1,5 +1,6 @@
 /** Everything under /api/user/organizations/{organizationId}. */
 import { router } from '../../server/trpc.js';
+import { exportAuditLogs } from './audit-logs/export-audit-logs.js';
 import { listAuditLogs } from './audit-logs/list-audit-logs.js';
 import { invitesRouter } from './invites/router.js';
 import { changeRole } from './members/change-role.js';
@@ -21,5 +22,5 @@ export const tenantRouter = router({
   invites: invitesRouter,
   projects: projectsRouter,
   settings: router({ get: getSettings, update: updateSettings }),
-  auditLogs: router({ list: listAuditLogs }),
+  auditLogs: router({ list: listAuditLogs, export: exportAuditLogs }),
 });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLogSchema } from '../../entities/audit-log.js';
 import { MemberSchema, OrganizationSchema } from '../../entities/organization.js';
+import { newId } from '../../server/ids.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, postJson, signUp, type SignedUp } from '../support/identity.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
@@ -146,5 +147,48 @@ describe('the audit log', () => {
     const principal = { kind: 'session' as const, userId: admin.userId, email: admin.email, emailVerified: false, scopes: new Set<never>() };
     const direct = await callerFor(t.services, { principal }).tenant.auditLogs.list({ organizationId, offset: 0, limit: 20 });
     expect(direct.items.map((e) => e.id)).toEqual(res.body.data.map((e: { id: string }) => e.id));
+  });
+});
+
+describe('the audit log export', () => {
+  it('streams every matching entry as JSON lines or CSV, and refuses without manage-security', async () => {
+    const { owner, member, base, memberMemberId } = await team();
+    for (let i = 0; i < 3; i++) await send('PUT', base, owner, { name: `Name ${i}` });
+    await send('PUT', `${base}/members/${memberMemberId}/role`, owner, { role: 'admin' });
+
+    const jsonl = await fetch(`${t.url}${base}/audit-logs/export`, { headers: asBrowser(owner.cookie) });
+    expect(jsonl.status).toBe(200);
+    expect(jsonl.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect(jsonl.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-log-.*\.jsonl"$/);
+    const entries = (await jsonl.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(entries.map((e) => e.action)).toEqual(['member.role_changed', 'organization.updated', 'organization.updated', 'organization.updated']);
+
+    const csv = await fetch(`${t.url}${base}/audit-logs/export?format=csv&action=organization.updated`, { headers: asBrowser(owner.cookie) });
+    const lines = (await csv.text()).trim().split('\n');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(lines[0]).toBe('id,createdAt,action,actorId,actorEmail,actorType,targetType,targetId,ip,userAgent,metadata');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toContain('"organization.updated"');
+
+    const other = await signUp(t);
+    const organizationId = base.split('/').pop()!;
+    await addMember(t, organizationId, other.userId, 'member');
+    const denied = await t.request(`${base}/audit-logs/export`, { headers: asBrowser(other.cookie) });
+    expect(denied.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS' });
+    void member;
+  });
+
+  it('pages through more rows than one batch', async () => {
+    const { owner, base, organizationId } = await team();
+    const em = t.services.orm.em.fork();
+    const rows = Array.from({ length: 1203 }, (_, i) => ({
+      id: newId(), organizationId, actorUserId: owner.userId, actorType: 'session', action: 'bulk.test', targetType: 'organization',
+      targetId: organizationId, metadata: { i }, ip: '127.0.0.1', userAgent: 'test', createdAt: new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 3) * 1000),
+    }));
+    await em.insertMany(AuditLogSchema, rows);
+    const res = await fetch(`${t.url}${base}/audit-logs/export`, { headers: asBrowser(owner.cookie) });
+    const ids = (await res.text()).trim().split('\n').map((line) => JSON.parse(line).id);
+    expect(ids).toHaveLength(1203);
+    expect(new Set(ids).size).toBe(1203);
   });
 });
