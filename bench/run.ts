@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { clean, createBenchDatabase, envInt, measure, printTable, startChild, verify, type Measurement } from './lib.js';
-import { targets } from './targets.js';
+import { BENCH_ORIGIN, targets } from './targets.js';
 
 const load = {
   connections: envInt('BENCH_CONNECTIONS', 50),
@@ -39,6 +39,7 @@ async function main(): Promise<boolean> {
     HEALTH_CACHE_MS: '1000',
     // The whole run comes from one address: the global per-IP budget must not refuse it.
     RATE_LIMIT_GLOBAL_POINTS: '1000000000',
+    TRUSTED_ORIGINS: BENCH_ORIGIN,
     // Its counters expire with the window; a prefix of its own keeps them apart from anyone else's.
     RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
   });
@@ -51,16 +52,18 @@ async function main(): Promise<boolean> {
   const rows: Array<{ label: string; m: Measurement }> = [];
   const ratios: Array<{ name: string; ratio: number; minRatio?: number }> = [];
   for (const target of targets) {
-    const headers = { ...target.headers, ...(await target.prepare?.(full.url)) };
-    const body = await verify(`${full.url}${target.path}`, headers);
-    console.log(`${target.name}: verified 200, ${body}`);
-    const m = await measure(`${full.url}${target.path}`, { ...load, headers });
+    const prepared = await target.prepare?.(full.url);
+    const headers = { ...target.headers, ...prepared?.headers };
+    const path = prepared?.path ?? target.path;
+    const body = await verify(`${full.url}${path}`, headers);
+    console.log(`${target.name}: verified 200, ${body.length > 300 ? `${body.slice(0, 300)}…` : body}`);
+    const m = await measure(`${full.url}${path}`, { ...load, headers });
     rows.push({ label: `full ${target.name}`, m });
 
     if (target.baseline) {
-      const bare = await startChild('bench/bare.ts', { NODE_ENV: 'production', BARE_PATH: target.path, BARE_BODY: body });
+      const bare = await startChild('bench/bare.ts', { NODE_ENV: 'production', BARE_PATH: path.split('?')[0], BARE_BODY: body });
       cleanups.push(bare.stop);
-      const b = await measure(`${bare.url}${target.path}`, load);
+      const b = await measure(`${bare.url}${path}`, load);
       await bare.stop();
       rows.push({ label: `bare ${target.name}`, m: b });
       ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec, minRatio: target.minRatio });

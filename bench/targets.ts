@@ -10,15 +10,19 @@ export interface Target {
   name: string;
   path: string;
   headers?: Record<string, string>;
-  prepare?: (baseUrl: string) => Promise<Record<string, string>>;
+  /** Runs once against the fresh app; returns the headers to send and, if it must change, the path. */
+  prepare?: (baseUrl: string) => Promise<{ headers: Record<string, string>; path?: string }>;
   /** Also measure a bare Express handler returning the same body (bench/bare.ts), and compare. */
   baseline?: boolean;
   /** The smallest full/bare throughput ratio the issue that added the target asks for. */
   minRatio?: number;
 }
 
+/** The Origin the benchmark's cookie-authenticated writes come from (trusted by bench/run.ts). */
+export const BENCH_ORIGIN = 'http://bench.localhost';
+
 /** Signs a fresh user up and returns their session cookie. */
-async function sessionCookie(baseUrl: string): Promise<Record<string, string>> {
+async function sessionCookie(baseUrl: string): Promise<{ headers: Record<string, string> }> {
   const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
   const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
     method: 'POST',
@@ -27,10 +31,35 @@ async function sessionCookie(baseUrl: string): Promise<Record<string, string>> {
   });
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('session='))?.split(';')[0];
   if (res.status !== 201 || !cookie) throw new Error(`sign-up for the benchmark failed: ${res.status} ${await res.text()}`);
-  return { cookie };
+  return { headers: { cookie } };
+}
+
+/** A signed-in owner of an organization with 20 projects; the path lists them. */
+async function organizationWithProjects(baseUrl: string): Promise<{ headers: Record<string, string>; path: string }> {
+  const { headers } = await sessionCookie(baseUrl);
+  const json = (res: Response) => res.json() as Promise<{ data: Array<{ id: string }> }>;
+  const organizations = await json(await fetch(`${baseUrl}/api/user/organizations`, { headers }));
+  const organizationId = organizations.data[0]!.id;
+  const write = { ...headers, 'content-type': 'application/json', origin: BENCH_ORIGIN };
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`${baseUrl}/api/user/organizations/${organizationId}/projects`, {
+      method: 'POST',
+      headers: write,
+      body: JSON.stringify({ name: `Project ${i}`, website: 'https://example.com', description: 'A project of the benchmark' }),
+    });
+    if (res.status !== 201) throw new Error(`creating projects for the benchmark failed: ${res.status} ${await res.text()}`);
+  }
+  return { headers, path: `/api/user/organizations/${organizationId}/projects?limit=20` };
 }
 
 export const targets: Target[] = [
   { name: 'GET /api/public/health', path: '/api/public/health', baseline: true, minRatio: 0.5 },
   { name: 'GET /api/user/me (session)', path: '/api/user/me', prepare: sessionCookie, baseline: true, minRatio: 0.3 },
+  {
+    name: 'GET …/projects, 20 rows (session)',
+    path: '/api/user/organizations/{organizationId}/projects?limit=20',
+    prepare: organizationWithProjects,
+    baseline: true,
+    minRatio: 0.3,
+  },
 ];

@@ -18,7 +18,9 @@ interface KnexClient {
 export async function preparedRows<T>(em: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
   const transaction = em.getTransactionContext();
   if (transaction) {
-    return em.getConnection().execute<T[]>(text.replace(/\$\d+/g, '?'), values, 'all', transaction);
+    // The query builder numbers nothing: each $n becomes a ? with its value, in order of appearance.
+    const ordered = [...text.matchAll(/\$(\d+)/g)].map((m) => values[Number(m[1]) - 1]);
+    return em.getConnection().execute<T[]>(text.replace(/\$\d+/g, '?'), ordered, 'all', transaction);
   }
   const client = (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
   const connection = await client.acquireConnection();

@@ -258,6 +258,11 @@ describe('GET …/projects: paging, search, filters and order', () => {
     const all = await list('limit=100');
     expect(all.body.data).toHaveLength(names.length);
     expect(all.body.meta.hasMore).toBe(false);
+    // Past the end with filters, the total still counts the matches.
+    const filtered = await list(`q=${encodeURIComponent(names[0]!)}&status=${encodeURIComponent('draft')}&offset=500`);
+    expect(filtered.body.data).toEqual([]);
+    const matching = await list(`q=${encodeURIComponent(names[0]!)}&status=draft&limit=100`);
+    expect(filtered.body.meta.total).toBe(matching.body.data.length);
   });
 
   it('refuses limit 0 and 101, a bad status and a bad sort', async () => {

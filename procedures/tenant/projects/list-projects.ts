@@ -1,13 +1,33 @@
 import { z } from 'zod';
-import { ProjectSchema, type Project } from '../../../entities/project.js';
+import type { Project } from '../../../entities/project.js';
 import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
+import { preparedRows } from '../../../server/sql.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { likePattern } from '../../shared/search.js';
-import { loadCreators, PROJECT_STATUSES, ProjectOutput, toProjectOutput } from './project.js';
+import { PROJECT_STATUSES, ProjectOutput, toProjectOutput } from './project.js';
 
 const SORTS = ['createdAt', '-createdAt', 'name', '-name', 'updatedAt', '-updatedAt'] as const;
+const COLUMNS: Record<string, string> = { createdAt: 'p.created_at', name: 'p.name', updatedAt: 'p.updated_at' };
 
-/** GET /api/user/organizations/{organizationId}/projects: newest first unless `sort` says otherwise. */
+interface Row {
+  id: string;
+  name: string;
+  slug: string;
+  website: string | null;
+  description: string | null;
+  status: Project['status'];
+  publishable_key: string;
+  created_by_user_id: string | null;
+  created_at: string;
+  updated_at: string;
+  creator_name: string | null;
+  total: string;
+}
+
+/**
+ * GET /api/user/organizations/{organizationId}/projects: newest first unless `sort` says otherwise.
+ * One prepared statement per filter shape returns the page, its creators and the total together.
+ */
 export const listProjects = tenantProcedure
   .meta({
     openapi: { method: 'GET', path: '/user/organizations/{organizationId}/projects', tags: ['projects'], summary: 'List projects' },
@@ -25,19 +45,43 @@ export const listProjects = tenantProcedure
   )
   .output(pageOf(ProjectOutput))
   .query(async ({ ctx, input }) => {
-    const pattern = input.q ? likePattern(input.q) : undefined;
-    const where = {
-      organizationId: ctx.organization.id,
-      ...(input.status ? { status: input.status } : {}),
-      ...(pattern ? { $or: [{ name: { $ilike: pattern } }, { slug: { $ilike: pattern } }] } : {}),
-    };
+    const params: unknown[] = [ctx.organization.id];
+    const where = ['p.organization_id = $1'];
+    if (input.status) {
+      params.push(input.status);
+      where.push(`p.status = $${params.length}`);
+    }
+    if (input.q) {
+      params.push(likePattern(input.q));
+      where.push(`(p.name ilike $${params.length} escape '\\' or p.slug ilike $${params.length} escape '\\')`);
+    }
     const direction = input.sort.startsWith('-') ? 'desc' : 'asc';
-    const field = input.sort.replace(/^-/, '') as keyof Project;
-    const [projects, total] = await ctx.em.findAndCount(ProjectSchema, where, {
-      orderBy: { [field]: direction, id: direction },
-      offset: input.offset,
-      limit: input.limit,
-    });
-    const creators = await loadCreators(ctx.em, projects);
-    return toPage(projects.map((p) => toProjectOutput(p, creators)), total, input);
+    const column = COLUMNS[input.sort.replace(/^-/, '')]!;
+    params.push(input.offset, input.limit);
+    const rows = await preparedRows<Row>(
+      ctx.em,
+      `projects_list_${input.sort}_${input.status ? 's' : ''}${input.q ? 'q' : ''}`,
+      `select p.id, p.name, p.slug, p.website, p.description, p.status, p.publishable_key, p.created_by_user_id,
+              p.created_at, p.updated_at, u.full_name as creator_name, count(*) over () as total
+         from projects p left join users u on u.id = p.created_by_user_id
+        where ${where.join(' and ')}
+        order by ${column} ${direction}, p.id ${direction}
+        offset $${params.length - 1} limit $${params.length}`,
+      params,
+    );
+    // Past the last page there is no row to carry the total: count separately, only then.
+    const total = rows[0]
+      ? Number(rows[0].total)
+      : Number((await preparedRows<{ total: string }>(ctx.em, `projects_count_${input.status ? 's' : ''}${input.q ? 'q' : ''}`, `select count(*) as total from projects p where ${where.join(' and ')}`, params.slice(0, -2)))[0]?.total ?? 0);
+    const items = rows.map((r) =>
+      toProjectOutput(
+        {
+          id: r.id, organizationId: ctx.organization.id, name: r.name, slug: r.slug, website: r.website, description: r.description,
+          status: r.status, publishableKey: r.publishable_key, createdByUserId: r.created_by_user_id,
+          createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
+        },
+        new Map(r.created_by_user_id && r.creator_name !== null ? [[r.created_by_user_id, { id: r.created_by_user_id, fullName: r.creator_name }]] : []),
+      ),
+    );
+    return toPage(items, total, input);
   });
