@@ -1,13 +1,12 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
-import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema } from '../../entities/organization.js';
 import { AccountSchema, UserSchema } from '../../entities/user.js';
 import { ApiError } from '../../server/errors.js';
 import { newId } from '../../server/ids.js';
 import { hashPassword, NewPassword } from '../../server/passwords.js';
 import { authProcedure } from '../../server/trpc.js';
 import { verifyEmailMail } from './emails.js';
-import { uniqueSlug } from '../tenant/organization/organization.js';
+import { createOwnedOrganization, uniqueSlug } from '../tenant/organization/organization.js';
 import { Email, iso, SignedIn, userSummary } from './schemas.js';
 import { startSession } from './start-session.js';
 import { issueVerification } from './verifications.js';
@@ -46,9 +45,8 @@ export const signUpEmail = authProcedure
         });
         em.persist(user);
         em.persist(em.create(AccountSchema, { id: newId(), userId: user.id, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
-        const organization = em.create(OrganizationSchema, { id: newId(), name: `${input.name}'s organization`.slice(0, 100), slug: uniqueSlug(input.name), settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
-        em.persist(organization);
-        em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: user.id, role: 'owner', createdAt: now }));
+        const owner = { userId: user.id, kind: 'session' as const };
+        createOwnedOrganization(em, { name: `${input.name}'s organization`.slice(0, 100), slug: uniqueSlug(input.name), owner, ip: ctx.ip, userAgent: ctx.userAgent, now });
         await em.flush();
         const token = await issueVerification(em, { userId: user.id, purpose: 'verify-email', email: user.email, now });
         const session = await startSession(em, ctx, user.id, now);

@@ -1,6 +1,10 @@
 /** The organization as routes show it, and its slug rules. */
 import { z } from 'zod';
-import type { Organization } from '../../../entities/organization.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema, type Organization } from '../../../entities/organization.js';
+import type { Principal } from '../../../server/auth/credentials.js';
+import { newId } from '../../../server/ids.js';
+import { audit } from '../../../server/tenancy.js';
 import { iso, IsoDate } from '../../auth/schemas.js';
 import { randomToken } from '../../../server/crypto.js';
 import { slugify } from '../../shared/slug.js';
@@ -30,6 +34,27 @@ export function organizationOutput(organization: Organization): z.output<typeof 
     createdAt: iso(organization.createdAt),
     updatedAt: iso(organization.updatedAt),
   };
+}
+
+/**
+ * A new organization owned by `owner`, with its `organization.created` audit entry; persisted by the
+ * caller's next flush, inside its transaction.
+ */
+export function createOwnedOrganization(
+  em: EntityManager,
+  input: { name: string; slug: string; owner: Pick<Principal, 'userId' | 'kind'>; ip: string; userAgent: string; now: Date },
+): Organization {
+  const { now } = input;
+  const organization = em.create(OrganizationSchema, { id: newId(), name: input.name, slug: input.slug, settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
+  em.persist(organization);
+  em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: input.owner.userId, role: 'owner', createdAt: now }));
+  audit(
+    em,
+    { organizationId: organization.id, principal: input.owner, ip: input.ip, userAgent: input.userAgent },
+    { action: 'organization.created', targetType: 'organization', targetId: organization.id, metadata: { name: input.name, slug: input.slug } },
+    now,
+  );
+  return organization;
 }
 
 /** A derived organization slug with a random suffix, since slugs are unique across all organizations. */

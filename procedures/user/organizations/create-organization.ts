@@ -1,11 +1,9 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
-import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema } from '../../../entities/organization.js';
+import { OrganizationSchema } from '../../../entities/organization.js';
 import { ApiError } from '../../../server/errors.js';
-import { newId } from '../../../server/ids.js';
-import { audit } from '../../../server/tenancy.js';
 import { userProcedure } from '../../../server/trpc.js';
-import { OrganizationName, OrganizationOutput, organizationOutput, Slug, uniqueSlug } from '../../tenant/organization/organization.js';
+import { createOwnedOrganization, OrganizationName, OrganizationOutput, organizationOutput, Slug, uniqueSlug } from '../../tenant/organization/organization.js';
 
 const slugTaken = () => new ApiError('CONFLICT', 'This slug is taken; choose another');
 
@@ -26,10 +24,7 @@ export const createOrganization = userProcedure
     try {
       const organization = await ctx.em.transactional(async (em) => {
         if (input.slug && (await em.count(OrganizationSchema, { slug }))) throw slugTaken();
-        const organization = em.create(OrganizationSchema, { id: newId(), name: input.name, slug, settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
-        em.persist(organization);
-        em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: ctx.principal.userId, role: 'owner', createdAt: now }));
-        audit(em, { organizationId: organization.id, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, { action: 'organization.created', targetType: 'organization', targetId: organization.id, metadata: { name: input.name, slug } }, now);
+        const organization = createOwnedOrganization(em, { name: input.name, slug, owner: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent, now });
         await em.flush();
         return organization;
       });
