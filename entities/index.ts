@@ -1,5 +1,7 @@
 /** Every entity the ORM knows, one file per aggregate. */
+import { ApiKeySchema } from './api-key.js';
 import { AuditLogSchema } from './audit-log.js';
+import { IdempotencySchema } from './idempotency.js';
 import { InviteSchema } from './invite.js';
 import { LoginEventSchema } from './login-history.js';
 import { ProjectSchema } from './project.js';
@@ -8,4 +10,4 @@ import { SessionSchema } from './session.js';
 import { AccountSchema, UserSchema } from './user.js';
 import { VerificationSchema } from './verification.js';
 
-export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema, InviteSchema, ProjectSchema, AuditLogSchema];
+export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema, InviteSchema, ProjectSchema, AuditLogSchema, ApiKeySchema, IdempotencySchema];

@@ -96,7 +96,7 @@ export function createContextInner(input: ContextInput): Context {
       auth ??= input.principal !== undefined
         ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
         : input.credentials
-          ? resolveCredentials({ config: input.services.config, em: getEm(), sessionCache: input.services.sessionCache, now: input.services.now() }, input.credentials)
+          ? resolveCredentials({ config: input.services.config, em: getEm(), sessionCache: input.services.sessionCache, now: input.services.now(), log: input.services.log }, input.credentials)
           : Promise.resolve({ principal: null });
       return auth;
     },

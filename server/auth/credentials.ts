@@ -11,6 +11,8 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { validateApiKey } from './api-keys.js';
 import type { SessionCache } from './session-cache.js';
 import { ApiError, toApiError } from '../errors.js';
 import { USER_SCOPES, type Scope } from '../scopes.js';
@@ -24,6 +26,8 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** The session behind a cookie principal. */
   sessionId?: string;
+  /** The personal access token behind an X-Api-Key principal. */
+  apiKeyId?: string;
   /** An organization-pinned PAT's organization. */
   organizationId?: string;
 }
@@ -47,7 +51,7 @@ function failed(error: ApiError): AuthResult {
 }
 
 export async function resolveCredentials(
-  deps: { config: Config; em: EntityManager; sessionCache: SessionCache; now: Date },
+  deps: { config: Config; em: EntityManager; sessionCache: SessionCache; now: Date; log: Logger },
   request: RequestCredentials,
 ): Promise<AuthResult> {
   try {
@@ -60,8 +64,20 @@ export async function resolveCredentials(
     }
     if (request.apiKey !== undefined) {
       if (!request.apiKey.trim()) return failed(new ApiError('NO_TOKEN_PROVIDED', 'The X-Api-Key header is empty'));
-      // Personal access tokens arrive with their own issue; until then none verifies.
-      return failed(new ApiError('INVALID_API_KEY', 'The API key is invalid, revoked or expired'));
+      const key = await validateApiKey(deps.em, request.apiKey.trim(), deps.now, deps.log);
+      if (!key) return failed(new ApiError('INVALID_API_KEY', 'The API key is invalid, revoked or expired'));
+      if (!key.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
+      return {
+        principal: {
+          kind: 'apiKey',
+          userId: key.userId,
+          email: key.email,
+          emailVerified: key.emailVerified,
+          scopes: key.scopes,
+          apiKeyId: key.id,
+          ...(key.organizationId ? { organizationId: key.organizationId } : {}),
+        },
+      };
     }
     const token = readSessionToken(deps.config, request.cookie);
     if (token === undefined) return NONE;
