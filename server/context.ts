@@ -125,7 +125,7 @@ const header = (req: HttpRequestLike, name: string): string | undefined => {
   return Array.isArray(value) ? value.join(', ') : value;
 };
 
-export function createContext(services: Services, transport: Transport, req: HttpRequestLike, res: ServerResponse): Context {
+export function createContext(services: Services, transport: Transport, req: HttpRequestLike, res: ServerResponse | undefined): Context {
   return createContextInner({
     services,
     // Express resolves req.ip from the socket, or from X-Forwarded-For only through TRUST_PROXY.

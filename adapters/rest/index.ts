@@ -19,6 +19,7 @@ import { ApiError, toApiError, type FieldError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
+import { claimIdempotencyKey, requestHash, type Claim } from './idempotency.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, restRoutes, type RestRoute } from './routes.js';
 
@@ -104,8 +105,8 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     });
   }
 
-  /** Rewrites whatever trpc-to-openapi is about to send into the envelope. */
-  function wrapInEnvelope(req: Request, res: Response, route: RestRoute): void {
+  /** Rewrites whatever trpc-to-openapi is about to send into the envelope (and keeps it for an idempotent retry). */
+  function wrapInEnvelope(req: Request, res: Response, route: RestRoute, claim?: Extract<Claim, { kind: 'run' }>): void {
     const end = res.end.bind(res) as (chunk?: unknown) => Response;
     res.end = ((chunk?: unknown) => {
       res.end = end as Response['end'];
@@ -118,8 +119,24 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       if (!envelope.success) setErrorHeaders(res, envelope.status, envelope.meta);
       res.statusCode = envelope.status;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      return end(JSON.stringify(envelope));
+      const body = JSON.stringify(envelope);
+      if (!claim) return end(body);
+      const settle = envelope.status >= 500 ? claim.release() : claim.complete(envelope.status, body);
+      settle.catch((error: unknown) => logFailure(services, req, error)).finally(() => end(body));
+      return res;
     }) as Response['end'];
+  }
+
+  /** Decides whether a POST with an Idempotency-Key runs, replays, or is refused; undefined: no key. */
+  async function idempotencyFor(req: Request): Promise<Claim | undefined> {
+    const key = req.headers['idempotency-key'];
+    if (req.method !== 'POST' || typeof key !== 'string') return undefined;
+    const ctx = createContext(services, 'rest', req, undefined);
+    const auth = await ctx.authenticate();
+    const principal = auth.principal
+      ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}`
+      : `ip:${clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
+    return claimIdempotencyKey(services, principal, key, requestHash(req.method, req.path, req.body));
   }
 
   const serveProcedure = createOpenApiExpressMiddleware({
@@ -153,10 +170,25 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     }
     readBody(req, res, (error) => {
       if (error) return next(error);
-      wrapInEnvelope(req, res, match.route);
-      void serveProcedure(req, res);
+      idempotencyFor(req).then(
+        (claim) => {
+          if (claim?.kind === 'replay') return void replay(req, res, claim);
+          wrapInEnvelope(req, res, match.route, claim);
+          void serveProcedure(req, res);
+        },
+        (failure: unknown) => void fail(toApiError(failure))(req, res),
+      );
     });
   });
+
+  /** Sends the kept answer of an earlier request with the same Idempotency-Key. */
+  async function replay(req: Request, res: Response, claim: Extract<Claim, { kind: 'replay' }>) {
+    if (!(await spendGlobal(req, res))) return;
+    res.statusCode = claim.status;
+    res.setHeader('Idempotent-Replayed', 'true');
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(claim.body);
+  }
 
   api.use(fail(new ApiError('NOT_FOUND', 'No such route')));
 

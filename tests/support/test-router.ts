@@ -43,6 +43,21 @@ const testing = router({
       await new Promise((resolve) => setTimeout(resolve, input.ms));
       return { waited: input.ms };
     }),
+  slowCreate: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/public/testing/slow-create' }, message: 'Created slowly', status: 201 })
+    .input(z.strictObject({ ms: z.number().int().min(0).max(5000), label: z.string() }))
+    .output(z.object({ label: z.string(), at: z.string() }))
+    .mutation(async ({ input }) => {
+      await new Promise((resolve) => setTimeout(resolve, input.ms));
+      return { label: input.label, at: new Date().toISOString() };
+    }),
+  boomPost: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/public/testing/boom' }, message: 'Never' })
+    .input(z.strictObject({}))
+    .output(z.object({}))
+    .mutation(() => {
+      throw new Error(SECRET_DETAIL);
+    }),
   limited: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/public/testing/limited' }, message: 'Counted', rateLimit: ['signUp'] })
     .input(z.strictObject({}))

@@ -1,0 +1,88 @@
+/** Idempotency-Key on REST POSTs: replays, reuse, concurrency, two instances, and what is not kept. */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectSchema } from '../../entities/project.js';
+import { createTestDatabase, startTestApp, type TestApp } from '../support/app.js';
+import { asBrowser, signUp } from '../support/identity.js';
+import { defaultOrganizationId } from '../support/tenancy.js';
+import { testRouter } from '../support/test-router.js';
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let a: TestApp;
+let b: TestApp;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const env = { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_PREFIX: `idem:${randomBytes(4).toString('hex')}` };
+  a = await startTestApp({ router: testRouter, env, databaseUrl: database.url });
+  b = await startTestApp({ router: testRouter, env, databaseUrl: database.url });
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await database?.drop();
+});
+
+const key = () => `key-${randomBytes(8).toString('hex')}`;
+const post = (t: TestApp, path: string, body: unknown, headers: Record<string, string>) =>
+  t.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe('Idempotency-Key', () => {
+  it('replays the first answer, byte for byte, and creates one resource', async () => {
+    const user = await signUp(a);
+    const organizationId = await defaultOrganizationId(a, user.userId);
+    const path = `/api/user/organizations/${organizationId}/projects`;
+    const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
+    const first = await post(a, path, { name: 'Only once' }, headers);
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const again = await post(a, path, { name: 'Only once' }, headers);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    const fromB = await post(b, path, { name: 'Only once' }, headers);
+    expect(fromB.headers.get('idempotent-replayed')).toBe('true');
+    expect(fromB.body).toEqual(first.body);
+    expect(await a.services.orm.em.fork().count(ProjectSchema, { organizationId, name: 'Only once' })).toBe(1);
+  });
+
+  it('refuses the same key with another body', async () => {
+    const headers = { 'idempotency-key': key() };
+    expect((await post(a, '/api/public/testing/echo', { name: 'A', count: 1 }, headers)).status).toBe(201);
+    const reused = await post(a, '/api/public/testing/echo', { name: 'B', count: 1 }, headers);
+    expect(reused.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED', data: null });
+  });
+
+  it('lets one of two concurrent requests run; the other is told it is in use', async () => {
+    const headers = { 'idempotency-key': key() };
+    const [one, two] = await Promise.all([
+      post(a, '/api/public/testing/slow-create', { ms: 400, label: 'x' }, headers),
+      new Promise((resolve) => setTimeout(resolve, 100)).then(() => post(b, '/api/public/testing/slow-create', { ms: 400, label: 'x' }, headers)),
+    ]);
+    expect(one.status).toBe(201);
+    expect(two.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE' });
+    const after = await post(b, '/api/public/testing/slow-create', { ms: 400, label: 'x' }, headers);
+    expect(after.body).toEqual(one.body);
+  });
+
+  it('keeps keys apart per principal', async () => {
+    const k = key();
+    const first = await signUp(a);
+    const second = await signUp(a);
+    const one = await post(a, '/api/user/organizations', { name: 'Mine' }, { ...asBrowser(first.cookie), 'idempotency-key': k });
+    const two = await post(a, '/api/user/organizations', { name: 'Mine' }, { ...asBrowser(second.cookie), 'idempotency-key': k });
+    expect(one.status).toBe(201);
+    expect(two.status).toBe(201);
+    expect(two.headers.get('idempotent-replayed')).toBeNull();
+    expect(two.body.data.id).not.toBe(one.body.data.id);
+  });
+
+  it('does not keep a 500, and refuses a key over 255 characters', async () => {
+    const headers = { 'idempotency-key': key() };
+    expect((await post(a, '/api/public/testing/boom', {}, headers)).status).toBe(500);
+    const retry = await post(a, '/api/public/testing/boom', {}, headers);
+    expect(retry.status).toBe(500);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const long = await post(a, '/api/public/testing/echo', { name: 'A', count: 1 }, { 'idempotency-key': 'k'.repeat(256) });
+    expect(long.body).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+  });
+});
