@@ -5,6 +5,10 @@
  *      and by a member of only the other organization with its own ids under this path → FORBIDDEN,
  *  (c) by a member whose role lacks the declared permission → INSUFFICIENT_PERMISSIONS,
  *  (d) with a missing or malformed organization id → TENANT_CONTEXT_MISSING,
+ *  (e) with personal access tokens: one without the route's scopes → API_KEY_MISSING_SCOPES, one
+ *      pinned to another organization → FORBIDDEN, revoked or expired ones → INVALID_API_KEY, and one
+ *      whose owner was demoted after it was made → INSUFFICIENT_PERMISSIONS (rights are the key's
+ *      scopes intersected with the owner's current role),
  * and no answer may carry the other organization's data. A new tenant procedure is covered the
  * moment it is added to the router; a new kind of path parameter needs a fixture in RESOURCES.
  */
@@ -12,12 +16,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restRoutes, type RestRoute } from '../../adapters/rest/routes.js';
 import { InviteSchema } from '../../entities/invite.js';
-import { OrganizationSchema } from '../../entities/organization.js';
+import { MemberSchema, OrganizationSchema } from '../../entities/organization.js';
 import { ProjectSchema } from '../../entities/project.js';
 import { appRouter } from '../../procedures/index.js';
 import { sha256Hex } from '../../server/crypto.js';
 import { newId } from '../../server/ids.js';
-import { ROLE_PERMISSIONS } from '../../server/scopes.js';
+import { ROLE_PERMISSIONS, USER_SCOPES } from '../../server/scopes.js';
+import { createApiKey } from '../support/api-keys.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
@@ -97,10 +102,11 @@ function pathFor(route: RestRoute, organizationId: string, resources: Record<str
   })}`;
 }
 
-async function call(route: RestRoute, user: SignedUp, path: string) {
+async function call(route: RestRoute, user: SignedUp | { apiKey: string }, path: string) {
   const body = SAMPLE_BODIES[route.procedurePath] ?? {};
   const withBody = route.method !== 'GET';
-  return t.request(path, { method: route.method, headers: asBrowser(user.cookie), body: withBody ? JSON.stringify(body) : undefined });
+  const headers = 'apiKey' in user ? { 'content-type': 'application/json', 'x-api-key': user.apiKey } : asBrowser(user.cookie);
+  return t.request(path, { method: route.method, headers, body: withBody ? JSON.stringify(body) : undefined });
 }
 
 function expectNothingOf(other: Tenant, body: unknown) {
@@ -147,6 +153,39 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
     const procedure = route.procedurePath.split('.').reduce<any>((node, key) => node[key], caller);
     await expect(procedure({ ...a.resources, ...SAMPLE_BODIES[route.procedurePath] })).rejects.toMatchObject({ apiCode: 'TENANT_CONTEXT_MISSING' });
   });
+});
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('%s with personal access tokens', (_, route) => {
+  const path = () => pathFor(route, a.id, a.resources);
+  const requiredScopes = route.meta.scopes ?? [];
+
+  it('(e) refuses a key without the route’s scopes, or any key on a session-only route', async () => {
+    const apiKey = await createApiKey(t, { userId: a.owner.userId, scopes: USER_SCOPES.filter((s) => !requiredScopes.includes(s)) });
+    const res = await call(route, { apiKey }, path());
+    if (route.meta.sessionOnly) expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    else expect(res.body).toMatchObject({ status: 403, code: 'API_KEY_MISSING_SCOPES', meta: { requiredScopes } });
+  });
+
+  it('(e) refuses a key pinned to another organization', async () => {
+    const apiKey = await createApiKey(t, { userId: a.owner.userId, organizationId: b.id });
+    expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+  });
+
+  it('(e) refuses revoked and expired keys', async () => {
+    const revoked = await createApiKey(t, { userId: a.owner.userId, revokedAt: new Date() });
+    const expired = await createApiKey(t, { userId: a.owner.userId, expiresAt: new Date(Date.now() - 1000) });
+    for (const apiKey of [revoked, expired]) expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 401, code: 'INVALID_API_KEY' });
+  });
+
+  if (!route.meta.sessionOnly && (route.meta.ownerOnly || (route.meta.permission && !ROLE_PERMISSIONS.member.includes(route.meta.permission)))) {
+    it('(e) follows the owner’s current role, not the one the key was made under', async () => {
+      const admin = await signUp(t);
+      const memberId = await addMember(t, a.id, admin.userId, 'admin');
+      const apiKey = await createApiKey(t, { userId: admin.userId, organizationId: a.id });
+      await t.services.orm.em.fork().nativeUpdate(MemberSchema, { id: memberId }, { role: 'member' });
+      expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', data: null });
+    });
+  }
 });
 
 it('covers every tenant procedure', () => {
