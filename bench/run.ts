@@ -68,6 +68,22 @@ async function main(): Promise<boolean> {
       rows.push({ label: `bare ${target.name}`, m: b });
       ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec, minRatio: target.minRatio });
     }
+
+    if (target.floorMinRatio !== undefined && database && prepared?.organizationId) {
+      const floor = await startChild('bench/floor.ts', {
+        NODE_ENV: 'production',
+        BARE_PATH: path.split('?')[0],
+        FLOOR_DATABASE_URL: database.url,
+        FLOOR_ORGANIZATION_ID: prepared.organizationId,
+      });
+      cleanups.push(floor.stop);
+      const f = await measure(`${floor.url}${path}`, load);
+      await floor.stop();
+      rows.push({ label: `floor ${target.name}`, m: f });
+      ratios.push({ name: `${target.name} vs the database floor`, ratio: m.reqPerSec / f.reqPerSec, minRatio: target.floorMinRatio });
+    } else if (target.floorMinRatio !== undefined) {
+      console.log(`${target.name}: the database floor needs DATABASE_URL; skipped`);
+    }
   }
 
   console.log('');

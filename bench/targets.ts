@@ -11,7 +11,9 @@ export interface Target {
   path: string;
   headers?: Record<string, string>;
   /** Runs once against the fresh app; returns the headers to send and, if it must change, the path. */
-  prepare?: (baseUrl: string) => Promise<{ headers: Record<string, string>; path?: string }>;
+  prepare?: (baseUrl: string) => Promise<{ headers: Record<string, string>; path?: string; organizationId?: string }>;
+  /** Also measure bench/floor.ts (the same SELECT on raw pg) and compare; needs DATABASE_URL. */
+  floorMinRatio?: number;
   /** Also measure a bare Express handler returning the same body (bench/bare.ts), and compare. */
   baseline?: boolean;
   /** The smallest full/bare throughput ratio the issue that added the target asks for. */
@@ -35,7 +37,7 @@ async function sessionCookie(baseUrl: string): Promise<{ headers: Record<string,
 }
 
 /** A signed-in owner of an organization with 20 projects; the path lists them. */
-async function organizationWithProjects(baseUrl: string): Promise<{ headers: Record<string, string>; path: string }> {
+async function organizationWithProjects(baseUrl: string): Promise<{ headers: Record<string, string>; path: string; organizationId: string }> {
   const { headers } = await sessionCookie(baseUrl);
   const json = (res: Response) => res.json() as Promise<{ data: Array<{ id: string }> }>;
   const organizations = await json(await fetch(`${baseUrl}/api/user/organizations`, { headers }));
@@ -49,7 +51,20 @@ async function organizationWithProjects(baseUrl: string): Promise<{ headers: Rec
     });
     if (res.status !== 201) throw new Error(`creating projects for the benchmark failed: ${res.status} ${await res.text()}`);
   }
-  return { headers, path: `/api/user/organizations/${organizationId}/projects?limit=20` };
+  return { headers, path: `/api/user/organizations/${organizationId}/projects?limit=20`, organizationId };
+}
+
+/** The same organization, read with a personal access token (projects:read) instead of the cookie. */
+async function projectsWithApiKey(baseUrl: string) {
+  const prepared = await organizationWithProjects(baseUrl);
+  const res = await fetch(`${baseUrl}/api/auth/api-key/create`, {
+    method: 'POST',
+    headers: { ...prepared.headers, 'content-type': 'application/json', origin: BENCH_ORIGIN },
+    body: JSON.stringify({ name: 'bench', scopes: ['projects:read'] }),
+  });
+  const key = ((await res.json()) as { data?: { key?: string } }).data?.key;
+  if (!key) throw new Error(`creating an API key for the benchmark failed: ${res.status}`);
+  return { ...prepared, headers: { 'x-api-key': key } };
 }
 
 export const targets: Target[] = [
@@ -61,5 +76,12 @@ export const targets: Target[] = [
     prepare: organizationWithProjects,
     baseline: true,
     minRatio: 0.3,
+  },
+  {
+    name: 'GET …/projects, 20 rows (X-Api-Key)',
+    path: '/api/user/organizations/{organizationId}/projects?limit=20',
+    prepare: projectsWithApiKey,
+    baseline: true,
+    floorMinRatio: 0.5,
   },
 ];
