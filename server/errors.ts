@@ -100,13 +100,15 @@ export function fieldErrors(issues: ZodLikeIssue[], location: FieldError['locati
   return errors;
 }
 
+/** The message of a VALIDATION_ERROR: the one bad field named, or how many there are. */
+export function validationMessage(errors: FieldError[]): string {
+  const first = errors[0];
+  return first && errors.length === 1 ? `Invalid ${first.field}: ${first.error}` : `The request has ${errors.length} invalid fields`;
+}
+
 function validationError(issues: ZodLikeIssue[], location: FieldError['location']): ApiError {
   const errors = fieldErrors(issues, location);
-  const first = errors[0];
-  const message = first && errors.length === 1
-    ? `Invalid ${first.field}: ${first.error}`
-    : `The request has ${errors.length} invalid fields`;
-  return new ApiError('VALIDATION_ERROR', message, { errors });
+  return new ApiError('VALIDATION_ERROR', validationMessage(errors), { errors });
 }
 
 const FROM_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, [ErrorCode, string]>> = {

@@ -15,7 +15,7 @@ import { apiReference } from '@scalar/express-api-reference';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import { createContext, type Services } from '../../server/context.js';
-import { ApiError, toApiError, type FieldError } from '../../server/errors.js';
+import { ApiError, toApiError, validationMessage, type FieldError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
@@ -275,8 +275,14 @@ function toEnvelope(req: Request, res: Response, route: RestRoute, chunk: unknow
     return errorEnvelope(internal.status, internal.apiCode, internal.message, { requestId: requestIdOf(req) });
   }
   const meta: Record<string, unknown> = { ...data.meta, requestId: requestIdOf(req) };
-  if (Array.isArray(meta.errors)) meta.errors = (meta.errors as FieldError[]).map((e) => ({ ...e, location: locate(req, route, e.field) }));
-  return errorEnvelope(data.httpStatus, data.code, body?.message ?? 'Request failed', meta);
+  let message = body?.message ?? 'Request failed';
+  if (Array.isArray(meta.errors)) {
+    const errors = (meta.errors as FieldError[]).map((e) => ({ ...e, location: locate(req, route, e.field) }));
+    meta.errors = errors;
+    // trpc-to-openapi replaces the message of input failures with a generic one; say which field.
+    message = validationMessage(errors);
+  }
+  return errorEnvelope(data.httpStatus, data.code, message, meta);
 }
 
 /** Where a field of the input came from on this route. */

@@ -1,4 +1,5 @@
 import { router } from '../../server/trpc.js';
+import { apiKeyRouter } from './api-key/router.js';
 import { changeEmail } from './change-email.js';
 import { changePassword } from './change-password.js';
 import { forgotPassword } from './forgot-password.js';
@@ -27,4 +28,5 @@ export const authRouter = router({
   revokeOtherSessions,
   changePassword,
   changeEmail,
+  apiKey: apiKeyRouter,
 });

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { ApiKeyId, apiKeyProcedure, findOwnKey } from './api-key.js';
+
+/** POST /api/auth/api-key/delete: revokes the key; the next request with it is INVALID_API_KEY. */
+export const deleteApiKey = apiKeyProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/auth/api-key/delete', tags: ['api-keys'], summary: 'Revoke a personal access token' },
+    message: 'API key deleted successfully',
+    scopes: ['api-keys:delete'],
+  })
+  .input(z.strictObject({ id: ApiKeyId }))
+  .output(z.object({ id: z.string() }))
+  .mutation(async ({ ctx, input }) => {
+    const key = await findOwnKey(ctx.em, ctx.principal, input.id);
+    const now = ctx.services.now();
+    // Kept as a revoked row rather than removed, so the id stays recognisable in audit trails.
+    key.revokedAt = now;
+    key.updatedAt = now;
+    await ctx.em.flush();
+    return { id: key.id };
+  });
