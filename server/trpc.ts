@@ -42,6 +42,8 @@ export type Meta = OpenApiMeta<{
    * streams as the body instead of the envelope.
    */
   stream?: boolean;
+  /** The output holds a secret shown once (a new API key): an idempotent retry must not show it again. */
+  secret?: boolean;
 }>;
 
 const t = initTRPC

@@ -7,6 +7,8 @@
  *   a duplicate is 409 IDEMPOTENCY_KEY_IN_USE. One INSERT … ON CONFLICT decides who runs, so two
  *   concurrent requests cannot both do the work.
  * - Answers of 500 and above are not kept: the key is released and a retry runs again.
+ * - An answer that carries a secret shown once (meta.secret) is remembered without its body: a retry
+ *   is told the request already succeeded, and the secret is neither stored nor shown twice.
  */
 import { sha256Hex } from '../../server/crypto.js';
 import type { Services } from '../../server/context.js';
@@ -14,6 +16,8 @@ import { ApiError } from '../../server/errors.js';
 
 const TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_KEY_LENGTH = 255;
+/** Kept instead of a body that holds a secret. */
+export const SECRET_WITHHELD = '';
 
 export type Claim =
   | { kind: 'run'; complete(status: number, body: string): Promise<void>; release(): Promise<void> }
@@ -56,6 +60,9 @@ export async function claimIdempotencyKey(services: Services, principal: string,
   if (!existing) return claimIdempotencyKey(services, principal, key, hash);
   if (existing.request_hash !== hash) {
     throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request; use a new key for a new request');
+  }
+  if (existing.body === SECRET_WITHHELD) {
+    throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'A request with this Idempotency-Key already succeeded; the secret it created is shown only once');
   }
   if (existing.status === null || existing.body === null) {
     throw new ApiError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still in progress; retry shortly');

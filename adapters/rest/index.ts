@@ -19,7 +19,7 @@ import { ApiError, toApiError, validationMessage, type FieldError } from '../../
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
-import { claimIdempotencyKey, requestHash, type Claim } from './idempotency.js';
+import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from './idempotency.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, restRoutes, type RestRoute } from './routes.js';
 
@@ -121,7 +121,8 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       const body = JSON.stringify(envelope);
       if (!claim) return end(body);
-      const settle = envelope.status >= 500 ? claim.release() : claim.complete(envelope.status, body);
+      const kept = route.meta.secret && envelope.success ? SECRET_WITHHELD : body;
+      const settle = envelope.status >= 500 ? claim.release() : claim.complete(envelope.status, kept);
       settle.catch((error: unknown) => logFailure(services, req, error)).finally(() => end(body));
       return res;
     }) as Response['end'];

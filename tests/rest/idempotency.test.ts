@@ -86,3 +86,19 @@ describe('Idempotency-Key', () => {
     expect(long.body).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
   });
 });
+
+describe('Idempotency-Key on a response with a secret', () => {
+  it('never stores nor shows a new API key twice', async () => {
+    const user = await signUp(a);
+    const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
+    const first = await post(a, '/api/auth/api-key/create', { name: 'once', scopes: ['user:read'] }, headers);
+    expect(first.status).toBe(200);
+    const secret: string = first.body.data.key;
+    const retry = await post(a, '/api/auth/api-key/create', { name: 'once', scopes: ['user:read'] }, headers);
+    expect(retry.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED', data: null });
+    expect(JSON.stringify(retry.body)).not.toContain(secret);
+    const rows = await a.services.orm.em.fork().getConnection().execute<{ body: string }[]>('select body from idempotency_keys');
+    expect(rows.some((r) => r.body.includes(secret))).toBe(false);
+    expect((await a.request('/api/auth/api-key/list', { headers: asBrowser(user.cookie) })).body.meta.total).toBe(1);
+  });
+});

@@ -11,6 +11,7 @@ export const createApiKey = apiKeyProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/api-key/create', tags: ['api-keys'], summary: 'Create a personal access token' },
     message: 'API key created',
+    secret: true,
     scopes: ['api-keys:write'],
   })
   .input(

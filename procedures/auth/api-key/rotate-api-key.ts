@@ -10,6 +10,7 @@ export const rotateApiKey = apiKeyProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/api-key/rotate', tags: ['api-keys'], summary: 'Rotate a personal access token' },
     message: 'API key rotated',
+    secret: true,
     scopes: ['api-keys:write'],
   })
   .input(
