@@ -140,6 +140,13 @@ const requirePrincipal = t.middleware(({ ctx, meta, next }) => {
 export const userProcedure = guarded.meta({ tier: 'user' }).use(requirePrincipal);
 
 /**
+ * Routes under /api/auth that act for a principal and accept tokens too (the API-key routes):
+ * a principal is required and its scopes must cover `meta.scopes`, as on user routes.
+ * @example credentialProcedure.meta({ openapi: { method: 'GET', path: '/auth/api-key/list' }, scopes: ['api-keys:read'] })
+ */
+export const credentialProcedure = guarded.meta({ tier: 'auth' }).use(requirePrincipal);
+
+/**
  * Credential management under /api/auth (sessions, password, email): a signed-in session only.
  * @example sessionProcedure.meta({ openapi: { method: 'POST', path: '/auth/change-password' } })
  */

@@ -18,28 +18,11 @@ import type { Principal } from '../../../server/auth/credentials.js';
 import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { USER_SCOPES, type Scope } from '../../../server/scopes.js';
-import { authProcedure } from '../../../server/trpc.js';
+import { credentialProcedure } from '../../../server/trpc.js';
 import { iso, IsoDate, isoOrNull } from '../schemas.js';
 
-/**
- * Auth-tier routes that take sessions and PATs alike and check `meta.scopes`. Local because
- * server/trpc.ts offers only `sessionProcedure` on the auth tier and `userProcedure` would mark the
- * routes as user tier; the checks mirror its `requirePrincipal`.
- */
-export const apiKeyProcedure = authProcedure.use(({ ctx, meta, next }) => {
-  if (ctx.authError) throw ctx.authError;
-  const principal = ctx.principal;
-  if (!principal) throw new ApiError('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
-  if (principal.kind !== 'session') {
-    if (principal.scopes.size === 0) throw new ApiError('NO_SCOPES_AVAILABLE', 'This credential carries no scopes');
-    const missing = (meta?.scopes ?? []).filter((scope) => !principal.scopes.has(scope));
-    if (missing.length > 0) {
-      const code = principal.kind === 'apiKey' ? 'API_KEY_MISSING_SCOPES' : 'INSUFFICIENT_PERMISSIONS';
-      throw new ApiError(code, `This credential lacks the scopes: ${missing.join(', ')}`, { requiredScopes: missing });
-    }
-  }
-  return next({ ctx: { principal } });
-});
+/** The API-key routes take sessions and keys alike (auth tier, principal and scopes checked). */
+export const apiKeyProcedure = credentialProcedure;
 
 const KNOWN: ReadonlySet<string> = new Set(USER_SCOPES);
 const METADATA_MAX_BYTES = 4096;
