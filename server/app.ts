@@ -18,7 +18,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgre
 import { createHealthCheck } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMailer } from './mail.js';
-import { createSessionCache } from './auth/session-cache.js';
+import { createCredentialCache } from './auth/credential-cache.js';
 import { connectRedis, createRedis } from './redis.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
@@ -63,7 +63,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis,
     limiter: createRateLimiter({ budgets: config.budgets, prefix: config.rateLimitPrefix, redis }),
     health: createHealthCheck({ orm, redis, cacheMs: config.healthCacheMs }),
-    sessionCache: createSessionCache({ redis, prefix: config.rateLimitPrefix, ttlSeconds: config.sessionCacheTtl, log }),
+    credentialCache: createCredentialCache({ redis, prefix: config.rateLimitPrefix, ttlSeconds: config.credentialCacheTtl, log }),
     mailer: createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, from: config.mailFrom, log }),
     now: options.now ?? (() => new Date()),
   };

@@ -108,7 +108,7 @@ const baseSchema = z.object({
     }),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
-  SESSION_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(60),
+  CREDENTIAL_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(60),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
 });
@@ -135,7 +135,7 @@ function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, B
     encryptionKey: base.ENCRYPTION_KEY || undefined,
     logLevel: base.LOG_LEVEL,
     embeddedPostgresPort: base.EMBEDDED_POSTGRES_PORT,
-    sessionCacheTtl: base.SESSION_CACHE_TTL,
+    credentialCacheTtl: base.CREDENTIAL_CACHE_TTL,
     healthCacheMs: base.HEALTH_CACHE_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     budgets,

@@ -14,7 +14,7 @@ import type { Orm } from './database.js';
 import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail.js';
-import type { SessionCache } from './auth/session-cache.js';
+import type { CredentialCache } from './auth/credential-cache.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Long-lived, per-process dependencies. */
@@ -26,7 +26,7 @@ export interface Services {
   limiter: RateLimiter;
   health: HealthCheck;
   mailer: Mailer;
-  sessionCache: SessionCache;
+  credentialCache: CredentialCache;
   /** The current time; tests replace it to move through expiries. */
   now(): Date;
 }
@@ -96,7 +96,7 @@ export function createContextInner(input: ContextInput): Context {
       auth ??= input.principal !== undefined
         ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
         : input.credentials
-          ? resolveCredentials({ config: input.services.config, em: getEm(), sessionCache: input.services.sessionCache, now: input.services.now(), log: input.services.log }, input.credentials)
+          ? resolveCredentials({ config: input.services.config, em: getEm(), credentialCache: input.services.credentialCache, now: input.services.now(), log: input.services.log }, input.credentials)
           : Promise.resolve({ principal: null });
       return auth;
     },

@@ -10,6 +10,7 @@
  */
 import type { EntityManager, EntitySchema } from '@mikro-orm/postgresql';
 import { AuditLogSchema } from '../entities/audit-log.js';
+import { membershipCacheKey, type CredentialCache } from './auth/credential-cache.js';
 import type { Principal } from './auth/credentials.js';
 import { ApiError } from './errors.js';
 import { newId } from './ids.js';
@@ -38,11 +39,23 @@ interface MembershipRow {
   slug: string;
 }
 
+interface CachedMembership {
+  organization: OrganizationRef;
+  role: Role;
+  memberId: string;
+  joinedAt: number;
+}
+
+/** The caller's membership (from the credential cache when it is there); only memberships are cached, never their absence. */
 export async function loadMembership(
   em: EntityManager,
+  cache: CredentialCache,
   organizationId: string,
   userId: string,
 ): Promise<{ organization: OrganizationRef; role: Role; memberId: string; joinedAt: Date } | undefined> {
+  const key = membershipCacheKey(organizationId, userId);
+  const cached = await cache.get<CachedMembership>(key);
+  if (cached) return { ...cached, joinedAt: new Date(cached.joinedAt) };
   const [row] = await preparedRows<MembershipRow>(
     em,
     'membership_by_organization_user',
@@ -52,12 +65,30 @@ export async function loadMembership(
     [organizationId, userId],
   );
   if (!row) return undefined;
-  return {
+  const membership = {
     organization: { id: row.organization_id, name: row.name, slug: row.slug },
     role: row.role,
     memberId: row.member_id,
     joinedAt: new Date(row.joined_at),
   };
+  await cache.set(key, { ...membership, joinedAt: membership.joinedAt.getTime() } satisfies CachedMembership);
+  return membership;
+}
+
+/**
+ * The cache keys of an organization's memberships and of the API keys pinned to it: what to drop
+ * when it is renamed or deleted (pinned keys die with it).
+ */
+export async function organizationCacheKeys(em: EntityManager, organizationId: string): Promise<string[]> {
+  const rows = await em.getConnection().execute<{ key: string }[]>(
+    `select 'member:' || organization_id || ':' || user_id as key from members where organization_id = ?
+     union all select key_hash from api_keys where organization_id = ?
+     union all select previous_key_hash from api_keys where organization_id = ? and previous_key_hash is not null`,
+    [organizationId, organizationId, organizationId],
+    'all',
+    em.getTransactionContext(),
+  );
+  return rows.map((r) => r.key);
 }
 
 /**

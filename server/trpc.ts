@@ -174,7 +174,7 @@ export const tenantProcedure = guarded
     if (principal.organizationId && principal.organizationId !== organizationId) {
       throw new ApiError('FORBIDDEN', 'This credential is pinned to another organization');
     }
-    const found = await loadMembership(ctx.em, organizationId, principal.userId);
+    const found = await loadMembership(ctx.em, ctx.services.credentialCache, organizationId, principal.userId);
     if (!found) throw new ApiError('FORBIDDEN', 'You are not a member of this organization');
     const permissions = ROLE_PERMISSIONS[found.role];
     if (meta?.ownerOnly && found.role !== 'owner') {

@@ -20,6 +20,6 @@ export const changePassword = sessionProcedure
       await em.flush();
       return revokeSessions(em, { userId: ctx.principal.userId, except: ctx.principal.sessionId }, now);
     });
-    await ctx.services.sessionCache.forget(revoked);
+    await ctx.services.credentialCache.forget(revoked);
     return { revokedSessions: revoked.length };
   });

@@ -28,6 +28,6 @@ export const resetPassword = authProcedure
       await em.flush();
       return revokeSessions(em, { userId }, now);
     });
-    await ctx.services.sessionCache.forget(revoked);
+    await ctx.services.credentialCache.forget(revoked);
     return { revokedSessions: revoked.length };
   });

@@ -9,6 +9,6 @@ export const revokeOtherSessions = sessionProcedure
   .output(z.object({ revokedSessions: z.number().int() }))
   .mutation(async ({ ctx }) => {
     const revoked = await revokeSessions(ctx.em, { userId: ctx.principal.userId, except: ctx.principal.sessionId }, ctx.services.now());
-    await ctx.services.sessionCache.forget(revoked);
+    await ctx.services.credentialCache.forget(revoked);
     return { revokedSessions: revoked.length };
   });

@@ -11,7 +11,7 @@ export const revokeSession = sessionProcedure
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const revoked = await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: input.id }, ctx.services.now());
-    await ctx.services.sessionCache.forget(revoked);
+    await ctx.services.credentialCache.forget(revoked);
     if (revoked.length === 0) throw new ApiError('NOT_FOUND', 'No active session of yours has this id');
     if (input.id === ctx.principal.sessionId) ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { id: input.id };

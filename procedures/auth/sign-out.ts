@@ -12,7 +12,7 @@ export const signOut = authProcedure
     if (ctx.authError?.apiCode === 'CSRF_REJECTED') throw ctx.authError;
     const sessionId = ctx.principal?.sessionId;
     if (sessionId && ctx.principal) {
-      await ctx.services.sessionCache.forget(await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: sessionId }, ctx.services.now()));
+      await ctx.services.credentialCache.forget(await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: sessionId }, ctx.services.now()));
     }
     ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { signedOut: sessionId !== undefined };

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { UserSchema } from '../../entities/user.js';
-import { liveSessionHashes } from '../../server/auth/sessions.js';
+import { userCacheKeys } from '../../server/auth/sessions.js';
 import { ApiError } from '../../server/errors.js';
 import { authProcedure } from '../../server/trpc.js';
 import { consumeVerification } from './verifications.js';
@@ -30,9 +30,9 @@ export const verifyEmail = authProcedure
         user.updatedAt = now;
         await em.flush();
         // Sessions carry the email and its verification: cached ones must be read again.
-        return { result: { email: user.email, isVerified: true }, stale: await liveSessionHashes(em, user.id) };
+        return { result: { email: user.email, isVerified: true }, stale: await userCacheKeys(em, user.id) };
       });
-      await ctx.services.sessionCache.forget(stale);
+      await ctx.services.credentialCache.forget(stale);
       return result;
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new ApiError('CONFLICT', 'Another account already uses this email address');

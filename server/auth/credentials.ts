@@ -13,7 +13,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { validateApiKey } from './api-keys.js';
-import type { SessionCache } from './session-cache.js';
+import type { CredentialCache } from './credential-cache.js';
 import { ApiError, toApiError } from '../errors.js';
 import { USER_SCOPES, type Scope } from '../scopes.js';
 import { readSessionToken, validateSessionToken } from './sessions.js';
@@ -51,7 +51,7 @@ function failed(error: ApiError): AuthResult {
 }
 
 export async function resolveCredentials(
-  deps: { config: Config; em: EntityManager; sessionCache: SessionCache; now: Date; log: Logger },
+  deps: { config: Config; em: EntityManager; credentialCache: CredentialCache; now: Date; log: Logger },
   request: RequestCredentials,
 ): Promise<AuthResult> {
   try {
@@ -64,7 +64,7 @@ export async function resolveCredentials(
     }
     if (request.apiKey !== undefined) {
       if (!request.apiKey.trim()) return failed(new ApiError('NO_TOKEN_PROVIDED', 'The X-Api-Key header is empty'));
-      const key = await validateApiKey(deps.em, request.apiKey.trim(), deps.now, deps.log);
+      const key = await validateApiKey(deps.em, deps.credentialCache, request.apiKey.trim(), deps.now, deps.log);
       if (!key) return failed(new ApiError('INVALID_API_KEY', 'The API key is invalid, revoked or expired'));
       if (!key.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
       return {
@@ -84,7 +84,7 @@ export async function resolveCredentials(
     if (!SAFE_METHODS.has(request.method) && !(request.origin && deps.config.trustedOrigins.includes(request.origin))) {
       return failed(new ApiError('CSRF_REJECTED', 'Cookie-authenticated writes must come from a trusted Origin'));
     }
-    const valid = await validateSessionToken(deps.em, deps.sessionCache, token, deps.now);
+    const valid = await validateSessionToken(deps.em, deps.credentialCache, token, deps.now);
     if (!valid) return failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The session is invalid or has expired; sign in again'));
     if (!valid.user.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
     return {

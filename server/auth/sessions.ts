@@ -11,7 +11,7 @@ import { SessionSchema } from '../../entities/session.js';
 import type { Config } from '../config.js';
 import { randomToken, sha256Hex, TOKEN_PATTERN } from '../crypto.js';
 import { toDate, toDateOrNull } from '../database.js';
-import type { CachedSession, SessionCache } from './session-cache.js';
+import type { CredentialCache } from './credential-cache.js';
 import { newId } from '../ids.js';
 import { preparedRows } from '../sql.js';
 
@@ -85,6 +85,11 @@ interface SessionRow {
   verified_at: string | null;
 }
 
+interface CachedSession {
+  session: { id: string; userId: string; createdAt: number; lastSeenAt: number; expiresAt: number };
+  user: { id: string; email: string; isActive: boolean; verifiedAt: number | null };
+}
+
 async function loadSession(em: EntityManager, tokenHash: string): Promise<CachedSession | undefined> {
   const [row] = await preparedRows<SessionRow>(
     em,
@@ -111,10 +116,10 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
  * The session behind a cookie's token: from the session cache when it is there, else one indexed
  * read (no entity hydration). Null when it is malformed, unknown, revoked, past 30 days or idle for 7.
  */
-export async function validateSessionToken(em: EntityManager, cache: SessionCache, token: string, now: Date): Promise<ValidSession | null> {
+export async function validateSessionToken(em: EntityManager, cache: CredentialCache, token: string, now: Date): Promise<ValidSession | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
   const tokenHash = sha256Hex(token);
-  let found = await cache.get(tokenHash);
+  let found = await cache.get<CachedSession>(tokenHash);
   if (!found) {
     found = await loadSession(em, tokenHash);
     if (!found) return null;
@@ -162,13 +167,19 @@ export async function revokeSessions(
   return rows.map((r) => r.token_hash);
 }
 
-/** The token hashes of a user's live sessions: what to drop from the cache when the user changes. */
-export async function liveSessionHashes(em: EntityManager, userId: string): Promise<string[]> {
-  const rows = await em.getConnection().execute<{ token_hash: string }[]>(
-    'select token_hash from sessions where user_id = ? and revoked_at is null',
-    [userId],
+/**
+ * The cache keys of everything that carries the user: live sessions, API keys (and their previous
+ * secrets) and memberships. What to drop from the cache when the user changes.
+ */
+export async function userCacheKeys(em: EntityManager, userId: string): Promise<string[]> {
+  const rows = await em.getConnection().execute<{ key: string }[]>(
+    `select token_hash as key from sessions where user_id = ? and revoked_at is null
+     union all select key_hash from api_keys where user_id = ?
+     union all select previous_key_hash from api_keys where user_id = ? and previous_key_hash is not null
+     union all select 'member:' || organization_id || ':' || user_id from members where user_id = ?`,
+    [userId, userId, userId, userId],
     'all',
     em.getTransactionContext(),
   );
-  return rows.map((r) => r.token_hash);
+  return rows.map((r) => r.key);
 }

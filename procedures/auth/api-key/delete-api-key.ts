@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiKeyCacheKeys } from '../../../server/auth/api-keys.js';
 import { ApiKeyId, apiKeyProcedure, findOwnKey } from './api-key.js';
 
 /** POST /api/auth/api-key/delete: revokes the key; the next request with it is INVALID_API_KEY. */
@@ -17,5 +18,6 @@ export const deleteApiKey = apiKeyProcedure
     key.revokedAt = now;
     key.updatedAt = now;
     await ctx.em.flush();
+    await ctx.services.credentialCache.forget(apiKeyCacheKeys(key));
     return { id: key.id };
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { generateApiKey } from '../../../server/auth/api-keys.js';
+import { apiKeyCacheKeys, generateApiKey } from '../../../server/auth/api-keys.js';
 import { ApiKeyId, apiKeyProcedure, assertGrantable, findOwnKey, NewApiKeyOutput, newApiKeyOutput } from './api-key.js';
 
 /**
@@ -26,6 +26,8 @@ export const rotateApiKey = apiKeyProcedure
     assertGrantable(ctx.principal, apiKey.scopes);
     const now = ctx.services.now();
     const { key, start, keyHash } = generateApiKey();
+    // The cached answers for the old secrets change (a grace deadline, or no longer valid).
+    const stale = apiKeyCacheKeys(apiKey);
     // Validation accepts the previous hash only while its deadline is in the future: null means never.
     apiKey.previousKeyHash = apiKey.keyHash;
     apiKey.previousKeyExpiresAt = input.gracePeriod > 0 ? new Date(now.getTime() + input.gracePeriod * 1000) : null;
@@ -33,5 +35,6 @@ export const rotateApiKey = apiKeyProcedure
     apiKey.start = start;
     apiKey.updatedAt = now;
     await ctx.em.flush();
+    await ctx.services.credentialCache.forget(stale);
     return newApiKeyOutput(apiKey, key);
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiKeyCacheKeys } from '../../../server/auth/api-keys.js';
 import { ApiKeyFields, ApiKeyId, apiKeyProcedure, ApiKeyOutput, apiKeyOutput, assertGrantable, findOwnKey } from './api-key.js';
 
 const CHANGEABLE = ['name', 'scopes', 'metadata'] as const;
@@ -30,5 +31,6 @@ export const updateApiKey = apiKeyProcedure
     if (input.metadata !== undefined) key.metadata = input.metadata;
     key.updatedAt = ctx.services.now();
     await ctx.em.flush();
+    await ctx.services.credentialCache.forget(apiKeyCacheKeys(key));
     return apiKeyOutput(key);
   });

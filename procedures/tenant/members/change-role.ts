@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MemberSchema } from '../../../entities/organization.js';
+import { membershipCacheKey } from '../../../server/auth/credential-cache.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { ROLES } from '../../../server/scopes.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
@@ -19,7 +20,7 @@ export const changeRole = tenantProcedure
   .output(z.object({ id: z.string(), role: z.enum(ROLES) }))
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
-    return ctx.em.transactional(async (em) => {
+    const changed = await ctx.em.transactional(async (em) => {
       const owners = await lockOwners(em, ctx.organization.id);
       const member = await findInOrganization(em, MemberSchema, input.memberId, ctx.organization.id, 'member');
       assertMayManage(ctx.membership.role, member, input.role);
@@ -28,6 +29,8 @@ export const changeRole = tenantProcedure
       member.role = input.role;
       audit(em, auditContext(ctx), { action: 'member.role_changed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, from, to: input.role } }, now);
       await em.flush();
-      return { id: member.id, role: member.role };
+      return member;
     });
+    await ctx.services.credentialCache.forget([membershipCacheKey(ctx.organization.id, changed.userId)]);
+    return { id: changed.id, role: changed.role };
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MemberSchema } from '../../../entities/organization.js';
+import { membershipCacheKey } from '../../../server/auth/credential-cache.js';
 import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
@@ -24,5 +25,6 @@ export const leave = tenantProcedure
       audit(em, auditContext(ctx), { action: 'member.left', targetType: 'member', targetId: ctx.membership.id, metadata: { userId: ctx.principal.userId } }, now);
       await em.flush();
     });
+    await ctx.services.credentialCache.forget([membershipCacheKey(ctx.organization.id, ctx.principal.userId)]);
     return { organizationId: ctx.organization.id };
   });

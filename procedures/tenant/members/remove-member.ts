@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MemberSchema } from '../../../entities/organization.js';
+import { membershipCacheKey } from '../../../server/auth/credential-cache.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
@@ -18,7 +19,7 @@ export const removeMember = tenantProcedure
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
-    return ctx.em.transactional(async (em) => {
+    const removed = await ctx.em.transactional(async (em) => {
       const owners = await lockOwners(em, ctx.organization.id);
       const member = await findInOrganization(em, MemberSchema, input.memberId, ctx.organization.id, 'member');
       assertMayManage(ctx.membership.role, member);
@@ -26,6 +27,8 @@ export const removeMember = tenantProcedure
       em.remove(member);
       audit(em, auditContext(ctx), { action: 'member.removed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, role: member.role } }, now);
       await em.flush();
-      return { id: member.id };
+      return member;
     });
+    await ctx.services.credentialCache.forget([membershipCacheKey(ctx.organization.id, removed.userId)]);
+    return { id: removed.id };
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MemberSchema } from '../../../entities/organization.js';
 import { ApiError } from '../../../server/errors.js';
+import { membershipCacheKey } from '../../../server/auth/credential-cache.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
@@ -22,7 +23,7 @@ export const transferOwnership = tenantProcedure
   .output(z.object({ ownerMemberId: z.string(), previousOwnerMemberId: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
-    return ctx.em.transactional(async (em) => {
+    const result = await ctx.em.transactional(async (em) => {
       await lockOwners(em, ctx.organization.id);
       const target = await findInOrganization(em, MemberSchema, input.memberId, ctx.organization.id, 'member');
       if (target.id === ctx.membership.id) throw new ApiError('CONFLICT', 'You already own this organization');
@@ -31,6 +32,8 @@ export const transferOwnership = tenantProcedure
       me.role = 'admin';
       audit(em, auditContext(ctx), { action: 'organization.ownership_transferred', targetType: 'member', targetId: target.id, metadata: { toUserId: target.userId, fromUserId: me.userId } }, now);
       await em.flush();
-      return { ownerMemberId: target.id, previousOwnerMemberId: me.id };
+      return { ownerMemberId: target.id, previousOwnerMemberId: me.id, userIds: [target.userId, me.userId] };
     });
+    await ctx.services.credentialCache.forget(result.userIds.map((userId) => membershipCacheKey(ctx.organization.id, userId)));
+    return { ownerMemberId: result.ownerMemberId, previousOwnerMemberId: result.previousOwnerMemberId };
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { ApiError } from '../../../server/errors.js';
+import { organizationCacheKeys } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 
 /**
@@ -22,6 +23,8 @@ export const deleteOrganization = tenantProcedure
         errors: [{ field: 'confirm', error: `Must be the organization slug (${ctx.organization.slug})`, location: 'body' }],
       });
     }
+    const memberships = await organizationCacheKeys(ctx.em, ctx.organization.id);
     await ctx.em.nativeDelete(OrganizationSchema, { id: ctx.organization.id });
+    await ctx.services.credentialCache.forget(memberships);
     return { id: ctx.organization.id };
   });

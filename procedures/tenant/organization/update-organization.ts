@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { ApiError } from '../../../server/errors.js';
-import { audit } from '../../../server/tenancy.js';
+import { audit, organizationCacheKeys } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
 import { OrganizationName, OrganizationOutput, organizationOutput, Slug } from './organization.js';
@@ -39,6 +39,8 @@ export const updateOrganization = tenantProcedure
         await em.flush();
         return organization;
       });
+      // Memberships carry the organization's name and slug.
+      await ctx.services.credentialCache.forget(await organizationCacheKeys(ctx.em, organization.id));
       return organizationOutput(organization);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new ApiError('CONFLICT', 'This slug is taken; choose another');

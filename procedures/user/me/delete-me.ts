@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { UserSchema } from '../../../entities/user.js';
-import { clearedSessionCookie, liveSessionHashes } from '../../../server/auth/sessions.js';
+import { clearedSessionCookie, userCacheKeys } from '../../../server/auth/sessions.js';
 import { ApiError } from '../../../server/errors.js';
 import { GivenPassword } from '../../../server/passwords.js';
 import { userProcedure } from '../../../server/trpc.js';
@@ -55,11 +55,11 @@ export const deleteMe = userProcedure
       }
       const solo = owned.filter((o) => o.other_members === 0).map((o) => o.id);
       if (solo.length > 0) await em.nativeDelete(OrganizationSchema, { id: { $in: solo } });
-      const sessions = await liveSessionHashes(em, userId);
+      const cached = await userCacheKeys(em, userId);
       await em.nativeDelete(UserSchema, { id: userId });
-      return sessions;
+      return cached;
     });
-    await ctx.services.sessionCache.forget(removed);
+    await ctx.services.credentialCache.forget(removed);
     ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { id: userId };
   });

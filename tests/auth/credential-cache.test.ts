@@ -1,9 +1,11 @@
-/** The session path costs no database round trip once cached, and revocation still bites at once. */
+/** Credential and membership checks cost no database round trip once cached, and every change still bites at once. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisUrl, startTestApp, type TestApp } from '../support/app.js';
+import { createApiKey } from '../support/api-keys.js';
 import { asBrowser, postJson, signUp } from '../support/identity.js';
+import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 
 /** Every statement sent to PostgreSQL from now on (counted where pg sends it, whoever builds it). */
 function countQueries() {
@@ -52,6 +54,40 @@ describe('the session cache', () => {
 
     await postJson(t, '/api/auth/sign-out', {}, user.cookie);
     expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+  });
+});
+
+describe('cached API keys and memberships', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('drop a pinned key the moment its organization is deleted', async () => {
+    const owner = await signUp(t);
+    const organizationId = await defaultOrganizationId(t, owner.userId);
+    const apiKey = await createApiKey(t, { userId: owner.userId, organizationId });
+    const headers = { 'x-api-key': apiKey };
+    expect((await t.request('/api/user/me', { headers })).status).toBe(200);
+    expect((await t.request(`/api/user/organizations/${organizationId}/projects`, { headers })).status).toBe(200);
+    const slug = (await t.request(`/api/user/organizations/${organizationId}`, { headers })).body.data.slug;
+    const deleted = await t.request(`/api/user/organizations/${organizationId}`, { method: 'DELETE', headers: asBrowser(owner.cookie), body: JSON.stringify({ confirm: slug }) });
+    expect(deleted.status).toBe(200);
+    expect((await t.request('/api/user/me', { headers })).body.code).toBe('INVALID_API_KEY');
+  });
+
+  it('apply a role change on the next call', async () => {
+    const owner = await signUp(t);
+    const admin = await signUp(t);
+    const organizationId = await defaultOrganizationId(t, owner.userId);
+    const memberId = await addMember(t, organizationId, admin.userId, 'admin');
+    const base = `/api/user/organizations/${organizationId}`;
+    expect((await t.request(`${base}/settings`, { headers: asBrowser(admin.cookie) })).status).toBe(200);
+    await t.request(`${base}/members/${memberId}/role`, { method: 'PUT', headers: asBrowser(owner.cookie), body: JSON.stringify({ role: 'member' }) });
+    expect((await t.request(`${base}/settings`, { headers: asBrowser(admin.cookie) })).body.code).toBe('INSUFFICIENT_PERMISSIONS');
   });
 });
 
