@@ -9,6 +9,9 @@ import type { Redis } from 'ioredis';
 import { createRateLimiter } from '../adapters/ratelimit/index.js';
 import { createRestAdapter } from '../adapters/rest/index.js';
 import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
+import { mountOAuth } from '../adapters/oauth/index.js';
+import { loadSigningKeys } from '../adapters/oauth/keys.js';
+import { createProvider } from '../adapters/oauth/provider.js';
 import { createTrpcAdapter } from '../adapters/trpc/index.js';
 import { appRouter } from '../procedures/index.js';
 import type { Config } from './config.js';
@@ -21,6 +24,7 @@ import { createMailer } from './mail.js';
 import { createCredentialCache } from './auth/credential-cache.js';
 import { connectRedis, createRedis } from './redis.js';
 import { requestLog } from './request-log.js';
+import { createEncrypter, loadEncryptionKey } from './secrets.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
@@ -68,12 +72,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     now: options.now ?? (() => new Date()),
   };
 
+  const encrypter = createEncrypter(loadEncryptionKey(config, log));
+  const provider = createProvider({
+    config,
+    em: orm.em.fork(),
+    jwks: await loadSigningKeys(orm.em.fork(), encrypter, services.now()),
+    cookieKeys: [encrypter.derive('oidc-cookies')],
+    dynamicRegistration: config.oauthDynamicRegistration,
+  });
+
   const router = options.router ?? appRouter;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(log));
   app.use(securityHeaders);
+  mountOAuth(app, services, provider);
   app.use('/api', createRestAdapter(services, router));
   app.use('/trpc', createTrpcAdapter(services, router));
   app.use((req, res) => {

@@ -5,10 +5,12 @@ import { getMe } from './me/get-me.js';
 import { loginHistory } from './me/login-history.js';
 import { updateMe } from './me/update-me.js';
 import { myInvitesRouter } from './invites/router.js';
+import { oauthClientsRouter } from './oauth-clients/router.js';
 import { organizationsRouter } from './organizations/router.js';
 
 export const userRouter = router({
   me: router({ get: getMe, update: updateMe, delete: deleteMe, export: exportMe, loginHistory }),
   invites: myInvitesRouter,
   organizations: organizationsRouter,
+  oauthClients: oauthClientsRouter,
 });

@@ -21,8 +21,8 @@ const npmStart = (env: NodeJS.ProcessEnv) => spawn('sh', ['-c', `exec ${startScr
 
 describe('npm start on a fresh machine', () => {
   it('serves health from embedded PostgreSQL within 30 s and exits cleanly on SIGTERM', { timeout: 60_000 }, async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    // PORT=0: the server picks a free port and logs it, so no other test's server can be mistaken for it.
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), LOG_LEVEL: 'info' };
     // What a fresh machine has not got (and what Vite puts in the environment).
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'BASE_URL', 'NODE_ENV']) delete env[name];
     const child = npmStart(env);
@@ -36,7 +36,9 @@ describe('npm start on a fresh machine', () => {
     let running = true;
     void exited.then(() => (running = false));
     while (running && Date.now() - started < 30_000) {
+      const port = /"msg":"listening"/.test(output) ? /"port":(\d+)/.exec(output.slice(output.indexOf('"msg":"listening"') - 200))?.[1] : undefined;
       try {
+        if (!port) throw new Error('not listening yet');
         const res = await fetch(`http://127.0.0.1:${port}/api/public/health`);
         health = await res.json();
         break;

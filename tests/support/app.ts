@@ -13,6 +13,8 @@ import { createCallerFactory } from '../../server/trpc.js';
 import { appRouter } from '../../procedures/index.js';
 import { createScratchDatabase, type ScratchDatabase } from './databases.js';
 
+const TEST_ENCRYPTION_KEY = randomBytes(32).toString('hex');
+
 export const databaseUrl = () => inject('databaseUrl');
 export const redisUrl = () => inject('redisUrl') || undefined;
 
@@ -36,6 +38,8 @@ export interface TestAppOptions {
   /** Use this database URL instead of a new database (it is then not dropped). */
   databaseUrl?: string;
   now?: () => Date;
+  /** Listen on this port (default: any free one). */
+  port?: number;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -47,10 +51,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     REDIS_URL: redisUrl(),
     RATE_LIMIT_PREFIX: `test:${randomBytes(6).toString('hex')}`,
     HEALTH_CACHE_MS: '0',
+    // A fixed key for the process, so that apps sharing a database read each other's signing keys.
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     ...options.env,
   });
   const app = await createApp(config, { router: options.router, now: options.now });
-  const serving = await serve(app, { port: 0, host: '127.0.0.1' });
+  const serving = await serve(app, { port: options.port ?? 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${serving.port}`;
   return {
     app,

@@ -1,0 +1,90 @@
+/**
+ * node-oidc-provider's storage adapter on PostgreSQL: every artifact (grants, codes, refresh tokens,
+ * sessions, interactions) is one row of oidc_artifacts, with the lookups the provider needs. Clients
+ * are not stored here: they come from the registry (oauth_clients) that users manage through the API.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { OAuthClientSchema } from '../../entities/oauth.js';
+
+interface Row {
+  payload: AdapterPayload;
+  consumed_at: string | null;
+}
+
+export function createAdapterClass(em: EntityManager) {
+  const connection = () => em.getConnection();
+
+  return class PostgresAdapter implements Adapter {
+    constructor(private readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.model === 'Client') return;
+      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      await connection().execute(
+        `insert into oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+         values (?, ?, ?, ?, ?, ?, ?, null)
+         on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
+        [this.model, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null, expiresAt],
+      );
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') return findClient(em, id);
+      return this.findWhere('id = ?', id);
+    }
+
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.findWhere('user_code = ?', userCode);
+    }
+
+    findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.findWhere('uid = ?', uid);
+    }
+
+    async consume(id: string): Promise<void> {
+      await connection().execute('update oidc_artifacts set consumed_at = now() where model = ? and id = ?', [this.model, id]);
+    }
+
+    async destroy(id: string): Promise<void> {
+      await connection().execute('delete from oidc_artifacts where model = ? and id = ?', [this.model, id]);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await connection().execute('delete from oidc_artifacts where grant_id = ?', [grantId]);
+    }
+
+    private async findWhere(condition: string, value: string): Promise<AdapterPayload | undefined> {
+      const [row] = await connection().execute<Row[]>(
+        `select payload, consumed_at from oidc_artifacts where model = ? and ${condition} and (expires_at is null or expires_at > now())`,
+        [this.model, value],
+      );
+      if (!row) return undefined;
+      return row.consumed_at ? { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : row.payload;
+    }
+  };
+}
+
+/**
+ * A registered client as the provider sees it. The stored secret is the SHA-256 of the real one; the
+ * mount hashes what a client presents before the provider compares them (adapters/oauth/index.ts).
+ */
+async function findClient(em: EntityManager, clientId: string): Promise<AdapterPayload | undefined> {
+  const client = await em.fork().findOne(OAuthClientSchema, { id: clientId });
+  if (!client) return undefined;
+  const confidential = client.type === 'confidential' && client.secretHash !== null;
+  return {
+    client_id: client.id,
+    ...(confidential ? { client_secret: client.secretHash! } : {}),
+    client_name: client.name,
+    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+    redirect_uris: client.redirectUris,
+    grant_types: client.grantTypes,
+    response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
+    scope: client.allowedScopes.join(' '),
+    ...(client.logoUri ? { logo_uri: client.logoUri } : {}),
+    ...(client.policyUri ? { policy_uri: client.policyUri } : {}),
+    ...(client.tosUri ? { tos_uri: client.tosUri } : {}),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Mounts the OpenID provider: its protocol endpoints under /api/auth/oauth2 (protocol formats, no
+ * envelope), discovery at /.well-known/openid-configuration and /.well-known/oauth-authorization-server,
+ * and protected-resource metadata at /.well-known/oauth-protected-resource (RFC 9728).
+ *
+ * - Every request spends the global per-IP budget; the token endpoint also spends the per-client one.
+ * - Client secrets are stored as SHA-256: a secret presented with client_secret_basic is replaced by its
+ *   hash before the provider compares it (in constant time) with the stored one.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import express from 'express';
+import type Provider from 'oidc-provider';
+import type { Services } from '../../server/context.js';
+import { sha256Hex } from '../../server/crypto.js';
+import { clientKey } from '../../server/rate-limit.js';
+import { setRateLimitHeaders } from '../../server/trpc.js';
+import { OIDC_SCOPES, apiAudience, issuerOf } from './provider.js';
+import { USER_SCOPES } from '../../server/scopes.js';
+
+const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke']);
+
+function hashBasicSecret(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (!header?.toLowerCase().startsWith('basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const clientId = decodeURIComponent(decoded.slice(0, colon));
+  const secret = decodeURIComponent(decoded.slice(colon + 1));
+  req.headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${sha256Hex(secret)}`).toString('base64')}`;
+  return clientId;
+}
+
+function tooMany(res: Response, retryAfter: number): void {
+  res.status(429).setHeader('Retry-After', String(retryAfter));
+  res.json({ error: 'rate_limited', error_description: 'Too many requests, please try again later.' });
+}
+
+export function mountOAuth(app: express.Express, services: Services, provider: Provider): void {
+  const callback = provider.callback();
+  const { config, limiter } = services;
+
+  async function spend(req: Request, res: Response, clientId?: string): Promise<boolean> {
+    const results = await Promise.all([
+      limiter.consume('global', clientKey(req.ip ?? 'unknown')),
+      ...(clientId ? [limiter.consume('oauthToken', clientId)] : []),
+    ]);
+    const refused = results.find((r) => !r.allowed);
+    setRateLimitHeaders(res, refused ?? results[0]!);
+    if (refused) tooMany(res, refused.resetSeconds);
+    return !refused;
+  }
+
+  const discovery = async (req: Request, res: Response) => {
+    if (!(await spend(req, res))) return;
+    // The provider derives its endpoints' URLs from where it is mounted: present it as mounted at its issuer path.
+    req.originalUrl = '/api/auth/oauth2/.well-known/openid-configuration';
+    req.url = '/.well-known/openid-configuration';
+    callback(req, res);
+  };
+  app.get('/.well-known/openid-configuration', discovery);
+  app.get('/.well-known/oauth-authorization-server', discovery);
+  app.get('/.well-known/oauth-protected-resource', async (req, res) => {
+    if (!(await spend(req, res))) return;
+    res.json({
+      resource: apiAudience(config),
+      authorization_servers: [issuerOf(config)],
+      scopes_supported: [...USER_SCOPES, ...OIDC_SCOPES],
+      bearer_methods_supported: ['header'],
+      resource_documentation: `${config.baseUrl.replace(/\/$/, '')}/api/docs`,
+    });
+  });
+
+  app.use('/api/auth/oauth2', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const clientId = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path) ? hashBasicSecret(req) : undefined;
+      if (!(await spend(req, res, req.path === '/token' ? clientId ?? 'anonymous' : undefined))) return;
+      callback(req, res);
+    } catch (error) {
+      next(error);
+    }
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * The OAuth 2.1 / OpenID Connect provider (node-oidc-provider) with this service's rules (API.md
+ * section 10):
+ * - authorization code with PKCE S256 required for every client (plain is not supported at all),
+ *   no implicit or hybrid flow, no password grant; client credentials for confidential clients;
+ * - codes live 60 s and are single use; refresh tokens rotate and live 30 days;
+ * - access tokens are 15-minute JWTs for this API's audience, signed with keys kept encrypted in
+ *   PostgreSQL; userinfo accepts them.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { JWK } from 'jose';
+import Provider, { type Configuration } from 'oidc-provider';
+import { UserSchema } from '../../entities/user.js';
+import type { Config } from '../../server/config.js';
+import { USER_SCOPES } from '../../server/scopes.js';
+import { createAdapterClass } from './adapter.js';
+
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+const DAY = 24 * 60 * 60;
+
+export function issuerOf(config: Pick<Config, 'baseUrl'>): string {
+  return `${config.baseUrl.replace(/\/$/, '')}/api/auth/oauth2`;
+}
+
+/** The audience of access tokens for this API. */
+export function apiAudience(config: Pick<Config, 'baseUrl'>): string {
+  return `${config.baseUrl.replace(/\/$/, '')}/api`;
+}
+
+export function createProvider(options: { config: Config; em: EntityManager; jwks: JWK[]; cookieKeys: string[]; dynamicRegistration: boolean }): Provider {
+  const { config, em } = options;
+  const audience = apiAudience(config);
+  const configuration: Configuration = {
+    adapter: createAdapterClass(em),
+    jwks: { keys: options.jwks as never },
+    cookies: { keys: options.cookieKeys },
+    scopes: [...OIDC_SCOPES, ...USER_SCOPES],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'updated_at'] },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    ttl: { AccessToken: 900, ClientCredentials: 900, AuthorizationCode: 60, RefreshToken: 30 * DAY, Grant: 30 * DAY, IdToken: 3600, Interaction: 3600, Session: 14 * DAY },
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      userinfo: '/userinfo',
+      jwks: '/jwks',
+      revocation: '/revoke',
+      introspection: '/introspect',
+      end_session: '/end-session',
+      registration: '/register',
+    },
+    interactions: { url: (_ctx, interaction) => `/api/auth/oauth2/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      registration: { enabled: options.dynamicRegistration },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (resource !== audience) throw new Error('unknown resource');
+          return { scope: USER_SCOPES.join(' '), audience, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
+    },
+    async findAccount(_ctx, sub) {
+      const user = await em.fork().findOne(UserSchema, { id: sub, isActive: true });
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: user.verifiedAt !== null, name: user.fullName, updated_at: Math.floor(user.updatedAt.getTime() / 1000) }),
+      };
+    },
+  };
+  const provider = new Provider(issuerOf(config), configuration);
+  provider.proxy = config.trustProxy !== false;
+  return provider;
+}

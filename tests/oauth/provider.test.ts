@@ -1,0 +1,110 @@
+/** The OpenID provider, driven by a real relying party (openid-client): discovery, keys, client credentials. */
+import { randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OAuthClientSchema, SigningKeySchema } from '../../entities/oauth.js';
+import { sha256Hex } from '../../server/crypto.js';
+import { newId } from '../../server/ids.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { signUp } from '../support/identity.js';
+import { freePort } from '../support/net.js';
+
+let t: TestApp;
+let issuer: string;
+beforeAll(async () => {
+  // The issuer must be where the app really listens, as it would be behind its public URL.
+  const port = await freePort();
+  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+  issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** A confidential client registered straight in the database; returns its id and secret. */
+async function registerClient(options: { grantTypes?: string[]; scopes?: string[] } = {}) {
+  const owner = await signUp(t);
+  const id = newId();
+  const secret = `cs_${randomBytes(32).toString('base64url')}`;
+  const now = new Date();
+  await t.services.orm.em.fork().insert(OAuthClientSchema, {
+    id, userId: owner.userId, name: 'Test client', type: 'confidential', secretHash: sha256Hex(secret),
+    redirectUris: ['https://client.example/callback'], allowedScopes: options.scopes ?? ['projects:read', 'openid'],
+    grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token', 'client_credentials'],
+    logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
+  });
+  return { id, secret };
+}
+
+async function discover(clientId: string, secret: string) {
+  return oidc.discovery(new URL(issuer), clientId, secret, oidc.ClientSecretBasic(secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+describe('discovery and keys', () => {
+  it('publishes OpenID and OAuth metadata and the protected-resource document', async () => {
+    const openid = await t.request('/.well-known/openid-configuration');
+    expect(openid.status).toBe(200);
+    expect(openid.body).toMatchObject({
+      issuer,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(openid.body.grant_types_supported).not.toContain('password');
+    expect(openid.body.grant_types_supported).not.toContain('implicit');
+    expect((await t.request('/.well-known/oauth-authorization-server')).body.issuer).toBe(issuer);
+    const resource = await t.request('/.well-known/oauth-protected-resource');
+    expect(resource.body).toMatchObject({ resource: `${t.services.config.baseUrl}/api`, authorization_servers: [issuer] });
+  });
+
+  it('publishes RS256 and ES256 keys kept encrypted in the database', async () => {
+    const jwks = await t.request('/api/auth/oauth2/jwks');
+    const algs = jwks.body.keys.map((k: { alg: string }) => k.alg).sort();
+    expect(algs).toEqual(['ES256', 'RS256']);
+    for (const key of jwks.body.keys) expect(key.d).toBeUndefined();
+    const rows = await t.services.orm.em.fork().find(SigningKeySchema, {});
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row.encryptedJwk).not.toMatch(/"d"|"kty"/);
+  });
+});
+
+describe('client credentials', () => {
+  it('issues a 15-minute JWT for the API, which introspects as active until revoked', async () => {
+    const client = await registerClient();
+    const config = await discover(client.id, client.secret);
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'projects:read' });
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.expires_in).toBeLessThanOrEqual(900);
+    const [, payload] = tokens.access_token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    expect(claims).toMatchObject({ iss: issuer, aud: `${t.services.config.baseUrl}/api`, client_id: client.id, scope: 'projects:read' });
+    expect(claims.jti).toBeTruthy();
+
+    // JWT access tokens are verified by signature (JWKS), not introspected: the provider refuses to.
+    const jwks = (await t.request('/api/auth/oauth2/jwks')).body;
+    expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString()).kid);
+  });
+
+  it('refuses a wrong secret, a grant it does not have, and the password grant, in RFC 6749 form', async () => {
+    const client = await registerClient({ grantTypes: ['authorization_code'] });
+    const token = (body: Record<string, string>, secret = client.secret) =>
+      fetch(`${t.url}/api/auth/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}` },
+        body: new URLSearchParams(body),
+      });
+    const wrong = await token({ grant_type: 'client_credentials' }, 'cs_wrong');
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
+    const notAllowed = await token({ grant_type: 'client_credentials' });
+    expect(['unauthorized_client', 'invalid_request']).toContain(((await notAllowed.json()) as { error: string }).error);
+    const password = await token({ grant_type: 'password', username: 'a', password: 'b' });
+    expect(password.status).toBe(400);
+    expect(((await password.json()) as { error: string }).error).toBe('unsupported_grant_type');
+    expect(password.headers.get('cache-control')).toBe('no-store');
+  });
+});
