@@ -1,0 +1,61 @@
+/** The sign-in and consent pages of the OpenID provider: plain server-rendered HTML, no script needed. */
+const SCOPE_WORDS: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'See your name',
+  email: 'See your email address',
+  offline_access: 'Stay connected when you are not using it',
+  'user:read': 'Read your account',
+  'user:write': 'Change your account',
+  'projects:read': 'Read your projects',
+  'projects:write': 'Create and change your projects',
+  'subscription:read': 'Read your subscription',
+  'subscription:write': 'Change your subscription',
+  'api-keys:read': 'See your API keys',
+  'api-keys:write': 'Create and change your API keys',
+  'api-keys:delete': 'Delete your API keys',
+  'organizations:read': 'Read your organizations',
+  'organizations:write': 'Change your organizations',
+  'analytics:read': 'Read your analytics',
+};
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
+label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00}ul{padding-left:1.2rem}img{max-height:3rem}</style>
+</head><body><main>${body}</main></body></html>`;
+}
+
+export function signInPage(options: { action: string; csrf: string; clientName: string; email?: string; error?: string }): string {
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1><p>to continue to <strong>${escapeHtml(options.clientName)}</strong></p>
+${options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(options.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(options.csrf)}">
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(options.email ?? '')}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+export function consentPage(options: { action: string; abort: string; csrf: string; clientName: string; logoUri?: string; scopes: string[] }): string {
+  const items = options.scopes.map((s) => `<li>${escapeHtml(SCOPE_WORDS[s] ?? s)} <small>(${escapeHtml(s)})</small></li>`).join('');
+  return page(
+    'Authorize access',
+    `${options.logoUri ? `<img src="${escapeHtml(options.logoUri)}" alt="">` : ''}<h1>${escapeHtml(options.clientName)} wants to:</h1>
+<ul>${items}</ul>
+<form method="post" action="${escapeHtml(options.action)}"><input type="hidden" name="csrf" value="${escapeHtml(options.csrf)}"><button type="submit" name="decision" value="approve">Allow</button></form>
+<form method="post" action="${escapeHtml(options.abort)}"><input type="hidden" name="csrf" value="${escapeHtml(options.csrf)}"><button type="submit">Deny</button></form>`,
+  );
+}
+
+export function errorPage(message: string): string {
+  return page('Something went wrong', `<h1>Something went wrong</h1><p>${escapeHtml(message)}</p>`);
+}
