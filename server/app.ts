@@ -11,7 +11,7 @@ import { createRestAdapter } from '../adapters/rest/index.js';
 import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
 import { mountOAuth } from '../adapters/oauth/index.js';
 import { loadSigningKeys } from '../adapters/oauth/keys.js';
-import { createProvider } from '../adapters/oauth/provider.js';
+import { apiAudience, createProvider, issuerOf } from '../adapters/oauth/provider.js';
 import { createTrpcAdapter } from '../adapters/trpc/index.js';
 import { appRouter } from '../procedures/index.js';
 import type { Config } from './config.js';
@@ -24,6 +24,7 @@ import { createMailer } from './mail.js';
 import { createCredentialCache } from './auth/credential-cache.js';
 import { connectRedis, createRedis } from './redis.js';
 import { requestLog } from './request-log.js';
+import { createAccessTokenVerifier } from './auth/bearer.js';
 import { createEncrypter, loadEncryptionKey } from './secrets.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -73,10 +74,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
 
   const encrypter = createEncrypter(loadEncryptionKey(config, log));
+  const jwks = await loadSigningKeys(orm.em.fork(), encrypter, services.now());
+  services.accessTokens = createAccessTokenVerifier({ jwks, issuer: issuerOf(config), audience: apiAudience(config) });
   const provider = createProvider({
     config,
     em: orm.em.fork(),
-    jwks: await loadSigningKeys(orm.em.fork(), encrypter, services.now()),
+    jwks,
     cookieKeys: [encrypter.derive('oidc-cookies')],
     dynamicRegistration: config.oauthDynamicRegistration,
   });
@@ -87,7 +90,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(log));
   app.use(securityHeaders);
-  mountOAuth(app, services, provider);
+  mountOAuth(app, services, provider, encrypter.derive('oauth-interaction-csrf'));
   app.use('/api', createRestAdapter(services, router));
   app.use('/trpc', createTrpcAdapter(services, router));
   app.use((req, res) => {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
+import type { AccessTokenVerifier } from './auth/bearer.js';
 import { resolveCredentials, type AuthResult, type Principal, type RequestCredentials } from './auth/credentials.js';
 import type { Config } from './config.js';
 import type { Orm } from './database.js';
@@ -26,6 +27,8 @@ export interface Services {
   limiter: RateLimiter;
   health: HealthCheck;
   mailer: Mailer;
+  /** Verifies OAuth access tokens (bearer credentials). */
+  accessTokens?: AccessTokenVerifier;
   credentialCache: CredentialCache;
   /** The current time; tests replace it to move through expiries. */
   now(): Date;
@@ -96,7 +99,7 @@ export function createContextInner(input: ContextInput): Context {
       auth ??= input.principal !== undefined
         ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
         : input.credentials
-          ? resolveCredentials({ config: input.services.config, em: getEm(), credentialCache: input.services.credentialCache, now: input.services.now(), log: input.services.log }, input.credentials)
+          ? resolveCredentials({ config: input.services.config, em: getEm(), credentialCache: input.services.credentialCache, now: input.services.now(), log: input.services.log, accessTokens: input.services.accessTokens }, input.credentials)
           : Promise.resolve({ principal: null });
       return auth;
     },

@@ -14,6 +14,8 @@ import type { Services } from '../../server/context.js';
 import { sha256Hex } from '../../server/crypto.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { setRateLimitHeaders } from '../../server/trpc.js';
+import { UserSchema } from '../../entities/user.js';
+import { interactionRoutes } from './interactions.js';
 import { OIDC_SCOPES, apiAudience, issuerOf } from './provider.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 
@@ -36,7 +38,7 @@ function tooMany(res: Response, retryAfter: number): void {
   res.json({ error: 'rate_limited', error_description: 'Too many requests, please try again later.' });
 }
 
-export function mountOAuth(app: express.Express, services: Services, provider: Provider): void {
+export function mountOAuth(app: express.Express, services: Services, provider: Provider, csrfKey: string): void {
   const callback = provider.callback();
   const { config, limiter } = services;
 
@@ -70,6 +72,34 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
       resource_documentation: `${config.baseUrl.replace(/\/$/, '')}/api/docs`,
     });
   });
+
+  // Userinfo accepts the API's access tokens (API.md section 10): one token serves both.
+  const userinfo = async (req: Request, res: Response) => {
+    if (!(await spend(req, res))) return;
+    res.setHeader('Cache-Control', 'no-store');
+    const token = /^bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const verified = token && services.accessTokens ? await services.accessTokens.verify(services.orm.em.fork(), token, services.now()) : null;
+    if (!verified || verified.clientOnly || !verified.allScopes.includes('openid')) {
+      res.status(401).setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      return void res.json({ error: 'invalid_token', error_description: 'The access token is invalid, expired, revoked or lacks the openid scope' });
+    }
+    const user = await services.orm.em.fork().findOne(UserSchema, { id: verified.subject, isActive: true });
+    if (!user) {
+      res.status(401).setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      return void res.json({ error: 'invalid_token' });
+    }
+    res.json({
+      sub: user.id,
+      ...(verified.allScopes.includes('email') ? { email: user.email, email_verified: user.verifiedAt !== null } : {}),
+      ...(verified.allScopes.includes('profile') ? { name: user.fullName, updated_at: Math.floor(user.updatedAt.getTime() / 1000) } : {}),
+    });
+  };
+  app.get('/api/auth/oauth2/userinfo', userinfo);
+  app.post('/api/auth/oauth2/userinfo', userinfo);
+
+  app.use('/api/auth/oauth2/interaction', async (req, res, next) => {
+    if (await spend(req, res)) next();
+  }, interactionRoutes(services, provider, csrfKey));
 
   app.use('/api/auth/oauth2', async (req: Request, res: Response, next: NextFunction) => {
     try {

@@ -65,7 +65,8 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
           if (resource !== audience) throw new Error('unknown resource');
-          return { scope: USER_SCOPES.join(' '), audience, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          // OIDC scopes too: the one access token serves this API and userinfo (API.md section 10).
+          return { scope: ['openid', 'profile', 'email', ...USER_SCOPES].join(' '), audience, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
         },
       },
     },

@@ -117,6 +117,10 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       }
       const envelope = toEnvelope(req, res, route, chunk);
       if (!envelope.success) setErrorHeaders(res, envelope.status, envelope.meta);
+      // RFC 6750: a refused bearer token says so in the challenge.
+      if (envelope.status === 401 && /^bearer\b/i.test(req.headers.authorization ?? '')) {
+        res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      }
       res.statusCode = envelope.status;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       const body = JSON.stringify(envelope);

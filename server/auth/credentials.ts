@@ -13,6 +13,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { validateApiKey } from './api-keys.js';
+import type { AccessTokenVerifier } from './bearer.js';
 import type { CredentialCache } from './credential-cache.js';
 import { ApiError, toApiError } from '../errors.js';
 import { USER_SCOPES, type Scope } from '../scopes.js';
@@ -28,6 +29,8 @@ export interface Principal {
   sessionId?: string;
   /** The personal access token behind an X-Api-Key principal. */
   apiKeyId?: string;
+  /** The OAuth client a bearer token was issued to. */
+  oauthClientId?: string;
   /** An organization-pinned PAT's organization. */
   organizationId?: string;
 }
@@ -51,7 +54,7 @@ function failed(error: ApiError): AuthResult {
 }
 
 export async function resolveCredentials(
-  deps: { config: Config; em: EntityManager; credentialCache: CredentialCache; now: Date; log: Logger },
+  deps: { config: Config; em: EntityManager; credentialCache: CredentialCache; now: Date; log: Logger; accessTokens?: AccessTokenVerifier },
   request: RequestCredentials,
 ): Promise<AuthResult> {
   try {
@@ -59,8 +62,20 @@ export async function resolveCredentials(
       const [scheme, ...rest] = request.authorization.trim().split(/\s+/);
       const token = rest.join(' ');
       if (!scheme || (scheme.toLowerCase() === 'bearer' && !token)) return failed(new ApiError('NO_TOKEN_PROVIDED', 'The Authorization header is empty'));
-      // Bearer tokens arrive with the OAuth provider; until then none verifies.
-      return failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The bearer token is invalid or has expired'));
+      const invalid = () => failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The bearer token is invalid, expired or revoked'));
+      if (scheme.toLowerCase() !== 'bearer' || !deps.accessTokens) return invalid();
+      const verified = await deps.accessTokens.verify(deps.em, token, deps.now);
+      // A client acting for itself has no user behind it, so no user route or tenant is its to use.
+      if (!verified || verified.clientOnly) return invalid();
+      const [user] = await deps.em.getConnection().execute<{ email: string; is_active: boolean; verified_at: string | null }[]>(
+        'select email, is_active, verified_at from users where id = ?',
+        [verified.subject],
+      );
+      if (!user) return invalid();
+      if (!user.is_active) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
+      return {
+        principal: { kind: 'oauth', userId: verified.subject, email: user.email, emailVerified: user.verified_at !== null, scopes: verified.scopes, oauthClientId: verified.clientId },
+      };
     }
     if (request.apiKey !== undefined) {
       if (!request.apiKey.trim()) return failed(new ApiError('NO_TOKEN_PROVIDED', 'The X-Api-Key header is empty'));

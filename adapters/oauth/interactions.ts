@@ -1,0 +1,131 @@
+/**
+ * The provider's interactions: sign-in and consent pages under /api/auth/oauth2/interaction/{uid}.
+ *
+ * - A browser that already holds this service's session cookie is signed in without a form (unless
+ *   the client asked for prompt=login or a max_age it has passed); the form signs in with the same
+ *   rules as POST /api/auth/sign-in/email and starts the same session cookie.
+ * - Every form carries a CSRF token bound to the interaction (HMAC of its uid), compared in constant time.
+ * - Pages are framed by nobody (frame-ancestors 'none') and work without JavaScript.
+ */
+import { createHmac } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import type Provider from 'oidc-provider';
+import { OAuthClientSchema } from '../../entities/oauth.js';
+import { checkPassword } from '../../procedures/auth/check-password.js';
+import { startSession } from '../../procedures/auth/start-session.js';
+import { createContext, type Services } from '../../server/context.js';
+import { constantTimeEqual } from '../../server/crypto.js';
+import { toApiError } from '../../server/errors.js';
+import { clientKey } from '../../server/rate-limit.js';
+import { rateLimitError } from '../../server/trpc.js';
+import { consentPage, errorPage, signInPage } from './pages.js';
+
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'none'";
+
+export function interactionRoutes(services: Services, provider: Provider, csrfKey: string): express.Router {
+  const routes = express.Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb' });
+  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
+  const base = (uid: string) => `/api/auth/oauth2/interaction/${uid}`;
+
+  function send(res: Response, status: number, html: string) {
+    res.status(status).setHeader('Content-Security-Policy', PAGE_CSP);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(html);
+  }
+
+  async function clientName(clientId: unknown) {
+    const client = typeof clientId === 'string' ? await services.orm.em.fork().findOne(OAuthClientSchema, { id: clientId }) : null;
+    return { name: client?.name ?? 'An application', logoUri: client?.logoUri ?? undefined };
+  }
+
+  function csrfValid(req: Request, uid: string): boolean {
+    const sent = (req.body as { csrf?: unknown } | undefined)?.csrf;
+    return typeof sent === 'string' && constantTimeEqual(sent, csrfFor(uid));
+  }
+
+  routes.get('/:uid', async (req, res) => {
+    try {
+      const interaction = await provider.interactionDetails(req, res);
+      const { uid, prompt, params } = interaction;
+      const client = await clientName(params.client_id);
+      if (prompt.name === 'login') {
+        const forced = prompt.reasons.includes('login_prompt') || prompt.reasons.includes('max_age');
+        if (!forced) {
+          const ctx = createContext(services, 'rest', req, res);
+          const auth = await ctx.authenticate();
+          if (auth.principal?.kind === 'session') {
+            return void (await provider.interactionFinished(req, res, { login: { accountId: auth.principal.userId } }, { mergeWithLastSubmission: false }));
+          }
+        }
+        const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
+        return send(res, 200, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: hint }));
+      }
+      const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+      const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
+      send(res, 200, consentPage({ action: `${base(uid)}/confirm`, abort: `${base(uid)}/abort`, csrf: csrfFor(uid), clientName: client.name, logoUri: client.logoUri, scopes }));
+    } catch (error) {
+      send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));
+      services.log.debug({ err: (error as Error).message }, 'interaction not found');
+    }
+  });
+
+  routes.post('/:uid/login', form, async (req, res) => {
+    const uid = String(req.params.uid);
+    if (!csrfValid(req, uid)) return send(res, 403, errorPage('The form has expired; go back and try again.'));
+    const { email = '', password = '' } = req.body as { email?: string; password?: string };
+    const normalized = email.trim().toLowerCase();
+    try {
+      const interaction = await provider.interactionDetails(req, res);
+      const ctx = createContext(services, 'rest', req, res);
+      try {
+        // The sign-in budget of POST /api/auth/sign-in/email applies here too.
+        const budget = await services.limiter.consume('signIn', clientKey(ctx.ip));
+        if (!budget.allowed) throw rateLimitError(budget);
+        const user = await checkPassword(ctx, normalized, password.slice(0, 256));
+        await ctx.em.transactional((em) => startSession(em, ctx, user.id, services.now()));
+        await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+      } catch (error) {
+        const apiError = toApiError(error);
+        const message = apiError.apiCode === 'INVALID_CREDENTIALS' ? 'Invalid email or password.' : apiError.message;
+        const client = await clientName(interaction.params.client_id);
+        send(res, apiError.status === 429 ? 429 : 401, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: normalized, error: message }));
+      }
+    } catch {
+      send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));
+    }
+  });
+
+  routes.post('/:uid/confirm', form, async (req, res) => {
+    const uid = String(req.params.uid);
+    if (!csrfValid(req, uid)) return send(res, 403, errorPage('The form has expired; go back and try again.'));
+    try {
+      const interaction = await provider.interactionDetails(req, res);
+      const { prompt, params, session } = interaction;
+      if (prompt.name !== 'consent' || !session?.accountId) throw new Error('not a consent prompt');
+      const grant = interaction.grantId
+        ? (await provider.Grant.find(interaction.grantId))!
+        : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+      const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+      if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+      if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+      for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+      const grantId = await grant.save();
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    } catch {
+      send(res, 400, errorPage('This request has expired or is invalid. Go back to the application and start again.'));
+    }
+  });
+
+  routes.post('/:uid/abort', form, async (req, res) => {
+    const uid = String(req.params.uid);
+    if (!csrfValid(req, uid)) return send(res, 403, errorPage('The form has expired; go back and try again.'));
+    try {
+      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied the request' }, { mergeWithLastSubmission: false });
+    } catch {
+      send(res, 400, errorPage('This request has expired or is invalid.'));
+    }
+  });
+
+  return routes;
+}

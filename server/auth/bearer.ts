@@ -1,0 +1,58 @@
+/**
+ * OAuth access tokens on the API (API.md sections 6 and 10).
+ *
+ * - A token is a JWT signed by this service's provider, checked against its own published keys, with
+ *   `iss` the provider and `aud` this API; anything else is INVALID_OR_EXPIRED_TOKEN.
+ * - A user's token lives only as long as the user's grant to the client: withdrawing it (or the client's
+ *   deletion) ends the token on its next use, not when it expires.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
+import { USER_SCOPES, type Scope } from '../scopes.js';
+import { preparedRows } from '../sql.js';
+
+export interface AccessTokenVerifier {
+  verify(em: EntityManager, token: string, now: Date): Promise<VerifiedAccessToken | null>;
+}
+
+export interface VerifiedAccessToken {
+  subject: string;
+  clientId: string;
+  scopes: ReadonlySet<Scope>;
+  /** Every scope of the token, OIDC ones included (userinfo reads them). */
+  allScopes: string[];
+  /** True when the token acts for the client itself (client credentials), not a user. */
+  clientOnly: boolean;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(USER_SCOPES);
+
+export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string; audience: string }): AccessTokenVerifier {
+  const publicKeys = options.jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart }) => publicPart);
+  const keys: JWTVerifyGetKey = createLocalJWKSet({ keys: publicKeys });
+  return {
+    async verify(em, token, now) {
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, { issuer: options.issuer, audience: options.audience, currentDate: now, algorithms: ['RS256', 'ES256'] }));
+      } catch {
+        return null;
+      }
+      const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
+      if (!payload.sub || !clientId) return null;
+      const allScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+      const clientOnly = payload.sub === clientId;
+      if (!clientOnly) {
+        const [grant] = await preparedRows<{ id: string }>(
+          em,
+          'oauth_live_grant',
+          `select id from oidc_artifacts where model = 'Grant' and payload->>'accountId' = $1 and payload->>'clientId' = $2
+              and (expires_at is null or expires_at > $3) limit 1`,
+          [payload.sub, clientId, now],
+        );
+        if (!grant) return null;
+      }
+      return { subject: payload.sub, clientId, scopes: new Set(allScopes.filter((s: string): s is Scope => KNOWN.has(s))), allScopes, clientOnly };
+    },
+  };
+}

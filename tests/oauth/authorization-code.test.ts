@@ -1,0 +1,179 @@
+/**
+ * The authorization code flow with PKCE, end to end: openid-client as the relying party, the sign-in
+ * and consent pages submitted like a browser without JavaScript would (a cookie jar and form posts).
+ */
+import { randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OAuthClientSchema } from '../../entities/oauth.js';
+import { sha256Hex } from '../../server/crypto.js';
+import { newId } from '../../server/ids.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { signUp, type SignedUp } from '../support/identity.js';
+import { freePort } from '../support/net.js';
+import { defaultOrganizationId } from '../support/tenancy.js';
+
+const REDIRECT = 'https://client.example/callback';
+let t: TestApp;
+let issuer: string;
+let user: SignedUp;
+let client: { id: string; secret: string };
+
+beforeAll(async () => {
+  const port = await freePort();
+  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
+  user = await signUp(t);
+  const owner = await signUp(t);
+  client = { id: newId(), secret: `cs_${randomBytes(32).toString('base64url')}` };
+  const now = new Date();
+  await t.services.orm.em.fork().insert(OAuthClientSchema, {
+    id: client.id, userId: owner.userId, name: 'Partner App', type: 'confidential', secretHash: sha256Hex(client.secret),
+    redirectUris: [REDIRECT], allowedScopes: ['openid', 'email', 'profile', 'offline_access', 'projects:read', 'user:read'],
+    grantTypes: ['authorization_code', 'refresh_token'], logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
+  });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** A browser's cookie jar, just enough for one origin. */
+function browser() {
+  const cookies = new Map<string, string>();
+  async function go(url: string, init: RequestInit = {}): Promise<Response> {
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line)) cookies.delete(name);
+      else cookies.set(name, value);
+    }
+    return res;
+  }
+  /** Follows redirects inside the service; stops at the first one that leaves it. */
+  async function follow(url: string, init: RequestInit = {}): Promise<{ res: Response; url: string }> {
+    let res = await go(url, init);
+    let current = url;
+    while (res.status >= 300 && res.status < 400) {
+      const next = new URL(res.headers.get('location')!, current).toString();
+      if (!next.startsWith(t.services.config.baseUrl)) return { res, url: next };
+      current = next;
+      res = await go(next);
+    }
+    return { res, url: current };
+  }
+  return { go, follow, cookies };
+}
+
+const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const formPost = (b: ReturnType<typeof browser>, url: string, fields: Record<string, string>) =>
+  b.follow(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+
+async function authorize(b: ReturnType<typeof browser>, config: oidc.Configuration, extra: Record<string, string> = {}) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid email profile offline_access projects:read',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    prompt: 'consent',
+    ...extra,
+  });
+  return { ...(await b.follow(url.toString())), verifier, state };
+}
+
+describe('authorization code with PKCE', () => {
+  let config: oidc.Configuration;
+  beforeAll(async () => {
+    config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+  });
+
+  it('signs in, asks consent, and gives tokens, userinfo and rotating refresh tokens', async () => {
+    const b = browser();
+    const start = await authorize(b, config);
+    const signIn = await start.res.text();
+    expect(start.res.status).toBe(200);
+    expect(start.res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(signIn).toContain('Partner App');
+
+    const wrong = await formPost(b, `${start.url}/login`, { csrf: csrfOf(signIn), email: user.email, password: 'not it' });
+    expect(wrong.res.status).toBe(401);
+    expect(await wrong.res.text()).toContain('Invalid email or password');
+
+    const forged = await formPost(b, `${start.url}/login`, { csrf: 'forged', email: user.email, password: user.password });
+    expect(forged.res.status).toBe(403);
+
+    const consent = await formPost(b, `${start.url}/login`, { csrf: csrfOf(signIn), email: user.email, password: user.password });
+    const consentHtml = await consent.res.text();
+    expect(consentHtml).toContain('Read your projects');
+    expect(consentHtml).toContain('See your email address');
+
+    const done = await formPost(b, `${consent.url}/confirm`, { csrf: csrfOf(consentHtml) });
+    const callback = new URL(done.url);
+    expect(callback.origin + callback.pathname).toBe(REDIRECT);
+    expect(callback.searchParams.get('iss')).toBe(issuer);
+    expect(callback.searchParams.get('state')).toBe(start.state);
+    expect(callback.searchParams.has('access_token')).toBe(false);
+
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state });
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(user.userId);
+    const access = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+    expect(access).toMatchObject({ iss: issuer, sub: user.userId, aud: `${t.services.config.baseUrl}/api`, client_id: client.id });
+    expect(access.scope.split(' ')).toContain('projects:read');
+    expect(access.exp - access.iat).toBe(900);
+
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, user.userId);
+    expect(info).toMatchObject({ sub: user.userId, email: user.email });
+
+    // The same token on the API: scopes as approved, intersected with the user's role.
+    const bearer = { authorization: `Bearer ${tokens.access_token}` };
+    const organizationId = await defaultOrganizationId(t, user.userId);
+    const projects = await t.request(`/api/user/organizations/${organizationId}/projects`, { headers: bearer });
+    expect(projects.body).toMatchObject({ status: 200, code: 'OK' });
+    const me = await t.request('/api/user/me', { headers: bearer });
+    expect(me.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredScopes: ['user:read'] } });
+    const bad = await t.request('/api/user/me', { headers: { authorization: `Bearer ${tokens.access_token.slice(0, -2)}xx` } });
+    expect(bad.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+    expect(bad.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toBeTruthy();
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    const introspected = await oidc.tokenIntrospection(config, refreshed.refresh_token!);
+    expect(introspected.active).toBe(true);
+    await oidc.tokenRevocation(config, refreshed.refresh_token!);
+    expect((await oidc.tokenIntrospection(config, refreshed.refresh_token!)).active).toBe(false);
+
+    // Withdrawing the grant ends its access tokens on their next use.
+    await t.services.orm.em.fork().getConnection().execute(`delete from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`, [user.userId]);
+    expect((await t.request(`/api/user/organizations/${organizationId}/projects`, { headers: { authorization: `Bearer ${refreshed.access_token}` } })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+  });
+
+  it('signs a browser that holds the session cookie in without a form', async () => {
+    const b = browser();
+    b.cookies.set('session', user.cookie.split('=')[1]!);
+    const start = await authorize(b, config);
+    const html = await start.res.text();
+    expect(html).toContain('wants to');
+    expect(html).not.toContain('type="password"');
+  });
+
+  it('refuses a plain PKCE challenge and an unknown redirect URI without redirecting', async () => {
+    const b = browser();
+    const plain = await b.go(
+      `${issuer}/authorize?${new URLSearchParams({ client_id: client.id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'plain', state: 's' })}`,
+    );
+    expect(plain.status).toBe(303);
+    expect(new URL(plain.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+    const foreign = await b.go(
+      `${issuer}/authorize?${new URLSearchParams({ client_id: client.id, response_type: 'code', redirect_uri: `${REDIRECT}/`, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.headers.get('location')).toBeNull();
+  });
+});
