@@ -13,7 +13,7 @@ import { createCallerFactory } from '../../server/trpc.js';
 import { appRouter } from '../../procedures/index.js';
 import { createScratchDatabase, type ScratchDatabase } from './databases.js';
 
-const TEST_ENCRYPTION_KEY = randomBytes(32).toString('hex');
+export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('hex');
 
 export const databaseUrl = () => inject('databaseUrl');
 export const redisUrl = () => inject('redisUrl') || undefined;

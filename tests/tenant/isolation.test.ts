@@ -9,6 +9,8 @@
  *      pinned to another organization → FORBIDDEN, revoked or expired ones → INVALID_API_KEY, and one
  *      whose owner was demoted after it was made → INSUFFICIENT_PERMISSIONS (rights are the key's
  *      scopes intersected with the owner's current role),
+ *  (f) with OAuth bearer tokens: one without the route's scopes → INSUFFICIENT_PERMISSIONS, one whose
+ *      grant was withdrawn → INVALID_OR_EXPIRED_TOKEN, another user's → FORBIDDEN,
  * and no answer may carry the other organization's data. A new tenant procedure is covered the
  * moment it is added to the router; a new kind of path parameter needs a fixture in RESOURCES.
  */
@@ -23,6 +25,7 @@ import { sha256Hex } from '../../server/crypto.js';
 import { newId } from '../../server/ids.js';
 import { ROLE_PERMISSIONS, USER_SCOPES } from '../../server/scopes.js';
 import { createApiKey } from '../support/api-keys.js';
+import { createBearerToken } from '../support/oauth.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
@@ -102,10 +105,13 @@ function pathFor(route: RestRoute, organizationId: string, resources: Record<str
   })}`;
 }
 
-async function call(route: RestRoute, user: SignedUp | { apiKey: string }, path: string) {
+async function call(route: RestRoute, user: SignedUp | { apiKey: string } | { bearer: string }, path: string) {
   const body = SAMPLE_BODIES[route.procedurePath] ?? {};
   const withBody = route.method !== 'GET';
-  const headers = 'apiKey' in user ? { 'content-type': 'application/json', 'x-api-key': user.apiKey } : asBrowser(user.cookie);
+  const headers =
+    'apiKey' in user ? { 'content-type': 'application/json', 'x-api-key': user.apiKey }
+    : 'bearer' in user ? { 'content-type': 'application/json', authorization: `Bearer ${user.bearer}` }
+    : asBrowser(user.cookie);
   return t.request(path, { method: route.method, headers, body: withBody ? JSON.stringify(body) : undefined });
 }
 
@@ -186,6 +192,28 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
       expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', data: null });
     });
   }
+});
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('%s with OAuth bearer tokens', (_, route) => {
+  const path = () => pathFor(route, a.id, a.resources);
+  const requiredScopes = route.meta.scopes ?? [];
+
+  it('(f) refuses a token without the route’s scopes, or any token on a session-only route', async () => {
+    const { token } = await createBearerToken(t, { userId: a.owner.userId, scopes: USER_SCOPES.filter((s) => !requiredScopes.includes(s)) });
+    const res = await call(route, { bearer: token }, path());
+    if (route.meta.sessionOnly) expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    else expect(res.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredScopes } });
+  });
+
+  it('(f) refuses a token whose grant was withdrawn, and another user’s token', async () => {
+    const withdrawn = await createBearerToken(t, { userId: a.owner.userId });
+    await t.services.orm.em.fork().getConnection().execute(`delete from oidc_artifacts where model = 'Grant' and id = ?`, [withdrawn.grantId]);
+    const res = await call(route, { bearer: withdrawn.token }, path());
+    expect(res.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    const foreign = await createBearerToken(t, { userId: outsider.userId });
+    expect((await call(route, { bearer: foreign.token }, path())).body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+  });
 });
 
 it('covers every tenant procedure', () => {

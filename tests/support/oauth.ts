@@ -1,0 +1,43 @@
+/**
+ * OAuth access tokens minted as the provider mints them (a Grant row, a JWT signed with the provider's
+ * own key), for suites that need many tokens of a kind; tests/oauth drives the real flow.
+ */
+import { randomBytes } from 'node:crypto';
+import { importJWK, SignJWT, type JWK } from 'jose';
+import { OAuthClientSchema, SigningKeySchema } from '../../entities/oauth.js';
+import { sha256Hex } from '../../server/crypto.js';
+import { newId } from '../../server/ids.js';
+import { USER_SCOPES } from '../../server/scopes.js';
+import { createEncrypter } from '../../server/secrets.js';
+import { TEST_ENCRYPTION_KEY, type TestApp } from './app.js';
+
+export async function createBearerToken(t: TestApp, options: { userId: string; scopes?: readonly string[] }): Promise<{ token: string; grantId: string; clientId: string }> {
+  const em = t.services.orm.em.fork();
+  const now = new Date();
+  const clientId = newId();
+  await em.insert(OAuthClientSchema, {
+    id: clientId, userId: options.userId, name: 'Fixture client', type: 'confidential', secretHash: sha256Hex(randomBytes(16).toString('hex')),
+    redirectUris: ['https://client.example/callback'], allowedScopes: ['openid', ...USER_SCOPES], grantTypes: ['authorization_code', 'refresh_token'],
+    logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
+  });
+  const base = t.services.config.baseUrl.replace(/\/$/, '');
+  const audience = `${base}/api`;
+  const scopes = [...(options.scopes ?? USER_SCOPES)];
+  const grantId = randomBytes(16).toString('base64url');
+  const iat = Math.floor(now.getTime() / 1000);
+  await em.getConnection().execute(
+    `insert into oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at) values ('Grant', ?, ?, null, null, null, ?, null)`,
+    [grantId, JSON.stringify({ kind: 'Grant', jti: grantId, accountId: options.userId, clientId, iat, exp: iat + 86_400, openid: { scope: 'openid' }, resources: { [audience]: scopes.join(' ') } }), new Date(now.getTime() + 86_400_000)],
+  );
+  const signing = (await em.find(SigningKeySchema, { alg: 'RS256', retiredAt: null }))[0]!;
+  const jwk = JSON.parse(createEncrypter(Buffer.from(TEST_ENCRYPTION_KEY, 'hex')).decrypt(signing.encryptedJwk)) as JWK;
+  const token = await new SignJWT({ scope: scopes.join(' '), client_id: clientId, jti: randomBytes(16).toString('base64url') })
+    .setProtectedHeader({ alg: 'RS256', kid: jwk.kid!, typ: 'at+jwt' })
+    .setIssuer(`${base}/api/auth/oauth2`)
+    .setAudience(audience)
+    .setSubject(options.userId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 900)
+    .sign(await importJWK(jwk, 'RS256'));
+  return { token, grantId, clientId };
+}
