@@ -20,7 +20,11 @@ import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError } from '../../server/trpc.js';
 import { consentPage, errorPage, signInPage } from './pages.js';
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'none'";
+/** Forms post here and the answer redirects on to the client, so form-action must allow its origin too. */
+function pageCsp(redirectUri: unknown): string {
+  const origin = typeof redirectUri === 'string' && URL.canParse(redirectUri) ? ` ${new URL(redirectUri).origin}` : '';
+  return `default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'${origin}; frame-ancestors 'none'`;
+}
 
 export function interactionRoutes(services: Services, provider: Provider, csrfKey: string): express.Router {
   const routes = express.Router();
@@ -28,8 +32,8 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
   const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
   const base = (uid: string) => `/api/auth/oauth2/interaction/${uid}`;
 
-  function send(res: Response, status: number, html: string) {
-    res.status(status).setHeader('Content-Security-Policy', PAGE_CSP);
+  function send(res: Response, status: number, html: string, redirectUri?: unknown) {
+    res.status(status).setHeader('Content-Security-Policy', pageCsp(redirectUri));
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(html);
   }
@@ -59,11 +63,11 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
           }
         }
         const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
-        return send(res, 200, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: hint }));
+        return send(res, 200, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: hint }), params.redirect_uri);
       }
       const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
-      send(res, 200, consentPage({ action: `${base(uid)}/confirm`, abort: `${base(uid)}/abort`, csrf: csrfFor(uid), clientName: client.name, logoUri: client.logoUri, scopes }));
+      send(res, 200, consentPage({ action: `${base(uid)}/confirm`, abort: `${base(uid)}/abort`, csrf: csrfFor(uid), clientName: client.name, logoUri: client.logoUri, scopes }), params.redirect_uri);
     } catch (error) {
       send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));
       services.log.debug({ err: (error as Error).message }, 'interaction not found');
@@ -89,7 +93,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
         const apiError = toApiError(error);
         const message = apiError.apiCode === 'INVALID_CREDENTIALS' ? 'Invalid email or password.' : apiError.message;
         const client = await clientName(interaction.params.client_id);
-        send(res, apiError.status === 429 ? 429 : 401, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: normalized, error: message }));
+        send(res, apiError.status === 429 ? 429 : 401, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: normalized, error: message }), interaction.params.redirect_uri);
       }
     } catch {
       send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));

@@ -70,6 +70,9 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
         },
       },
     },
+    // Access tokens name the grant that issued them, so revoking that grant (a reused code, a replayed
+    // refresh token, a withdrawal) ends exactly its tokens (server/auth/bearer.ts).
+    extraTokenClaims: (_ctx, token) => ('grantId' in token && typeof token.grantId === 'string' ? { grant_id: token.grantId } : undefined),
     async findAccount(_ctx, sub) {
       const user = await em.fork().findOne(UserSchema, { id: sub, isActive: true });
       if (!user) return undefined;

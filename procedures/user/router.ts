@@ -6,6 +6,7 @@ import { loginHistory } from './me/login-history.js';
 import { updateMe } from './me/update-me.js';
 import { myInvitesRouter } from './invites/router.js';
 import { oauthClientsRouter } from './oauth-clients/router.js';
+import { oauthGrantsRouter } from './oauth-grants/router.js';
 import { organizationsRouter } from './organizations/router.js';
 
 export const userRouter = router({
@@ -13,4 +14,5 @@ export const userRouter = router({
   invites: myInvitesRouter,
   organizations: organizationsRouter,
   oauthClients: oauthClientsRouter,
+  oauthGrants: oauthGrantsRouter,
 });

@@ -3,8 +3,9 @@
  *
  * - A token is a JWT signed by this service's provider, checked against its own published keys, with
  *   `iss` the provider and `aud` this API; anything else is INVALID_OR_EXPIRED_TOKEN.
- * - A user's token lives only as long as the user's grant to the client: withdrawing it (or the client's
- *   deletion) ends the token on its next use, not when it expires.
+ * - A user's token lives only as long as the grant that issued it (its `grant_id` claim): revoking that
+ *   grant (withdrawal, a reused code, a replayed refresh token, the client's deletion) ends the token on
+ *   its next use, not when it expires; another grant of the same user to the same client does not save it.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
@@ -43,12 +44,13 @@ export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string
       const allScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
       const clientOnly = payload.sub === clientId;
       if (!clientOnly) {
+        if (typeof payload.grant_id !== 'string') return null;
         const [grant] = await preparedRows<{ id: string }>(
           em,
           'oauth_live_grant',
-          `select id from oidc_artifacts where model = 'Grant' and payload->>'accountId' = $1 and payload->>'clientId' = $2
-              and (expires_at is null or expires_at > $3) limit 1`,
-          [payload.sub, clientId, now],
+          `select id from oidc_artifacts where model = 'Grant' and id = $1 and payload->>'accountId' = $2 and payload->>'clientId' = $3
+              and (expires_at is null or expires_at > $4)`,
+          [payload.grant_id, payload.sub, clientId, now],
         );
         if (!grant) return null;
       }

@@ -31,7 +31,7 @@ export async function createBearerToken(t: TestApp, options: { userId: string; s
   );
   const signing = (await em.find(SigningKeySchema, { alg: 'RS256', retiredAt: null }))[0]!;
   const jwk = JSON.parse(createEncrypter(Buffer.from(TEST_ENCRYPTION_KEY, 'hex')).decrypt(signing.encryptedJwk)) as JWK;
-  const token = await new SignJWT({ scope: scopes.join(' '), client_id: clientId, jti: randomBytes(16).toString('base64url') })
+  const token = await new SignJWT({ scope: scopes.join(' '), client_id: clientId, grant_id: grantId, jti: randomBytes(16).toString('base64url') })
     .setProtectedHeader({ alg: 'RS256', kid: jwk.kid!, typ: 'at+jwt' })
     .setIssuer(`${base}/api/auth/oauth2`)
     .setAudience(audience)
