@@ -81,7 +81,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     em: orm.em.fork(),
     jwks,
     cookieKeys: [encrypter.derive('oidc-cookies')],
-    dynamicRegistration: config.oauthDynamicRegistration,
   });
 
   const router = options.router ?? appRouter;

@@ -14,6 +14,7 @@ import { UserSchema } from '../../entities/user.js';
 import type { Config } from '../../server/config.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 import { createAdapterClass } from './adapter.js';
+import { errorPage } from './pages.js';
 
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 const DAY = 24 * 60 * 60;
@@ -27,7 +28,7 @@ export function apiAudience(config: Pick<Config, 'baseUrl'>): string {
   return `${config.baseUrl.replace(/\/$/, '')}/api`;
 }
 
-export function createProvider(options: { config: Config; em: EntityManager; jwks: JWK[]; cookieKeys: string[]; dynamicRegistration: boolean }): Provider {
+export function createProvider(options: { config: Config; em: EntityManager; jwks: JWK[]; cookieKeys: string[] }): Provider {
   const { config, em } = options;
   const audience = apiAudience(config);
   const configuration: Configuration = {
@@ -54,11 +55,13 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client may introspect and revoke only the tokens issued to it.
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
-      registration: { enabled: options.dynamicRegistration },
+      // RFC 7591 registration is not offered yet: clients are registered through /api/user/oauth-clients.
+      registration: { enabled: false },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,
@@ -73,6 +76,12 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
     // Access tokens name the grant that issued them, so revoking that grant (a reused code, a replayed
     // refresh token, a withdrawal) ends exactly its tokens (server/auth/bearer.ts).
     extraTokenClaims: (_ctx, token) => ('grantId' in token && typeof token.grantId === 'string' ? { grant_id: token.grantId } : undefined),
+    // Protocol errors shown to a person (a bad client or redirect URI) use this service's error page.
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+      ctx.body = errorPage(`${out.error}: ${out.error_description ?? 'the request is invalid'}`);
+    },
     async findAccount(_ctx, sub) {
       const user = await em.fork().findOne(UserSchema, { id: sub, isActive: true });
       if (!user) return undefined;

@@ -177,3 +177,24 @@ describe('authorization code with PKCE', () => {
     expect(foreign.headers.get('location')).toBeNull();
   });
 });
+
+describe('prompts', () => {
+  it('answers prompt=none without a signed-in user with login_required, by redirect', async () => {
+    const config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+    const b = browser();
+    const { url } = await authorize(b, config, { prompt: 'none' });
+    const callback = new URL(url);
+    expect(callback.origin + callback.pathname).toBe(REDIRECT);
+    expect(callback.searchParams.get('error')).toBe('login_required');
+  });
+
+  it('shows the sign-in form to a signed-in browser when the client asks for prompt=login, prefilled from login_hint', async () => {
+    const config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+    const b = browser();
+    b.cookies.set('session', user.cookie.split('=')[1]!);
+    const start = await authorize(b, config, { prompt: 'login', login_hint: user.email });
+    const html = await start.res.text();
+    expect(html).toContain('type="password"');
+    expect(html).toContain(`value="${user.email}"`);
+  });
+});
