@@ -4,8 +4,9 @@
  * and protected-resource metadata at /.well-known/oauth-protected-resource (RFC 9728).
  *
  * - Every request spends the global per-IP budget; the token endpoint also spends the per-client one.
- * - Client secrets are stored as SHA-256: a secret presented with client_secret_basic is replaced by its
- *   hash before the provider compares it (in constant time) with the stored one.
+ * - Client secrets are stored as SHA-256: a secret presented with client_secret_basic or
+ *   client_secret_post is replaced by its hash (and a posted one moved into the Basic header, which is
+ *   how clients are registered with the provider) before the provider compares it in constant time.
  */
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
@@ -20,6 +21,28 @@ import { OIDC_SCOPES, apiAudience, issuerOf } from './provider.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 
 const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke']);
+const parseForm = express.urlencoded({ extended: false, limit: '64kb' });
+
+function basic(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${sha256Hex(secret)}`).toString('base64')}`;
+}
+
+/** client_secret_post: the posted credentials leave the body and become the hashed Basic header. */
+function hashPostedSecret(req: Request): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    parseForm(req, {} as Response, (error?: unknown) => {
+      if (error) return reject(error);
+      const body = req.body as Record<string, string> | undefined;
+      if (!body || typeof body.client_secret !== 'string' || typeof body.client_id !== 'string' || req.headers.authorization) {
+        return resolve(typeof body?.client_id === 'string' ? body.client_id : undefined);
+      }
+      const { client_id: clientId, client_secret: secret, ...rest } = body;
+      req.headers.authorization = basic(clientId, secret);
+      req.body = new URLSearchParams(rest).toString();
+      resolve(clientId);
+    });
+  });
+}
 
 function hashBasicSecret(req: Request): string | undefined {
   const header = req.headers.authorization;
@@ -29,7 +52,7 @@ function hashBasicSecret(req: Request): string | undefined {
   if (colon < 0) return undefined;
   const clientId = decodeURIComponent(decoded.slice(0, colon));
   const secret = decodeURIComponent(decoded.slice(colon + 1));
-  req.headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${sha256Hex(secret)}`).toString('base64')}`;
+  req.headers.authorization = basic(clientId, secret);
   return clientId;
 }
 
@@ -103,7 +126,8 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
 
   app.use('/api/auth/oauth2', async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const clientId = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path) ? hashBasicSecret(req) : undefined;
+      const authenticated = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path);
+      const clientId = authenticated ? (hashBasicSecret(req) ?? (await hashPostedSecret(req))) : undefined;
       if (!(await spend(req, res, req.path === '/token' ? clientId ?? 'anonymous' : undefined))) return;
       callback(req, res);
     } catch (error) {

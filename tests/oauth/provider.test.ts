@@ -108,3 +108,21 @@ describe('client credentials', () => {
     expect(password.headers.get('cache-control')).toBe('no-store');
   });
 });
+
+describe('client authentication', () => {
+  it('accepts client_secret_post as well as client_secret_basic', async () => {
+    const client = await registerClient();
+    const post = (secret: string) =>
+      fetch(`${t.url}/api/auth/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: secret, scope: 'projects:read' }),
+      });
+    const ok = await post(client.secret);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { access_token?: string }).access_token).toBeTruthy();
+    const wrong = await post('cs_wrong');
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
+  });
+});
