@@ -9,8 +9,19 @@ import { SigningKeySchema } from '../../entities/oauth.js';
 import type { Encrypter } from '../../server/secrets.js';
 
 const ALGORITHMS = ['RS256', 'ES256'] as const;
+/** How long a retired key stays published: longer than any token it signed lives (ID tokens, 1 h). */
+export const RETIRED_KEY_PUBLISHED_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Retires the signing keys in use; the next start generates new ones and publishes both until the old
+ * ones' tokens have expired. Run `npm run keys:rotate`, then restart the instances.
+ */
+export async function rotateSigningKeys(em: EntityManager, now: Date): Promise<number> {
+  return em.getConnection().execute('update signing_keys set retired_at = ? where retired_at is null', [now], 'run').then((r) => (r as { affectedRows?: number }).affectedRows ?? 0);
+}
 
 export async function loadSigningKeys(em: EntityManager, encrypter: Encrypter, now: Date): Promise<JWK[]> {
+  await em.getConnection().execute('delete from signing_keys where retired_at < ?', [new Date(now.getTime() - RETIRED_KEY_PUBLISHED_MS)]);
   let keys = await em.find(SigningKeySchema, {}, { orderBy: { createdAt: 'desc' } });
   for (const alg of ALGORITHMS) {
     if (keys.some((k) => k.alg === alg && !k.retiredAt)) continue;
