@@ -81,6 +81,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     em: orm.em.fork(),
     jwks,
     cookieKeys: [encrypter.derive('oidc-cookies')],
+    now: services.now,
   });
 
   const router = options.router ?? appRouter;

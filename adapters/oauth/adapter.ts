@@ -2,7 +2,12 @@
  * node-oidc-provider's storage adapter on PostgreSQL: every artifact (grants, codes, refresh tokens,
  * sessions, interactions) is one row of oidc_artifacts, with the lookups the provider needs. Clients
  * are not stored here: they come from the registry (oauth_clients) that users manage through the API.
+ *
+ * A used refresh token reads as unused for REFRESH_REUSE_GRACE_MS after its first use, so that a
+ * client's concurrent or retried refresh succeeds; replayed later, the provider sees it used and
+ * revokes the whole family (API.md section 10).
  */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { OAuthClientSchema } from '../../entities/oauth.js';
@@ -12,7 +17,7 @@ interface Row {
   consumed_at: string | null;
 }
 
-export function createAdapterClass(em: EntityManager) {
+export function createAdapterClass(em: EntityManager, now: () => Date) {
   const connection = () => em.getConnection();
 
   return class PostgresAdapter implements Adapter {
@@ -44,7 +49,8 @@ export function createAdapterClass(em: EntityManager) {
     }
 
     async consume(id: string): Promise<void> {
-      await connection().execute('update oidc_artifacts set consumed_at = now() where model = ? and id = ?', [this.model, id]);
+      // The first use starts the grace period; later uses must not extend it.
+      await connection().execute('update oidc_artifacts set consumed_at = coalesce(consumed_at, ?) where model = ? and id = ?', [now(), this.model, id]);
     }
 
     async destroy(id: string): Promise<void> {
@@ -61,7 +67,10 @@ export function createAdapterClass(em: EntityManager) {
         [this.model, value],
       );
       if (!row) return undefined;
-      return row.consumed_at ? { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : row.payload;
+      if (!row.consumed_at) return row.payload;
+      const consumedAt = new Date(row.consumed_at).getTime();
+      if (this.model === 'RefreshToken' && now().getTime() - consumedAt < REFRESH_REUSE_GRACE_MS) return row.payload;
+      return { ...row.payload, consumed: Math.floor(consumedAt / 1000) };
     }
   };
 }

@@ -28,11 +28,11 @@ export function apiAudience(config: Pick<Config, 'baseUrl'>): string {
   return `${config.baseUrl.replace(/\/$/, '')}/api`;
 }
 
-export function createProvider(options: { config: Config; em: EntityManager; jwks: JWK[]; cookieKeys: string[] }): Provider {
+export function createProvider(options: { config: Config; em: EntityManager; jwks: JWK[]; cookieKeys: string[]; now: () => Date }): Provider {
   const { config, em } = options;
   const audience = apiAudience(config);
   const configuration: Configuration = {
-    adapter: createAdapterClass(em),
+    adapter: createAdapterClass(em, options.now),
     jwks: { keys: options.jwks as never },
     cookies: { keys: options.cookieKeys },
     scopes: [...OIDC_SCOPES, ...USER_SCOPES],

@@ -17,6 +17,8 @@ import { defaultOrganizationId } from '../support/tenancy.js';
 
 const REDIRECT = 'https://client.example/callback';
 const SCOPE = 'openid email offline_access projects:read';
+/** Moves only this service's clock (the refresh grace period), not the provider's token expiries. */
+const clock = { at: Date.now(), now: () => new Date(clock.at) };
 let t: TestApp;
 let issuer: string;
 let authorizationEndpoint: string;
@@ -38,7 +40,7 @@ async function insertClient(t: TestApp, name: string, redirectUri: string): Prom
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  t = await startTestApp({ port, now: clock.now, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
   clientA = await insertClient(t, 'Partner App', REDIRECT);
   clientB = await insertClient(t, 'Other App', 'https://other.example/callback');
@@ -214,6 +216,11 @@ describe('RFC 9700 security checks', () => {
     expect(rotated.body.refresh_token).toBeTruthy();
     expect(rotated.body.refresh_token).not.toBe(tokens.refresh_token);
 
+    // A retry within 10 s is a client's concurrent refresh, not a replay.
+    const retried = await refresh(tokens.refresh_token);
+    expect(retried.status).toBe(200);
+
+    clock.at += 11_000;
     const replay = await refresh(tokens.refresh_token);
     expect(replay.status).toBe(400);
     expect(replay.body.error).toBe('invalid_grant');
@@ -291,6 +298,7 @@ describe('RFC 9700 security checks', () => {
 
     const family = await tokensFor(user);
     const rotated = await refresh(family.refresh_token);
+    clock.at += 11_000;
     expect((await refresh(family.refresh_token)).body.error).toBe('invalid_grant');
     expect(await projectsStatus(user, rotated.body.access_token)).toBe(401);
 
