@@ -8,7 +8,8 @@ import { optionalTimestamp, ownedBy, timestamp } from './columns.js';
 export interface OAuthClient {
   /** The client_id. */
   id: string;
-  userId: string;
+  /** Who registered it; null for clients registered dynamically (RFC 7591). */
+  userId: string | null;
   name: string;
   type: 'confidential' | 'public';
   secretHash: string | null;
@@ -28,7 +29,7 @@ export const OAuthClientSchema = new EntitySchema<OAuthClient>({
   tableName: 'oauth_clients',
   properties: {
     id: { type: 'string', length: 64, primary: true },
-    userId: { ...ownedBy('User'), fieldName: 'user_id' },
+    userId: { ...ownedBy('User'), fieldName: 'user_id', nullable: true },
     name: { type: 'string', length: 100 },
     type: { type: 'string', length: 16 },
     secretHash: { type: 'string', columnType: 'char(64)', nullable: true },

@@ -7,10 +7,12 @@ import { Migration20261127220810 } from './Migration20261127220810.js';
 import { Migration20261127223744 } from './Migration20261127223744.js';
 import { Migration20261127225419 } from './Migration20261127225419.js';
 import { Migration20261127231326 } from './Migration20261127231326.js';
+import { Migration20261127233757 } from './Migration20261127233757.js';
 
 export const migrationsList = [
   { name: 'Migration20261127220810', class: Migration20261127220810 },
   { name: 'Migration20261127223744', class: Migration20261127223744 },
   { name: 'Migration20261127225419', class: Migration20261127225419 },
   { name: 'Migration20261127231326', class: Migration20261127231326 },
+  { name: 'Migration20261127233757', class: Migration20261127233757 },
 ];

@@ -109,6 +109,7 @@ const baseSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   CREDENTIAL_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(60),
+  OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('false'),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
 });
@@ -136,6 +137,7 @@ function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, B
     logLevel: base.LOG_LEVEL,
     embeddedPostgresPort: base.EMBEDDED_POSTGRES_PORT,
     credentialCacheTtl: base.CREDENTIAL_CACHE_TTL,
+    oauthDynamicRegistration: base.OAUTH_DYNAMIC_REGISTRATION === 'true',
     healthCacheMs: base.HEALTH_CACHE_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     budgets,

@@ -11,6 +11,7 @@ export const REFRESH_REUSE_GRACE_MS = 10_000;
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { OAuthClientSchema } from '../../entities/oauth.js';
+import { sha256Hex } from '../../server/crypto.js';
 
 interface Row {
   payload: AdapterPayload;
@@ -24,7 +25,7 @@ export function createAdapterClass(em: EntityManager, now: () => Date) {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      if (this.model === 'Client') return;
+      if (this.model === 'Client') return saveRegisteredClient(em, id, payload, now());
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       await connection().execute(
         `insert into oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
@@ -73,6 +74,27 @@ export function createAdapterClass(em: EntityManager, now: () => Date) {
       return { ...row.payload, consumed: Math.floor(consumedAt / 1000) };
     }
   };
+}
+
+/**
+ * A client registered through RFC 7591 (only with OAUTH_DYNAMIC_REGISTRATION=true) joins the registry
+ * without an owner; like every client its secret is kept only as SHA-256.
+ */
+async function saveRegisteredClient(em: EntityManager, id: string, payload: AdapterPayload, now: Date): Promise<void> {
+  const secret = typeof payload.client_secret === 'string' ? payload.client_secret : null;
+  const type = payload.token_endpoint_auth_method === 'none' || !secret ? 'public' : 'confidential';
+  const scopes = typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : ['openid'];
+  await em.getConnection().execute(
+    `insert into oauth_clients (id, user_id, name, type, secret_hash, redirect_uris, allowed_scopes, grant_types, logo_uri, policy_uri, tos_uri, created_at, updated_at, secret_rotated_at)
+     values (?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)
+     on conflict (id) do update set name = excluded.name, redirect_uris = excluded.redirect_uris, allowed_scopes = excluded.allowed_scopes,
+       grant_types = excluded.grant_types, logo_uri = excluded.logo_uri, policy_uri = excluded.policy_uri, tos_uri = excluded.tos_uri, updated_at = excluded.updated_at`,
+    [
+      id, String(payload.client_name ?? 'Registered client').slice(0, 100), type, secret ? sha256Hex(secret) : null,
+      JSON.stringify(payload.redirect_uris ?? []), JSON.stringify(scopes), JSON.stringify(payload.grant_types ?? ['authorization_code']),
+      payload.logo_uri ?? null, payload.policy_uri ?? null, payload.tos_uri ?? null, now, now,
+    ],
+  );
 }
 
 /**

@@ -60,8 +60,8 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
-      // RFC 7591 registration is not offered yet: clients are registered through /api/user/oauth-clients.
-      registration: { enabled: false },
+      // RFC 7591: off unless OAUTH_DYNAMIC_REGISTRATION=true; users register clients through /api/user/oauth-clients.
+      registration: { enabled: config.oauthDynamicRegistration },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,

@@ -126,3 +126,31 @@ describe('client authentication', () => {
     expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
   });
 });
+
+describe('dynamic registration (RFC 7591)', () => {
+  it('is closed by default', async () => {
+    const res = await fetch(`${t.url}/api/auth/oauth2/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://dyn.example/cb'] }) });
+    expect(res.status).toBe(404);
+  });
+
+  it('registers a client with a hashed secret when OAUTH_DYNAMIC_REGISTRATION=true', async () => {
+    const port = await freePort();
+    const open = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, OAUTH_DYNAMIC_REGISTRATION: 'true' } });
+    try {
+      const res = await fetch(`${open.url}/api/auth/oauth2/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: 'Dynamic', redirect_uris: ['https://dyn.example/cb'], grant_types: ['client_credentials'], response_types: [], scope: 'projects:read' }),
+      });
+      expect(res.status).toBe(201);
+      const registered = (await res.json()) as { client_id: string; client_secret: string };
+      const row = await open.services.orm.em.fork().findOneOrFail(OAuthClientSchema, { id: registered.client_id });
+      expect(row).toMatchObject({ userId: null, type: 'confidential', secretHash: sha256Hex(registered.client_secret) });
+      const config = await oidc.discovery(new URL(`${open.services.config.baseUrl}/api/auth/oauth2`), registered.client_id, registered.client_secret, oidc.ClientSecretBasic(registered.client_secret), { execute: [oidc.allowInsecureRequests] });
+      const tokens = await oidc.clientCredentialsGrant(config, { scope: 'projects:read' });
+      expect(tokens.access_token).toBeTruthy();
+    } finally {
+      await open.close();
+    }
+  });
+});
