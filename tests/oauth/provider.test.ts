@@ -154,3 +154,42 @@ describe('dynamic registration (RFC 7591)', () => {
     }
   });
 });
+
+describe('the token endpoint budget', () => {
+  it('allows RATE_LIMIT_OAUTH_TOKEN_POINTS requests a minute per client, then 429 with Retry-After', async () => {
+    const port = await freePort();
+    const limited = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, RATE_LIMIT_OAUTH_TOKEN_POINTS: '2', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+    try {
+      const owner = await signUp(limited);
+      const id = newId();
+      const secret = `cs_${randomBytes(32).toString('base64url')}`;
+      const now = new Date();
+      await limited.services.orm.em.fork().insert(OAuthClientSchema, {
+        id, userId: owner.userId, name: 'Busy client', type: 'confidential', secretHash: sha256Hex(secret), redirectUris: ['https://client.example/callback'],
+        allowedScopes: ['projects:read'], grantTypes: ['client_credentials'], logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
+      });
+      const token = () =>
+        fetch(`${limited.url}/api/auth/oauth2/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+          body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'projects:read' }),
+        });
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await token()).status);
+      expect(statuses).toEqual([200, 200, 429]);
+      const refused = await token();
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await refused.json()) as { error: string }).error).toBe('rate_limited');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('end-session', () => {
+  it('answers with the sign-out confirmation the provider shows', async () => {
+    const res = await fetch(`${t.url}/api/auth/oauth2/end-session`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+});
