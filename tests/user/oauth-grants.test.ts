@@ -14,6 +14,7 @@ import { createApiKey } from '../support/api-keys.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
+import { cookieBrowser, csrfOf, formPost, type CookieBrowser } from '../support/oauth-flow.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
 const REDIRECT = 'https://client.example/callback';
@@ -42,39 +43,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A browser's cookie jar, just enough for one origin. */
-function browser() {
-  const cookies = new Map<string, string>();
-  async function go(url: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line)) cookies.delete(name);
-      else cookies.set(name, value);
-    }
-    return res;
-  }
-  /** Follows redirects inside the service; stops at the first one that leaves it. */
-  async function follow(url: string, init: RequestInit = {}): Promise<{ res: Response; url: string }> {
-    let res = await go(url, init);
-    let current = url;
-    while (res.status >= 300 && res.status < 400) {
-      const next = new URL(res.headers.get('location')!, current).toString();
-      if (!next.startsWith(t.services.config.baseUrl)) return { res, url: next };
-      current = next;
-      res = await go(next);
-    }
-    return { res, url: current };
-  }
-  return { go, follow, cookies };
-}
-
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-const formPost = (b: ReturnType<typeof browser>, url: string, fields: Record<string, string>) =>
-  b.follow(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+const browser = () => cookieBrowser(t.services.config.baseUrl);
 
 /** Signs `user` in on the provider's pages, consents, and redeems the code: the tokens a client would hold. */
 async function authorizeApp(user: SignedUp) {
