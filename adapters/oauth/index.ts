@@ -129,6 +129,8 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
       const authenticated = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path);
       const clientId = authenticated ? (hashBasicSecret(req) ?? (await hashPostedSecret(req))) : undefined;
       if (!(await spend(req, res, req.path === '/token' ? clientId ?? 'anonymous' : undefined))) return;
+      // Everything under /api/auth is uncacheable (API.md section 3); the provider may say so itself too.
+      res.setHeader('Cache-Control', 'no-store');
       callback(req, res);
     } catch (error) {
       next(error);

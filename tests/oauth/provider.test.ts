@@ -193,3 +193,14 @@ describe('end-session', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
   });
 });
+
+describe('headers', () => {
+  it('marks the protocol endpoints uncacheable and carries the rate-limit headers', async () => {
+    for (const path of ['/api/auth/oauth2/jwks', '/api/auth/oauth2/end-session']) {
+      const res = await fetch(`${t.url}${path}`);
+      expect(res.headers.get('cache-control'), path).toContain('no-store');
+      expect(res.headers.get('ratelimit-remaining'), path).toMatch(/^\d+$/);
+      expect(res.headers.get('strict-transport-security'), path).toBe('max-age=31536000; includeSubDomains');
+    }
+  });
+});
