@@ -8,7 +8,6 @@
  * - Answers that never reach a procedure still spend the global budget and carry RateLimit-*.
  * - Cache-Control: no-store under /auth and /user.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import { apiReference } from '@scalar/express-api-reference';
@@ -20,8 +19,10 @@ import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
 import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from './idempotency.js';
+import { bodyError } from './body-errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, restRoutes, type RestRoute } from './routes.js';
+import { streamFile, type StreamedFile } from './stream.js';
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -207,49 +208,6 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   });
 
   return api;
-}
-
-interface StreamedFile {
-  filename: string;
-  contentType: string;
-  lines: AsyncIterable<string>;
-}
-
-/** Writes a procedure's file output as the body, respecting backpressure and client disconnects. */
-async function streamFile(req: Request, res: Response, file: StreamedFile, end: () => void): Promise<void> {
-  res.statusCode = 200;
-  res.setHeader('Content-Type', file.contentType);
-  res.setHeader('Content-Disposition', `attachment; filename="${file.filename.replace(/[^\w.-]/g, '_')}"`);
-  try {
-    for await (const line of file.lines) {
-      if (res.destroyed) return;
-      if (!res.write(line)) await once(res, 'drain');
-    }
-    end();
-  } catch (error) {
-    // Headers are gone: all that is left is to cut the response, so the client sees it incomplete.
-    (req.log ?? console).error({ err: error, reqId: req.id }, 'export failed mid-stream');
-    res.destroy(error as Error);
-  }
-}
-
-/** body-parser's errors, by their `type`. */
-function bodyError(error: unknown): ApiError | undefined {
-  const type = (error as { type?: unknown } | null)?.type;
-  switch (type) {
-    case 'entity.too.large':
-      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body exceeds 10 MiB');
-    case 'entity.parse.failed':
-      return new ApiError('BAD_REQUEST', 'The request body is not valid JSON');
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 JSON');
-    case 'request.aborted':
-    case 'request.size.invalid':
-      return new ApiError('BAD_REQUEST', 'The request body could not be read');
-    default:
-      return undefined;
-  }
 }
 
 function logFailure(services: Services, req: Request, error: unknown): void {
