@@ -13,7 +13,7 @@ import { newId } from '../../server/ids.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
-import { cookieBrowser, csrfOf, formPost, type CookieBrowser } from '../support/oauth-flow.js';
+import { cookieBrowser, csrfOf, formPost } from '../support/oauth-flow.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
 const REDIRECT = 'https://client.example/callback';
