@@ -2,15 +2,12 @@
  * The authorization code flow with PKCE, end to end: openid-client as the relying party, the sign-in
  * and consent pages submitted like a browser without JavaScript would (a cookie jar and form posts).
  */
-import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OAuthClientSchema } from '../../entities/oauth.js';
-import { sha256Hex } from '../../server/crypto.js';
-import { newId } from '../../server/ids.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
+import { registerClient } from '../support/oauth.js';
 import { cookieBrowser, csrfOf, formPost, type CookieBrowser } from '../support/oauth-flow.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
@@ -25,14 +22,7 @@ beforeAll(async () => {
   t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
   user = await signUp(t);
-  const owner = await signUp(t);
-  client = { id: newId(), secret: `cs_${randomBytes(32).toString('base64url')}` };
-  const now = new Date();
-  await t.services.orm.em.fork().insert(OAuthClientSchema, {
-    id: client.id, userId: owner.userId, name: 'Partner App', type: 'confidential', secretHash: sha256Hex(client.secret),
-    redirectUris: [REDIRECT], allowedScopes: ['openid', 'email', 'profile', 'offline_access', 'projects:read', 'user:read'],
-    grantTypes: ['authorization_code', 'refresh_token'], logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-  });
+  client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT] });
 });
 afterAll(async () => {
   await t?.close();

@@ -4,16 +4,13 @@
  * (`.ci/run` installs it).
  */
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OAuthClientSchema } from '../../entities/oauth.js';
-import { sha256Hex } from '../../server/crypto.js';
-import { newId } from '../../server/ids.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
+import { registerClient } from '../support/oauth.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REDIRECT = 'https://client.example/callback';
@@ -41,14 +38,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the sign-in and consent pages in chromiu
     const port = await freePort();
     t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
     user = await signUp(t);
-    const owner = await signUp(t);
-    const client = { id: newId(), secret: `cs_${randomBytes(32).toString('base64url')}` };
-    const now = new Date();
-    await t.services.orm.em.fork().insert(OAuthClientSchema, {
-      id: client.id, userId: owner.userId, name: 'Browser Partner', type: 'confidential', secretHash: sha256Hex(client.secret),
-      redirectUris: [REDIRECT], allowedScopes: ['openid', 'email', 'projects:read'], grantTypes: ['authorization_code', 'refresh_token'],
-      logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-    });
+    const client = await registerClient(t, { name: 'Browser Partner', redirectUris: [REDIRECT], scopes: ['openid', 'email', 'projects:read'] });
     config = await oidc.discovery(new URL(`${t.services.config.baseUrl}/api/auth/oauth2`), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -1,12 +1,10 @@
 /** The OpenID provider, driven by a real relying party (openid-client): discovery, keys, client credentials. */
-import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OAuthClientSchema, SigningKeySchema } from '../../entities/oauth.js';
 import { sha256Hex } from '../../server/crypto.js';
-import { newId } from '../../server/ids.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { signUp } from '../support/identity.js';
+import { registerClient as registerClientIn } from '../support/oauth.js';
 import { freePort } from '../support/net.js';
 
 let t: TestApp;
@@ -21,20 +19,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A confidential client registered straight in the database; returns its id and secret. */
-async function registerClient(options: { grantTypes?: string[]; scopes?: string[] } = {}) {
-  const owner = await signUp(t);
-  const id = newId();
-  const secret = `cs_${randomBytes(32).toString('base64url')}`;
-  const now = new Date();
-  await t.services.orm.em.fork().insert(OAuthClientSchema, {
-    id, userId: owner.userId, name: 'Test client', type: 'confidential', secretHash: sha256Hex(secret),
-    redirectUris: ['https://client.example/callback'], allowedScopes: options.scopes ?? ['projects:read', 'openid'],
-    grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token', 'client_credentials'],
-    logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-  });
-  return { id, secret };
-}
+/** A confidential client of this file's app, able to use client credentials unless told otherwise. */
+const registerClient = (options: { grantTypes?: string[]; scopes?: string[] } = {}) =>
+  registerClientIn(t, { scopes: options.scopes ?? ['projects:read', 'openid'], grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token', 'client_credentials'] });
 
 async function discover(clientId: string, secret: string) {
   return oidc.discovery(new URL(issuer), clientId, secret, oidc.ClientSecretBasic(secret), {
@@ -160,14 +147,7 @@ describe('the token endpoint budget', () => {
     const port = await freePort();
     const limited = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, RATE_LIMIT_OAUTH_TOKEN_POINTS: '2', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
     try {
-      const owner = await signUp(limited);
-      const id = newId();
-      const secret = `cs_${randomBytes(32).toString('base64url')}`;
-      const now = new Date();
-      await limited.services.orm.em.fork().insert(OAuthClientSchema, {
-        id, userId: owner.userId, name: 'Busy client', type: 'confidential', secretHash: sha256Hex(secret), redirectUris: ['https://client.example/callback'],
-        allowedScopes: ['projects:read'], grantTypes: ['client_credentials'], logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-      });
+      const { id, secret } = await registerClientIn(limited, { name: 'Busy client', scopes: ['projects:read'], grantTypes: ['client_credentials'] });
       const token = () =>
         fetch(`${limited.url}/api/auth/oauth2/token`, {
           method: 'POST',

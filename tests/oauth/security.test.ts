@@ -4,15 +4,13 @@
  * no implicit or password grant, no tokens in URLs, no-store token answers, no redirect for an unknown client.
  * Every check asserts the protocol's error in RFC 6749 form.
  */
-import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OAuthClientSchema } from '../../entities/oauth.js';
-import { sha256Hex } from '../../server/crypto.js';
 import { newId } from '../../server/ids.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
+import { registerClient } from '../support/oauth.js';
 import { cookieBrowser, csrfOf, formPost } from '../support/oauth-flow.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
@@ -27,17 +25,7 @@ let tokenEndpoint: string;
 let clientA: { id: string; secret: string };
 let clientB: { id: string; secret: string };
 
-async function insertClient(t: TestApp, name: string, redirectUri: string): Promise<{ id: string; secret: string }> {
-  const owner = await signUp(t);
-  const client = { id: newId(), secret: `cs_${randomBytes(32).toString('base64url')}` };
-  const now = new Date();
-  await t.services.orm.em.fork().insert(OAuthClientSchema, {
-    id: client.id, userId: owner.userId, name, type: 'confidential', secretHash: sha256Hex(client.secret),
-    redirectUris: [redirectUri], allowedScopes: ['openid', 'email', 'profile', 'offline_access', 'projects:read', 'user:read'],
-    grantTypes: ['authorization_code', 'refresh_token'], logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-  });
-  return client;
-}
+const insertClient = (t: TestApp, name: string, redirectUri: string) => registerClient(t, { name, redirectUris: [redirectUri] });
 
 beforeAll(async () => {
   const port = await freePort();

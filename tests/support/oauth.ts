@@ -10,16 +10,38 @@ import { newId } from '../../server/ids.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 import { createEncrypter } from '../../server/secrets.js';
 import { TEST_ENCRYPTION_KEY, type TestApp } from './app.js';
+import { signUp } from './identity.js';
+
+export interface ClientOptions {
+  /** Who registered it (a fresh user when omitted). */
+  ownerId?: string;
+  name?: string;
+  redirectUris?: string[];
+  scopes?: string[];
+  grantTypes?: string[];
+  logoUri?: string | null;
+}
+
+/** A confidential client in the registry, its secret kept (as the registry does) only as SHA-256. */
+export async function registerClient(t: TestApp, options: ClientOptions = {}): Promise<{ id: string; secret: string }> {
+  const id = newId();
+  const secret = `cs_${randomBytes(32).toString('base64url')}`;
+  const now = new Date();
+  const ownerId = options.ownerId ?? (await signUp(t)).userId;
+  await t.services.orm.em.fork().insert(OAuthClientSchema, {
+    id, userId: ownerId, name: options.name ?? 'Test client', type: 'confidential', secretHash: sha256Hex(secret),
+    redirectUris: options.redirectUris ?? ['https://client.example/callback'],
+    allowedScopes: options.scopes ?? ['openid', 'email', 'profile', 'offline_access', 'projects:read', 'user:read'],
+    grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token'],
+    logoUri: options.logoUri ?? null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
+  });
+  return { id, secret };
+}
 
 export async function createBearerToken(t: TestApp, options: { userId: string; scopes?: readonly string[] }): Promise<{ token: string; grantId: string; clientId: string }> {
   const em = t.services.orm.em.fork();
   const now = new Date();
-  const clientId = newId();
-  await em.insert(OAuthClientSchema, {
-    id: clientId, userId: options.userId, name: 'Fixture client', type: 'confidential', secretHash: sha256Hex(randomBytes(16).toString('hex')),
-    redirectUris: ['https://client.example/callback'], allowedScopes: ['openid', ...USER_SCOPES], grantTypes: ['authorization_code', 'refresh_token'],
-    logoUri: null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-  });
+  const { id: clientId } = await registerClient(t, { ownerId: options.userId, name: 'Fixture client', scopes: ['openid', ...USER_SCOPES] });
   const base = t.services.config.baseUrl.replace(/\/$/, '');
   const audience = `${base}/api`;
   const scopes = [...(options.scopes ?? USER_SCOPES)];

@@ -4,16 +4,14 @@
  * checked against the provider itself: its access token dies on the API and its refresh token at
  * the token endpoint.
  */
-import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OAuthClientSchema } from '../../entities/oauth.js';
-import { sha256Hex } from '../../server/crypto.js';
 import { newId } from '../../server/ids.js';
 import { createApiKey } from '../support/api-keys.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
+import { registerClient } from '../support/oauth.js';
 import { cookieBrowser, csrfOf, formPost } from '../support/oauth-flow.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
@@ -29,14 +27,7 @@ beforeAll(async () => {
   const port = await freePort();
   t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
-  const owner = await signUp(t);
-  client = { id: newId(), secret: `cs_${randomBytes(32).toString('base64url')}` };
-  const now = new Date();
-  await t.services.orm.em.fork().insert(OAuthClientSchema, {
-    id: client.id, userId: owner.userId, name: 'Partner App', type: 'confidential', secretHash: sha256Hex(client.secret),
-    redirectUris: [REDIRECT], allowedScopes: ['openid', 'email', 'profile', 'offline_access', 'projects:read', 'user:read'],
-    grantTypes: ['authorization_code', 'refresh_token'], logoUri: LOGO, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
-  });
+  client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT], logoUri: LOGO });
   config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
 });
 afterAll(async () => {
