@@ -3,6 +3,10 @@
  * logs share stdout, hence the marker), and stops on SIGTERM, SIGINT, or when the benchmark goes
  * away without a word (its end of our stdin closes), so that no server outlives a run.
  */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+
 export const READY = 'BENCH_READY ';
 
 export interface ChildInfo {
@@ -30,4 +34,17 @@ export function stopOn(stop: () => Promise<void>): void {
   process.once('SIGTERM', run);
   process.once('SIGINT', run);
   process.stdin.on('end', run).on('error', run).resume();
+}
+
+/** Listens on a free loopback port, stops on the signals above (then `cleanup`), and announces the port. */
+export async function serveBaseline(app: Express, cleanup: () => Promise<void> = async () => {}): Promise<void> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  stopOn(async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await cleanup();
+  });
+  announce({ port: (server.address() as AddressInfo).port });
 }

@@ -4,11 +4,9 @@
  * statement, no auth, no limiter) and returns its rows. What the full stack adds on top of the data it
  * must read is measured against this.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pg from 'pg';
-import { announce, stopOn } from './child.js';
+import { serveBaseline } from './child.js';
 
 const organizationId = process.env.FLOOR_ORGANIZATION_ID ?? '';
 const pool = new pg.Pool({ connectionString: process.env.FLOOR_DATABASE_URL, max: 10 });
@@ -25,12 +23,4 @@ app.get(process.env.BARE_PATH ?? '/', async (_req, res) => {
   });
   res.json({ success: true, status: 200, code: 'OK', message: 'Items fetched successfully', data: rows, meta: {} });
 });
-const server = app.listen(0, '127.0.0.1');
-await once(server, 'listening');
-stopOn(async () => {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
-  await pool.end();
-});
-announce({ port: (server.address() as AddressInfo).port });
+await serveBaseline(app, () => pool.end());
