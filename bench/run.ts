@@ -40,6 +40,8 @@ async function main(): Promise<boolean> {
     // The whole run comes from one address: the global per-IP budget must not refuse it.
     RATE_LIMIT_GLOBAL_POINTS: '1000000000',
     TRUSTED_ORIGINS: BENCH_ORIGIN,
+    // Production mode requires one; a fresh one per run is enough for a throw-away database.
+    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     // Its counters expire with the window; a prefix of its own keeps them apart from anyone else's.
     RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
   });

@@ -173,6 +173,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     budgets[name] = budget;
   }
 
+  if (parsed.success && parsed.data.NODE_ENV === 'production' && !parsed.data.ENCRYPTION_KEY) {
+    problems.push('ENCRYPTION_KEY: is required in production (it encrypts the OAuth signing keys)');
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return finish(parsed.data, budgets);
 }

@@ -54,3 +54,10 @@ describe('configuration', () => {
     expect((error as ConfigError).message.split('\n')).toHaveLength(Object.keys(bad).length + 1);
   });
 });
+
+describe('production', () => {
+  it('requires ENCRYPTION_KEY', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/ENCRYPTION_KEY: is required in production/);
+    expect(loadConfig({ NODE_ENV: 'production', ENCRYPTION_KEY: 'a'.repeat(64) }).nodeEnv).toBe('production');
+  });
+});
