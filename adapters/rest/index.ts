@@ -13,7 +13,7 @@ import type { AnyRouter } from '@trpc/server';
 import { apiReference } from '@scalar/express-api-reference';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
-import { createContext, type Services } from '../../server/context.js';
+import { createContext, type Context, type Services } from '../../server/context.js';
 import { ApiError, toApiError, validationMessage, type FieldError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
@@ -133,12 +133,22 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     }) as Response['end'];
   }
 
+  /**
+   * One context per request: the Idempotency-Key check needs the principal before the procedure runs,
+   * and the procedure then reuses the same context, so the credential is resolved once.
+   */
+  const contexts = new WeakMap<Request, Context>();
+  const contextFor = (req: Request, res: ServerResponse): Context => {
+    let ctx = contexts.get(req);
+    if (!ctx) contexts.set(req, (ctx = createContext(services, 'rest', req, res)));
+    return ctx;
+  };
+
   /** Decides whether a POST with an Idempotency-Key runs, replays, or is refused; undefined: no key. */
-  async function idempotencyFor(req: Request): Promise<Claim | undefined> {
+  async function idempotencyFor(req: Request, res: Response): Promise<Claim | undefined> {
     const key = req.headers['idempotency-key'];
     if (req.method !== 'POST' || typeof key !== 'string') return undefined;
-    const ctx = createContext(services, 'rest', req, undefined);
-    const auth = await ctx.authenticate();
+    const auth = await contextFor(req, res).authenticate();
     const principal = auth.principal
       ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}`
       : `ip:${clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
@@ -148,7 +158,7 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   const serveProcedure = createOpenApiExpressMiddleware({
     router,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req, res }: { req: Request; res: ServerResponse }) => createContext(services, 'rest', req, res),
+    createContext: ({ req, res }: { req: Request; res: ServerResponse }) => contextFor(req, res),
     responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
       if (errors.length === 0 && ctx?.res) outputs.set(ctx.res, { output: data[0] });
       return {};
@@ -176,7 +186,7 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     }
     readBody(req, res, (error) => {
       if (error) return next(error);
-      idempotencyFor(req).then(
+      idempotencyFor(req, res).then(
         (claim) => {
           if (claim?.kind === 'replay') return void replay(req, res, claim);
           wrapInEnvelope(req, res, match.route, claim);
