@@ -102,14 +102,12 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
     res.setHeader('Cache-Control', 'no-store');
     const token = /^bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const verified = token && services.accessTokens ? await services.accessTokens.verify(services.orm.em.fork(), token, services.now()) : null;
-    if (!verified || verified.clientOnly || !verified.allScopes.includes('openid')) {
+    const user = verified?.user?.isActive && verified.allScopes.includes('openid')
+      ? await services.orm.em.fork().findOne(UserSchema, { id: verified.subject, isActive: true })
+      : null;
+    if (!verified || !user) {
       res.status(401).setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       return void res.json({ error: 'invalid_token', error_description: 'The access token is invalid, expired, revoked or lacks the openid scope' });
-    }
-    const user = await services.orm.em.fork().findOne(UserSchema, { id: verified.subject, isActive: true });
-    if (!user) {
-      res.status(401).setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return void res.json({ error: 'invalid_token' });
     }
     res.json({
       sub: user.id,

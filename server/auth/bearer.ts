@@ -24,6 +24,8 @@ export interface VerifiedAccessToken {
   allScopes: string[];
   /** True when the token acts for the client itself (client credentials), not a user. */
   clientOnly: boolean;
+  /** The user behind a user's token, read with its grant. */
+  user?: { email: string; isActive: boolean; emailVerified: boolean };
 }
 
 const KNOWN: ReadonlySet<string> = new Set(USER_SCOPES);
@@ -43,18 +45,21 @@ export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string
       if (!payload.sub || !clientId) return null;
       const allScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
       const clientOnly = payload.sub === clientId;
-      if (!clientOnly) {
-        if (typeof payload.grant_id !== 'string') return null;
-        const [grant] = await preparedRows<{ id: string }>(
-          em,
-          'oauth_live_grant',
-          `select id from oidc_artifacts where model = 'Grant' and id = $1 and payload->>'accountId' = $2 and payload->>'clientId' = $3
-              and (expires_at is null or expires_at > $4)`,
-          [payload.grant_id, payload.sub, clientId, now],
-        );
-        if (!grant) return null;
-      }
-      return { subject: payload.sub, clientId, scopes: new Set(allScopes.filter((s: string): s is Scope => KNOWN.has(s))), allScopes, clientOnly };
+      const verified: VerifiedAccessToken = { subject: payload.sub, clientId, scopes: new Set(allScopes.filter((s: string): s is Scope => KNOWN.has(s))), allScopes, clientOnly };
+      if (clientOnly) return verified;
+      if (typeof payload.grant_id !== 'string') return null;
+      // The grant and its user in one round trip.
+      const [row] = await preparedRows<{ email: string; is_active: boolean; verified_at: string | null }>(
+        em,
+        'oauth_live_grant',
+        `select u.email, u.is_active, u.verified_at
+           from oidc_artifacts g join users u on u.id = g.payload->>'accountId'
+          where g.model = 'Grant' and g.id = $1 and g.payload->>'accountId' = $2 and g.payload->>'clientId' = $3
+            and (g.expires_at is null or g.expires_at > $4)`,
+        [payload.grant_id, payload.sub, clientId, now],
+      );
+      if (!row) return null;
+      return { ...verified, user: { email: row.email, isActive: row.is_active, emailVerified: row.verified_at !== null } };
     },
   };
 }

@@ -66,15 +66,11 @@ export async function resolveCredentials(
       if (scheme.toLowerCase() !== 'bearer' || !deps.accessTokens) return invalid();
       const verified = await deps.accessTokens.verify(deps.em, token, deps.now);
       // A client acting for itself has no user behind it, so no user route or tenant is its to use.
-      if (!verified || verified.clientOnly) return invalid();
-      const [user] = await deps.em.getConnection().execute<{ email: string; is_active: boolean; verified_at: string | null }[]>(
-        'select email, is_active, verified_at from users where id = ?',
-        [verified.subject],
-      );
-      if (!user) return invalid();
-      if (!user.is_active) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
+      if (!verified?.user) return invalid();
+      const { user } = verified;
+      if (!user.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
       return {
-        principal: { kind: 'oauth', userId: verified.subject, email: user.email, emailVerified: user.verified_at !== null, scopes: verified.scopes, oauthClientId: verified.clientId },
+        principal: { kind: 'oauth', userId: verified.subject, email: user.email, emailVerified: user.emailVerified, scopes: verified.scopes, oauthClientId: verified.clientId },
       };
     }
     if (request.apiKey !== undefined) {
