@@ -18,11 +18,7 @@ import type { Principal } from '../../../server/auth/credentials.js';
 import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { USER_SCOPES, type Scope } from '../../../server/scopes.js';
-import { credentialProcedure } from '../../../server/trpc.js';
 import { iso, IsoDate, isoOrNull } from '../schemas.js';
-
-/** The API-key routes take sessions and keys alike (auth tier, principal and scopes checked). */
-export const apiKeyProcedure = credentialProcedure;
 
 const KNOWN: ReadonlySet<string> = new Set(USER_SCOPES);
 const METADATA_MAX_BYTES = 4096;

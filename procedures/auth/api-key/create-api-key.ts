@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { ApiKeySchema } from '../../../entities/api-key.js';
 import { generateApiKey } from '../../../server/auth/api-keys.js';
 import { newId, ULID_PATTERN } from '../../../server/ids.js';
-import { ApiKeyFields, apiKeyProcedure, assertGrantable, NewApiKeyOutput, newApiKeyOutput, pinFor } from './api-key.js';
+import { credentialProcedure } from '../../../server/trpc.js';
+import { ApiKeyFields, assertGrantable, NewApiKeyOutput, newApiKeyOutput, pinFor } from './api-key.js';
 
 const MAX_EXPIRES_IN = 365 * 86_400;
 
 /** POST /api/auth/api-key/create: the full key is in this answer and nowhere else (200, as documented). */
-export const createApiKey = apiKeyProcedure
+export const createApiKey = credentialProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/api-key/create', tags: ['api-keys'], summary: 'Create a personal access token' },
     message: 'API key created',

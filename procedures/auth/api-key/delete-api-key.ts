@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { apiKeyCacheKeys } from '../../../server/auth/api-keys.js';
-import { ApiKeyId, apiKeyProcedure, findOwnKey } from './api-key.js';
+import { credentialProcedure } from '../../../server/trpc.js';
+import { ApiKeyId, findOwnKey } from './api-key.js';
 
 /** POST /api/auth/api-key/delete: revokes the key; the next request with it is INVALID_API_KEY. */
-export const deleteApiKey = apiKeyProcedure
+export const deleteApiKey = credentialProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/api-key/delete', tags: ['api-keys'], summary: 'Revoke a personal access token' },
     message: 'API key deleted successfully',

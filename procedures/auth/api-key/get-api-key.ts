@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { ApiKeyId, apiKeyProcedure, ApiKeyOutput, apiKeyOutput, findOwnKey } from './api-key.js';
+import { credentialProcedure } from '../../../server/trpc.js';
+import { ApiKeyId, ApiKeyOutput, apiKeyOutput, findOwnKey } from './api-key.js';
 
 /** GET /api/auth/api-key/get?id=: one of my keys; anyone else's id is not found. */
-export const getApiKey = apiKeyProcedure
+export const getApiKey = credentialProcedure
   .meta({
     openapi: { method: 'GET', path: '/auth/api-key/get', tags: ['api-keys'], summary: 'Get a personal access token' },
     message: 'API key fetched successfully',

@@ -1,9 +1,10 @@
+import { credentialProcedure } from '../../../server/trpc.js';
 import { ApiKeySchema } from '../../../entities/api-key.js';
 import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
-import { apiKeyProcedure, ApiKeyOutput, apiKeyOutput, visibleKeys } from './api-key.js';
+import { ApiKeyOutput, apiKeyOutput, visibleKeys } from './api-key.js';
 
 /** GET /api/auth/api-key/list: my live keys, newest first, without their secrets. */
-export const listApiKeys = apiKeyProcedure
+export const listApiKeys = credentialProcedure
   .meta({
     openapi: { method: 'GET', path: '/auth/api-key/list', tags: ['api-keys'], summary: 'My personal access tokens' },
     message: 'Items fetched successfully',

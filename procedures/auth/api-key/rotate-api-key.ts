@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { apiKeyCacheKeys, generateApiKey } from '../../../server/auth/api-keys.js';
-import { ApiKeyId, apiKeyProcedure, assertGrantable, findOwnKey, NewApiKeyOutput, newApiKeyOutput } from './api-key.js';
+import { credentialProcedure } from '../../../server/trpc.js';
+import { ApiKeyId, assertGrantable, findOwnKey, NewApiKeyOutput, newApiKeyOutput } from './api-key.js';
 
 /**
  * POST /api/auth/api-key/rotate: a new secret for the same key. The old secret stays valid for
  * `gracePeriod` seconds (at most 24 h) so that deployments can switch over; with none it stops at once.
  */
-export const rotateApiKey = apiKeyProcedure
+export const rotateApiKey = credentialProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/api-key/rotate', tags: ['api-keys'], summary: 'Rotate a personal access token' },
     message: 'API key rotated',

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { apiKeyCacheKeys } from '../../../server/auth/api-keys.js';
-import { ApiKeyFields, ApiKeyId, apiKeyProcedure, ApiKeyOutput, apiKeyOutput, assertGrantable, findOwnKey } from './api-key.js';
+import { credentialProcedure } from '../../../server/trpc.js';
+import { ApiKeyFields, ApiKeyId, ApiKeyOutput, apiKeyOutput, assertGrantable, findOwnKey } from './api-key.js';
 
 const CHANGEABLE = ['name', 'scopes', 'metadata'] as const;
 
 /** POST /api/auth/api-key/update: only the fields sent change; scopes within the same ceiling as create. */
-export const updateApiKey = apiKeyProcedure
+export const updateApiKey = credentialProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/api-key/update', tags: ['api-keys'], summary: 'Update a personal access token' },
     message: 'API key updated successfully',
