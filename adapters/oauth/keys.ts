@@ -16,8 +16,8 @@ export const RETIRED_KEY_PUBLISHED_MS = 24 * 60 * 60 * 1000;
  * Retires the signing keys in use; the next start generates new ones and publishes both until the old
  * ones' tokens have expired. Run `npm run keys:rotate`, then restart the instances.
  */
-export async function rotateSigningKeys(em: EntityManager, now: Date): Promise<number> {
-  return em.getConnection().execute('update signing_keys set retired_at = ? where retired_at is null', [now], 'run').then((r) => (r as { affectedRows?: number }).affectedRows ?? 0);
+export function rotateSigningKeys(em: EntityManager, now: Date): Promise<number> {
+  return em.nativeUpdate(SigningKeySchema, { retiredAt: null }, { retiredAt: now });
 }
 
 export async function loadSigningKeys(em: EntityManager, encrypter: Encrypter, now: Date): Promise<JWK[]> {
