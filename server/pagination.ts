@@ -3,6 +3,7 @@
  * (default 20). A list procedure returns a page; the REST adapter turns `items` into `data` and the
  * rest into `meta`.
  */
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 
 export const PageInput = z.object({
@@ -31,4 +32,21 @@ export interface Page<T> {
 
 export function toPage<T>(items: T[], total: number, request: PageRequest): Page<T> {
   return { items, total, offset: request.offset, limit: request.limit, hasMore: request.offset + items.length < total };
+}
+
+/**
+ * One page of a raw query and the number of rows matching it, read concurrently. `from` holds the
+ * FROM and WHERE clauses (with `?` placeholders for `params`); `orderBy` must end in a unique column.
+ */
+export async function pageOfRows<T>(
+  em: EntityManager,
+  query: { columns: string; from: string; orderBy: string; params: unknown[] },
+  page: PageRequest,
+): Promise<{ rows: T[]; total: number }> {
+  const connection = em.getConnection();
+  const [rows, counted] = await Promise.all([
+    connection.execute<T[]>(`select ${query.columns} ${query.from} order by ${query.orderBy} offset ? limit ?`, [...query.params, page.offset, page.limit]),
+    connection.execute<{ total: string }[]>(`select count(*) as total ${query.from}`, query.params),
+  ]);
+  return { rows, total: Number(counted[0]?.total ?? 0) };
 }

@@ -60,9 +60,9 @@ export function auditWhere(organizationId: string, filters: z.output<typeof Audi
   return { sql: where.join(' and '), params };
 }
 
-export const AUDIT_SELECT = `select a.id, a.action, a.actor_user_id, a.actor_type, a.target_type, a.target_id, a.metadata, a.ip, a.user_agent,
-         a.created_at, u.full_name, u.email
-    from audit_logs a left join users u on u.id = a.actor_user_id`;
+export const AUDIT_COLUMNS = `a.id, a.action, a.actor_user_id, a.actor_type, a.target_type, a.target_id, a.metadata, a.ip, a.user_agent,
+  a.created_at, u.full_name, u.email`;
+export const AUDIT_FROM = 'from audit_logs a left join users u on u.id = a.actor_user_id';
 
 export function auditEntry(row: AuditRow): AuditEntryOutput {
   return {

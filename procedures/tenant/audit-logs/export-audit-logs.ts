@@ -7,7 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { tenantProcedure } from '../../../server/trpc.js';
-import { AUDIT_SELECT, auditEntry, AuditFilters, auditWhere, type AuditEntryOutput, type AuditRow } from './audit-entry.js';
+import { AUDIT_COLUMNS, AUDIT_FROM, auditEntry, AuditFilters, auditWhere, type AuditEntryOutput, type AuditRow } from './audit-entry.js';
 
 const BATCH = 500;
 const CSV_COLUMNS = ['id', 'createdAt', 'action', 'actorId', 'actorEmail', 'actorType', 'targetType', 'targetId', 'ip', 'userAgent', 'metadata'] as const;
@@ -31,7 +31,7 @@ async function* exportLines(em: EntityManager, organizationId: string, filters: 
   for (;;) {
     const keyset = after ? ' and (a.created_at, a.id) < (?, ?)' : '';
     const rows = await em.getConnection().execute<AuditRow[]>(
-      `${AUDIT_SELECT} where ${where.sql}${keyset} order by a.created_at desc, a.id desc limit ${BATCH}`,
+      `select ${AUDIT_COLUMNS} ${AUDIT_FROM} where ${where.sql}${keyset} order by a.created_at desc, a.id desc limit ${BATCH}`,
       after ? [...where.params, after.createdAt, after.id] : where.params,
     );
     for (const row of rows) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
+import { PageInput, pageOf, pageOfRows, toPage } from '../../../server/pagination.js';
 import { tenantProcedure } from '../../../server/trpc.js';
-import { AUDIT_SELECT, AuditEntryOutput, auditEntry, AuditFilters, auditWhere, type AuditRow } from './audit-entry.js';
+import { AUDIT_COLUMNS, AUDIT_FROM, AuditEntryOutput, auditEntry, AuditFilters, auditWhere, type AuditRow } from './audit-entry.js';
 
 /** GET /api/user/organizations/{organizationId}/audit-logs: who did what, when, from where; newest first. */
 export const listAuditLogs = tenantProcedure
@@ -15,10 +15,10 @@ export const listAuditLogs = tenantProcedure
   .output(pageOf(AuditEntryOutput))
   .query(async ({ ctx, input }) => {
     const where = auditWhere(ctx.organization.id, input);
-    const connection = ctx.em.getConnection();
-    const [rows, counted] = await Promise.all([
-      connection.execute<AuditRow[]>(`${AUDIT_SELECT} where ${where.sql} order by a.created_at desc, a.id desc offset ? limit ?`, [...where.params, input.offset, input.limit]),
-      connection.execute<{ total: string }[]>(`select count(*) as total from audit_logs a where ${where.sql}`, where.params),
-    ]);
-    return toPage(rows.map(auditEntry), Number(counted[0]?.total ?? 0), input);
+    const { rows, total } = await pageOfRows<AuditRow>(
+      ctx.em,
+      { columns: AUDIT_COLUMNS, from: `${AUDIT_FROM} where ${where.sql}`, orderBy: 'a.created_at desc, a.id desc', params: where.params },
+      input,
+    );
+    return toPage(rows.map(auditEntry), total, input);
   });

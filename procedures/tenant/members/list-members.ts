@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
+import { PageInput, pageOf, pageOfRows, toPage } from '../../../server/pagination.js';
 import { ROLES, type Role } from '../../../server/scopes.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { likePattern } from '../../shared/search.js';
@@ -37,19 +37,16 @@ export const listMembers = tenantProcedure
       params.push(input.role);
     }
     const from = `from members m join users u on u.id = m.user_id where ${where.join(' and ')}`;
-    const connection = ctx.em.getConnection();
-    const [rows, counted] = await Promise.all([
-      connection.execute<Row[]>(
-        `select m.id, m.role, m.created_at, u.id as user_id, u.full_name, u.email ${from} order by m.created_at desc, m.id desc offset ? limit ?`,
-        [...params, input.offset, input.limit],
-      ),
-      connection.execute<{ total: string }[]>(`select count(*) as total ${from}`, params),
-    ]);
+    const { rows, total } = await pageOfRows<Row>(
+      ctx.em,
+      { columns: 'm.id, m.role, m.created_at, u.id as user_id, u.full_name, u.email', from, orderBy: 'm.created_at desc, m.id desc', params },
+      input,
+    );
     const items = rows.map((r) => ({
       id: r.id,
       user: { id: r.user_id, fullName: r.full_name, email: r.email },
       role: r.role,
       joinedAt: new Date(r.created_at).toISOString(),
     }));
-    return toPage(items, Number(counted[0]?.total ?? 0), input);
+    return toPage(items, total, input);
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
+import { PageInput, pageOf, pageOfRows, toPage } from '../../../server/pagination.js';
 import { ROLES, type Role } from '../../../server/scopes.js';
 import { userProcedure } from '../../../server/trpc.js';
 import { IsoDate } from '../../auth/schemas.js';
@@ -37,15 +37,11 @@ export const listOrganizations = userProcedure
       params.push(pattern, pattern);
     }
     const from = `from members m join organizations o on o.id = m.organization_id where ${where.join(' and ')}`;
-    const connection = ctx.em.getConnection();
-    const [rows, counted] = await Promise.all([
-      connection.execute<Row[]>(
-        `select o.id, o.name, o.slug, m.role, m.created_at as joined_at, o.created_at ${from}
-          order by m.created_at desc, o.id desc offset ? limit ?`,
-        [...params, input.offset, input.limit],
-      ),
-      connection.execute<{ total: string }[]>(`select count(*) as total ${from}`, params),
-    ]);
+    const { rows, total } = await pageOfRows<Row>(
+      ctx.em,
+      { columns: 'o.id, o.name, o.slug, m.role, m.created_at as joined_at, o.created_at', from, orderBy: 'm.created_at desc, o.id desc', params },
+      input,
+    );
     const items = rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -54,5 +50,5 @@ export const listOrganizations = userProcedure
       joinedAt: new Date(r.joined_at).toISOString(),
       createdAt: new Date(r.created_at).toISOString(),
     }));
-    return toPage(items, Number(counted[0]?.total ?? 0), input);
+    return toPage(items, total, input);
   });
