@@ -30,11 +30,22 @@ export interface SignedUp {
   userId: string;
 }
 
-/** Signs a new user up over REST and returns their session cookie. */
-export async function signUp(t: TestApp, options: { email?: string; password?: string; name?: string; ip?: string } = {}): Promise<SignedUp> {
+/**
+ * Signs a new user up over REST and returns their session cookie. The address counts as verified
+ * (as if the emailed link had been used) unless `verified: false`: most suites test what a real,
+ * verified user may do; the verification flow itself is tested in tests/auth/flow.test.ts.
+ */
+export async function signUp(
+  t: TestApp,
+  options: { email?: string; password?: string; name?: string; ip?: string; verified?: boolean } = {},
+): Promise<SignedUp> {
   const email = options.email ?? uniqueEmail();
   const password = options.password ?? PASSWORD;
   const res = await postJson(t, '/api/auth/sign-up/email', { email, password, name: options.name ?? 'Ada Lovelace' }, undefined, options.ip ? { 'x-forwarded-for': options.ip } : {});
   if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { email, password, cookie: sessionCookieFrom(res.headers)!, userId: res.body.data.user.id };
+  const userId: string = res.body.data.user.id;
+  if (options.verified !== false) {
+    await t.services.orm.em.fork().getConnection().execute('update users set verified_at = now() where id = ?', [userId]);
+  }
+  return { email, password, cookie: sessionCookieFrom(res.headers)!, userId };
 }
