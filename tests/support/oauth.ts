@@ -24,18 +24,27 @@ export interface ClientOptions {
 
 /** A confidential client in the registry, its secret kept (as the registry does) only as SHA-256. */
 export async function registerClient(t: TestApp, options: ClientOptions = {}): Promise<{ id: string; secret: string }> {
-  const id = newId();
   const secret = `cs_${randomBytes(32).toString('base64url')}`;
+  return { id: await insertClient(t, sha256Hex(secret), options), secret };
+}
+
+/** A public client (token_endpoint_auth_method none): no secret, PKCE alone. */
+export async function registerPublicClient(t: TestApp, options: ClientOptions = {}): Promise<{ id: string }> {
+  return { id: await insertClient(t, null, options) };
+}
+
+async function insertClient(t: TestApp, secretHash: string | null, options: ClientOptions): Promise<string> {
+  const id = newId();
   const now = new Date();
   const ownerId = options.ownerId ?? (await signUp(t)).userId;
   await t.services.orm.em.fork().insert(OAuthClientSchema, {
-    id, userId: ownerId, name: options.name ?? 'Test client', type: 'confidential', secretHash: sha256Hex(secret),
+    id, userId: ownerId, name: options.name ?? 'Test client', type: secretHash ? 'confidential' : 'public', secretHash,
     redirectUris: options.redirectUris ?? ['https://client.example/callback'],
     allowedScopes: options.scopes ?? ['openid', 'email', 'profile', 'offline_access', 'projects:read', 'user:read'],
     grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token'],
     logoUri: options.logoUri ?? null, policyUri: null, tosUri: null, createdAt: now, updatedAt: now, secretRotatedAt: null,
   });
-  return { id, secret };
+  return id;
 }
 
 export async function createBearerToken(t: TestApp, options: { userId: string; scopes?: readonly string[] }): Promise<{ token: string; grantId: string; clientId: string }> {
