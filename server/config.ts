@@ -19,7 +19,12 @@ export const DEFAULT_BUDGETS = {
   passkey: { points: 10, duration: 60 },
   magicLink: { points: 5, duration: 60 * 60 },
   emailSend: { points: 5, duration: 60 * 60 },
+  /** Invitation mail per organization (the per-address part is emailSend). */
+  organizationEmail: { points: 50, duration: 60 * 60 },
+  /** Failed sign-ins per email and client IP (/64 for IPv6): blocks that pair, not the account. */
   failedSignIn: { points: 10, duration: 15 * 60, blockDuration: 15 * 60 },
+  /** The email-only ceiling over all addresses together, against guessing spread over many hosts. */
+  failedSignInEmail: { points: 100, duration: 15 * 60, blockDuration: 15 * 60 },
   publicForm: { points: 10, duration: 60 },
   publicTrack: { points: 6000, duration: 60 },
   oauthToken: { points: 300, duration: 60 },

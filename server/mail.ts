@@ -4,6 +4,10 @@
  *
  * `send` resolves when the message is handed over; procedures use `sendInBackground` so that whether
  * an email was sent never shows in a response's timing, and a mail outage never fails a request.
+ * Given a function instead of a message, it composes the message in the background too (looks the
+ * recipient up, issues a token), so that a known and an unknown address answer alike in time.
+ *
+ * Links in mail are bearer secrets: they are logged only at debug level.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,7 +23,7 @@ export interface Mail {
 
 export interface Mailer {
   send(mail: Mail): Promise<void>;
-  sendInBackground(mail: Mail): void;
+  sendInBackground(mail: Mail | (() => Promise<Mail | null>)): void;
   /** Resolves when every background send started so far has finished (tests, shutdown). */
   idle(): Promise<void>;
   close(): void;
@@ -40,14 +44,18 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string; from:
     const file = path.join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${++counter}.eml`);
     await writeFile(file, (info as unknown as { message: Buffer }).message);
     const link = /https?:\/\/\S+/.exec(mail.text)?.[0];
-    log.info({ to: mail.to, subject: mail.subject, file, link }, 'SMTP_URL is unset: mail written to a file');
+    log.info({ to: mail.to, subject: mail.subject, file }, 'SMTP_URL is unset: mail written to a file');
+    if (link) log.debug({ file, link }, 'the first link of that mail');
   }
 
   return {
     send,
     sendInBackground(mail) {
-      const sending = send(mail)
-        .catch((error: unknown) => log.error({ err: error, to: mail.to, subject: mail.subject }, 'mail delivery failed'))
+      const sending = (async () => {
+        const message = typeof mail === 'function' ? await mail() : mail;
+        if (message) await send(message);
+      })()
+        .catch((error: unknown) => log.error({ err: error, ...(typeof mail === 'function' ? {} : { to: mail.to, subject: mail.subject }) }, 'mail delivery failed'))
         .finally(() => pending.delete(sending));
       pending.add(sending);
     },

@@ -17,13 +17,15 @@ export interface RateLimitResult {
 
 export interface RateLimiter {
   readonly backend: 'redis' | 'memory';
+  /**
+   * Spends `points` atomically (one Redis script): of concurrent callers, only as many as the budget
+   * allows are told `allowed`. A budget with a blockDuration blocks the key once it is overspent.
+   */
   consume(budget: BudgetName, key: string, points?: number): Promise<RateLimitResult>;
-  /** Current state without spending anything; null when the key has no counter. */
-  peek(budget: BudgetName, key: string): Promise<RateLimitResult | null>;
+  /** Gives back points spent for work that turned out not to count (a sign-in that succeeded). */
+  refund(budget: BudgetName, key: string, points?: number): Promise<void>;
   /** Forget a key (for example, failed sign-ins after a success). */
   reset(budget: BudgetName, key: string): Promise<void>;
-  /** Refuse a key for `seconds`, whatever its count. */
-  block(budget: BudgetName, key: string, seconds: number): Promise<void>;
 }
 
 /**

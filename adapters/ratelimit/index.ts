@@ -66,15 +66,11 @@ export function createRateLimiter({ budgets, prefix, redis }: Options): RateLimi
         throw rejection;
       }
     },
-    async peek(name, key) {
-      const res = await limiterFor(name).get(key);
-      return res ? toResult(name, res, res.consumedPoints <= budgets[name].points) : null;
+    async refund(name, key, points = 1) {
+      await limiterFor(name).reward(key, points);
     },
     async reset(name, key) {
       await limiterFor(name).delete(key);
-    },
-    async block(name, key, seconds) {
-      await limiterFor(name).block(key, seconds);
     },
   };
 }

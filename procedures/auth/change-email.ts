@@ -3,8 +3,8 @@ import { UserSchema } from '../../entities/user.js';
 import { ApiError } from '../../server/errors.js';
 import { GivenPassword } from '../../server/passwords.js';
 import { sessionProcedure } from '../../server/trpc.js';
-import { spendEmailBudget } from './budgets.js';
 import { changeEmailMail } from './emails.js';
+import { spendMailBudget } from '../shared/mail-budget.js';
 import { requirePassword } from './password-check.js';
 import { Email } from './schemas.js';
 import { issueVerification } from './verifications.js';
@@ -26,7 +26,7 @@ export const changeEmail = sessionProcedure
     }
     await requirePassword(ctx.em, userId, input.password);
     if (await ctx.em.count(UserSchema, { email: input.newEmail })) throw new ApiError('CONFLICT', 'Another account already uses this email address');
-    await spendEmailBudget(ctx, input.newEmail);
+    await spendMailBudget(ctx, 'change-email', input.newEmail);
     const token = await issueVerification(ctx.em, { userId, purpose: 'change-email', email: input.newEmail, now: ctx.services.now() });
     ctx.services.mailer.sendInBackground(changeEmailMail(ctx.services.config.appUrl, input.newEmail, token));
     return { email, pendingEmail: input.newEmail };

@@ -1,15 +1,22 @@
-/** The sign-in, sign-up and mail budgets, the failed-sign-in block, and timing that reveals no account. */
+/**
+ * The sign-in, sign-up and mail budgets, the failed-sign-in limits (atomic, per email and client with
+ * an email-only ceiling), and timing that reveals no account.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMON_PASSWORD_COUNT, isCommonPassword } from '../../server/passwords.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { postJson, signUp, uniqueEmail } from '../support/identity.js';
+import { startInbox, type Inbox } from '../support/mail.js';
 
 let t: TestApp;
+let inbox: Inbox;
 beforeAll(async () => {
-  t = await startTestApp({ env: { TRUST_PROXY: 'loopback' } });
+  inbox = await startInbox();
+  t = await startTestApp({ env: { TRUST_PROXY: 'loopback', SMTP_URL: inbox.url } });
 });
 afterAll(async () => {
   await t?.close();
+  await inbox?.close();
 });
 
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
@@ -40,26 +47,90 @@ describe('budgets', () => {
     for (let i = 0; i < 6; i++) statuses.push((await postJson(t, '/api/auth/forgot-password', { email }, undefined, from(`192.0.2.${10 + i}`))).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
   });
+});
 
-  it('blocks an email for 15 minutes after 10 failed sign-ins, even with the right password', async () => {
-    const user = await signUp(t, { ip: '192.0.2.50' });
-    // Spread over addresses so that only the per-email budget is in play.
-    for (let i = 0; i < 10; i++) expect((await signIn(user.email, 'wrong password!', `198.18.0.${i}`)).body.code).toBe('INVALID_CREDENTIALS');
-    const blocked = await signIn(user.email, user.password, '198.18.1.1');
+describe('the failed sign-in budgets', () => {
+  let quick: TestApp;
+  beforeAll(async () => {
+    quick = await startTestApp({
+      env: { TRUST_PROXY: 'loopback', SMTP_URL: inbox.url, RATE_LIMIT_SIGN_IN_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_GLOBAL_POINTS: '100000', RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: '30' },
+    });
+  });
+  afterAll(async () => {
+    await quick?.close();
+  });
+
+  const guess = (email: string, password: string, ip: string) => postJson(quick, '/api/auth/sign-in/email', { email, password }, undefined, from(ip));
+  /** How many guesses reached the password check: each is a 'wrong-password' row of the sign-in history. */
+  const checked = async (userId: string) =>
+    Number((await quick.services.orm.em.fork().getConnection().execute<{ n: string }[]>(
+      `select count(*) as n from login_history where user_id = ? and reason = 'wrong-password'`, [userId]))[0]!.n);
+
+  it('blocks an email for 15 minutes after 10 failed sign-ins from one client, even with the right password', async () => {
+    const user = await signUp(quick, { ip: '192.0.2.50' });
+    for (let i = 0; i < 10; i++) expect((await guess(user.email, 'wrong password!', '198.18.0.1')).body.code).toBe('INVALID_CREDENTIALS');
+    const blocked = await guess(user.email, user.password, '198.18.0.1');
     expect(blocked.status).toBe(429);
     expect(blocked.body.meta.retryAfter).toBeGreaterThan(14 * 60);
     expect(blocked.body.meta.retryAfter).toBeLessThanOrEqual(15 * 60);
     // Another account is unaffected.
-    const other = await signUp(t, { ip: '192.0.2.51' });
-    expect((await signIn(other.email, other.password, '198.18.1.2')).status).toBe(200);
+    const other = await signUp(quick, { ip: '192.0.2.51' });
+    expect((await guess(other.email, other.password, '198.18.0.1')).status).toBe(200);
+  });
+
+  it('does not let someone else’s failures lock the owner out: the block is per email and client', async () => {
+    const victim = await signUp(quick, { ip: '192.0.2.53' });
+    for (let i = 0; i < 12; i++) await guess(victim.email, 'attacker guess!', '203.0.113.66');
+    expect((await guess(victim.email, victim.password, '203.0.113.66')).status).toBe(429);
+    expect((await guess(victim.email, victim.password, '198.51.100.7')).status).toBe(200);
   });
 
   it('clears the failures of an email on a successful sign-in', async () => {
-    const user = await signUp(t, { ip: '192.0.2.52' });
-    for (let i = 0; i < 9; i++) await signIn(user.email, 'wrong password!', `198.18.2.${i}`);
-    expect((await signIn(user.email, user.password, '198.18.3.1')).status).toBe(200);
-    for (let i = 0; i < 9; i++) expect((await signIn(user.email, 'wrong password!', `198.18.4.${i}`)).status).toBe(401);
-    expect((await signIn(user.email, user.password, '198.18.5.1')).status).toBe(200);
+    const user = await signUp(quick, { ip: '192.0.2.52' });
+    for (let i = 0; i < 9; i++) await guess(user.email, 'wrong password!', '198.18.2.1');
+    expect((await guess(user.email, user.password, '198.18.2.1')).status).toBe(200);
+    for (let i = 0; i < 9; i++) expect((await guess(user.email, 'wrong password!', '198.18.2.1')).status).toBe(401);
+    expect((await guess(user.email, user.password, '198.18.2.1')).status).toBe(200);
+  });
+
+  it('checks at most 10 of 100 concurrent wrong guesses from one client (/64) against the password', async () => {
+    const user = await signUp(quick);
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => guess(user.email, `wrong guess ${i}`, `2001:db8:5:6::${(i + 1).toString(16)}`)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(90);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    expect(await checked(user.userId)).toBeLessThanOrEqual(10);
+  });
+
+  it('checks at most the email-only ceiling (30 here) of 100 concurrent guesses spread over 100 hosts', async () => {
+    const user = await signUp(quick);
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => guess(user.email, `wrong guess ${i}`, `198.19.${Math.floor(i / 200)}.${(i % 200) + 1}`)));
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(30);
+    expect(await checked(user.userId)).toBeLessThanOrEqual(30);
+    // The owner, locked out by the ceiling, gets back in through the emailed reset link.
+    expect((await guess(user.email, user.password, '192.0.2.200')).status).toBe(429);
+    expect((await postJson(quick, '/api/auth/forgot-password', { email: user.email }, undefined, from('192.0.2.200'))).status).toBe(200);
+    const token = await inbox.tokenFor(user.email, /Reset/);
+    expect((await postJson(quick, '/api/auth/reset-password', { token, password: 'my own new passphrase' }, undefined, from('192.0.2.200'))).status).toBe(200);
+    expect((await guess(user.email, 'my own new passphrase', '192.0.2.200')).status).toBe(200);
+  });
+});
+
+describe('mail budgets', () => {
+  it('keys the per-address budget by kind of mail: flooding one kind leaves the other, and the owner holds a working link', async () => {
+    const user = await signUp(t, { ip: '192.0.2.60' });
+    for (let i = 0; i < 5; i++) expect((await postJson(t, '/api/auth/send-verification-email', { email: user.email }, undefined, from(`198.18.9.${i}`))).status).toBe(200);
+    expect((await postJson(t, '/api/auth/send-verification-email', { email: user.email }, undefined, from('198.18.9.9'))).status).toBe(429);
+    for (let i = 0; i < 5; i++) expect((await postJson(t, '/api/auth/forgot-password', { email: user.email }, undefined, from(`198.18.10.${i}`))).status).toBe(200);
+    expect((await postJson(t, '/api/auth/forgot-password', { email: user.email }, undefined, from('198.18.10.9'))).status).toBe(429);
+    // Whoever spent the budget delivered five reset links to the owner; the last one issued works.
+    const resets = () => inbox.messages.filter((m) => JSON.stringify(m.to ?? '').includes(user.email) && /Reset/.test(m.subject ?? ''));
+    await expect.poll(() => resets().length, { timeout: 10_000 }).toBe(5);
+    const tokens = resets().map((m) => /[?&]token=([A-Za-z0-9_-]+)/.exec(m.text ?? '')![1]!);
+    const answers = [];
+    for (const token of tokens) answers.push((await postJson(t, '/api/auth/reset-password', { token, password: 'reset by the owner 1' }, undefined, from('192.0.2.61'))).status);
+    expect(answers.filter((status) => status === 200)).toHaveLength(1);
   });
 });
 
@@ -73,8 +144,12 @@ describe('common passwords', () => {
 });
 
 describe('timing', () => {
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
   it('takes about as long for an unknown email as for a wrong password', async () => {
-    const quiet = await startTestApp({ env: { RATE_LIMIT_SIGN_IN_POINTS: '10000', RATE_LIMIT_FAILED_SIGN_IN_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+    const quiet = await startTestApp({
+      env: { RATE_LIMIT_SIGN_IN_POINTS: '10000', RATE_LIMIT_FAILED_SIGN_IN_POINTS: '10000', RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+    });
     try {
       const user = await signUp(quiet);
       const time = async (email: string) => {
@@ -89,12 +164,40 @@ describe('timing', () => {
         known.push(await time(user.email));
         unknown.push(await time(uniqueEmail('ghost')));
       }
-      const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
       const ratio = median(known) / median(unknown);
       // Both verify an argon2id hash (a dummy for the unknown email); the bound is loose on purpose.
       expect(ratio).toBeGreaterThan(0.6);
       expect(ratio).toBeLessThan(1.6);
       expect(median(unknown)).toBeGreaterThan(3);
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it.each(['/api/auth/forgot-password', '/api/auth/send-verification-email'])('%s answers a known and an unknown address in about the same time', async (path) => {
+    const quiet = await startTestApp({ env: { RATE_LIMIT_EMAIL_SEND_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+    try {
+      const user = await signUp(quiet, { verified: false });
+      const time = async (email: string) => {
+        const started = performance.now();
+        const res = await postJson(quiet, path, { email });
+        const elapsed = performance.now() - started;
+        expect(res.status).toBe(200);
+        // What follows the answer must not slow the next sample down.
+        await quiet.services.mailer.idle();
+        return elapsed;
+      };
+      for (let i = 0; i < 5; i++) await time(uniqueEmail('warm-up'));
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        known.push(await time(user.email));
+        unknown.push(await time(uniqueEmail('ghost')));
+      }
+      // Only the budget is spent before answering; the lookup, the token and the mail come after.
+      const ratio = median(known) / median(unknown);
+      expect(ratio).toBeGreaterThan(0.75);
+      expect(ratio).toBeLessThan(1.33);
     } finally {
       await quiet.close();
     }
