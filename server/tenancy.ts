@@ -112,7 +112,8 @@ export async function findInOrganization<T extends { id: string; organizationId:
 
 export interface AuditContext {
   organizationId: string;
-  principal: Pick<Principal, 'userId' | 'kind'>;
+  /** Who acted, and with what: a credential's kind, or `emailed-link` for a password reset's token. */
+  principal: { userId: string; kind: Principal['kind'] | 'emailed-link' };
   ip: string;
   userAgent: string;
 }

@@ -35,6 +35,11 @@ export type Meta = OpenApiMeta<{
   rateLimit?: BudgetName[];
   /** Credential and security management: a session cookie, never a token. */
   sessionOnly?: boolean;
+  /**
+   * Mints something that outlives the session or reaches other people (API keys, OAuth clients,
+   * invitations): refused with EMAIL_NOT_VERIFIED until the user has proven the address is theirs.
+   */
+  verifiedEmail?: boolean;
   /** Tenant routes only an owner may use (transfer ownership, delete the organization). */
   ownerOnly?: boolean;
   /**
@@ -120,6 +125,11 @@ const requirePrincipal = t.middleware(({ ctx, meta, next }) => {
   if (!principal) throw new ApiError('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
   if (meta?.sessionOnly && principal.kind !== 'session') {
     throw new ApiError('FORBIDDEN', 'This route accepts only a signed-in session, not a token');
+  }
+  // An address typed in at sign-up proves nothing: whoever registered someone else's email must not
+  // leave behind keys, clients or co-owners that survive the real owner's reset (account pre-hijacking).
+  if (meta?.verifiedEmail && !principal.emailVerified) {
+    throw new ApiError('EMAIL_NOT_VERIFIED', 'Verify your email address first; the link is in the email we sent you');
   }
   if (principal.kind !== 'session') {
     if (principal.scopes.size === 0) throw new ApiError('NO_SCOPES_AVAILABLE', 'This credential carries no scopes');

@@ -4,11 +4,13 @@ import { UserSchema } from '../../entities/user.js';
 import { userCacheKeys } from '../../server/auth/sessions.js';
 import { ApiError } from '../../server/errors.js';
 import { authProcedure } from '../../server/trpc.js';
+import { endCredentials } from '../shared/end-credentials.js';
 import { consumeVerification } from './verifications.js';
 
 /**
  * POST /api/auth/verify-email: uses a token from a verification or email-change message. A change
- * of address happens only here, once the new address has proven it receives mail.
+ * of address happens only here, once the new address has proven it receives mail; it ends the links
+ * still unused that were mailed to the old address (procedures/shared/end-credentials.ts).
  */
 export const verifyEmail = authProcedure
   .meta({ openapi: { method: 'POST', path: '/auth/verify-email', tags: ['auth'], summary: 'Verify an email address with an emailed token' }, message: 'Email verified successfully' })
@@ -30,7 +32,10 @@ export const verifyEmail = authProcedure
         user.updatedAt = now;
         await em.flush();
         // Sessions carry the email and its verification: cached ones must be read again.
-        return { result: { email: user.email, isVerified: true }, stale: await userCacheKeys(em, user.id) };
+        const stale = await userCacheKeys(em, user.id);
+        // Links mailed to the old address (a password reset) must not outlive its use by the account.
+        if (token.purpose === 'change-email') await endCredentials(em, user.id, { emailedLinks: true }, now);
+        return { result: { email: user.email, isVerified: true }, stale };
       });
       await ctx.services.credentialCache.forget(stale);
       return result;

@@ -131,7 +131,7 @@ describe('the lifecycle of a key', () => {
 
   it('creates a key through createCaller', async () => {
     const user = await signUp(t);
-    const principal = { kind: 'session' as const, userId: user.userId, email: user.email, emailVerified: false, scopes: new Set<Scope>() };
+    const principal = { kind: 'session' as const, userId: user.userId, email: user.email, emailVerified: true, scopes: new Set<Scope>() };
     const created = await callerFor(t.services, { principal }).auth.apiKey.create({ name: 'direct', scopes: ['user:read', 'user:read'] });
     expect(created).toMatchObject({ name: 'direct', scopes: ['user:read'], organizationId: null });
     expect((await me(created.key)).status).toBe(200);

@@ -206,7 +206,7 @@ describe('accepting', () => {
     expect(wrong.status).toBe(403);
     expect(wrong.body).toMatchObject({ code: 'FORBIDDEN', message: 'This invitation was sent to another address' });
 
-    const unverified = await signUp(t, { email: intended });
+    const unverified = await signUp(t, { email: intended, verified: false });
     expect((await get('/api/user/invites', unverified.cookie)).body).toMatchObject({ data: [], meta: { total: 0 } });
     const early = await accept(foreign.token, unverified.cookie);
     expect(early.status).toBe(403);
@@ -276,6 +276,107 @@ describe('resending and tenancy', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.meta.errors).toEqual([expect.objectContaining({ field: 'inviteId', location: 'params' })]);
     expect((await del(`${invitesOf(ours.organizationId)}/01ARZ3NDEKTSV4RRFFQ69G5FAV`, ours.cookie)).body.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('invitations lose their force with their sender’s authority', () => {
+  const put = (path: string, cookie: string, body: unknown) => t.request(path, { method: 'PUT', headers: asBrowser(cookie), body: JSON.stringify(body) });
+  const statusOf = async (id: string) => (await db().findOneOrFail(InviteSchema, { id })).status;
+  const reasons = async (organizationId: string) =>
+    (await db().find(AuditLogSchema, { organizationId, action: 'invite.revoked' })).map((entry) => (entry.metadata as { reason?: string }).reason);
+
+  /** An organization whose admin has sent a member invitation. */
+  async function withAdminInvites() {
+    const boss = await owner();
+    const admin = await signUp(t);
+    const memberId = await addMember(t, boss.organizationId, admin.userId, 'admin');
+    const email = uniqueEmail('by-admin');
+    const sent = await invited({ organizationId: boss.organizationId, cookie: admin.cookie }, email);
+    return { boss, admin, memberId, email, sent };
+  }
+
+  it('a removed sender’s pending invitations are revoked with the removal, and no longer accept', async () => {
+    const { boss, memberId, email, sent } = await withAdminInvites();
+    expect((await del(`/api/user/organizations/${boss.organizationId}/members/${memberId}`, boss.cookie)).status).toBe(200);
+    expect(await statusOf(sent.id)).toBe('revoked');
+    expect((await accept(sent.token, (await verifiedUser(email)).cookie)).body.code).toBe('NOT_FOUND');
+    expect(await reasons(boss.organizationId)).toEqual(['sender-removed']);
+  });
+
+  it('a sender demoted below manage-members loses every pending invitation', async () => {
+    const { boss, memberId, sent } = await withAdminInvites();
+    expect((await put(`/api/user/organizations/${boss.organizationId}/members/${memberId}/role`, boss.cookie, { role: 'member' })).status).toBe(200);
+    expect(await statusOf(sent.id)).toBe('revoked');
+    expect(await reasons(boss.organizationId)).toEqual(['sender-demoted']);
+  });
+
+  it('a sender who leaves loses their pending invitations', async () => {
+    const { boss, admin, sent } = await withAdminInvites();
+    expect((await postJson(t, `/api/user/organizations/${boss.organizationId}/leave`, {}, admin.cookie)).status).toBe(200);
+    expect(await statusOf(sent.id)).toBe('revoked');
+  });
+
+  it('an owner demoted to admin, by a role change or a transfer, loses the owner invitations and keeps the others', async () => {
+    for (const demote of ['role', 'transfer'] as const) {
+      const boss = await owner();
+      const coOwner = await signUp(t);
+      const coOwnerId = await addMember(t, boss.organizationId, coOwner.userId, 'owner');
+      const asOwner = await invited(boss, uniqueEmail('as-owner'), 'owner');
+      const asMember = await invited(boss, uniqueEmail('as-member'), 'member');
+      const bossMemberId = (await db().findOneOrFail(MemberSchema, { organizationId: boss.organizationId, userId: boss.userId })).id;
+      const res = demote === 'role'
+        ? await put(`/api/user/organizations/${boss.organizationId}/members/${bossMemberId}/role`, coOwner.cookie, { role: 'admin' })
+        : await postJson(t, `/api/user/organizations/${boss.organizationId}/transfer-ownership`, { memberId: coOwnerId }, boss.cookie);
+      expect(res.status, demote).toBe(200);
+      expect([await statusOf(asOwner.id), await statusOf(asMember.id)], demote).toEqual(['revoked', 'pending']);
+    }
+  });
+
+  it('of a demotion and a concurrent invitation by the demoted admin, no invitation outlives the demotion', async () => {
+    for (let round = 0; round < 5; round++) {
+      const boss = await owner();
+      const admin = await signUp(t);
+      const memberId = await addMember(t, boss.organizationId, admin.userId, 'admin');
+      await Promise.all([
+        invite(boss.organizationId, admin.cookie, { email: uniqueEmail('racing') }),
+        put(`/api/user/organizations/${boss.organizationId}/members/${memberId}/role`, boss.cookie, { role: 'member' }),
+      ]);
+      expect(await db().count(InviteSchema, { organizationId: boss.organizationId, invitedByUserId: admin.userId, status: 'pending' })).toBe(0);
+    }
+  });
+});
+
+describe('invitation mail', () => {
+  it('keeps what users typed out of the subject line', async () => {
+    const boss = await owner();
+    await db().nativeUpdate(OrganizationSchema, { id: boss.organizationId }, { name: 'Your account is locked: verify at evil.example' });
+    const email = uniqueEmail('subject');
+    await invited(boss, email);
+    const mail = await inbox.waitFor(email, INVITED);
+    expect(mail.subject).toBe('You have been invited to join an organization');
+  });
+
+  it('spends a mail budget per invited address and per organization, on create and on resend', async () => {
+    const strict = await startTestApp({ env: { SMTP_URL: inbox.url, RATE_LIMIT_EMAIL_SEND_POINTS: '2', RATE_LIMIT_ORGANIZATION_EMAIL_POINTS: '5' } });
+    try {
+      const boss = await signUp(strict);
+      const organizationId = await defaultOrganizationId(strict, boss.userId);
+      const path = `/api/user/organizations/${organizationId}/invites`;
+      const first = await postJson(strict, path, { email: uniqueEmail('spam') }, boss.cookie);
+      expect(first.status).toBe(201);
+      // The same address twice more: the resend spends its second point, the next one is refused.
+      expect((await postJson(strict, `${path}/${first.body.data.id}/resend`, {}, boss.cookie)).status).toBe(200);
+      const third = await postJson(strict, `${path}/${first.body.data.id}/resend`, {}, boss.cookie);
+      expect(third.body).toMatchObject({ status: 429, code: 'RATE_LIMIT_ERROR' });
+      // Other addresses: the organization's allowance (5; three spent, the refused resend too) runs out after two more.
+      expect((await postJson(strict, path, { email: uniqueEmail('spam') }, boss.cookie)).status).toBe(201);
+      expect((await postJson(strict, path, { email: uniqueEmail('spam') }, boss.cookie)).status).toBe(201);
+      const refused = await postJson(strict, path, { email: uniqueEmail('spam') }, boss.cookie);
+      expect(refused.body).toMatchObject({ status: 429, code: 'RATE_LIMIT_ERROR' });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await strict.close();
+    }
   });
 });
 

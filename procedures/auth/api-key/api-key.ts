@@ -1,6 +1,8 @@
 /**
  * Personal access tokens as routes show them, their input rules, and the checks the procedures share.
  *
+ * - An OAuth access token cannot create, change or rotate keys (FORBIDDEN): a key would outlive the grant the
+ *   user can withdraw, so an app could keep its access after being disconnected.
  * - A key never grants more than its creator holds: a PAT creating or updating a key can grant only
  *   scopes it carries itself (API_KEY_MISSING_SCOPES), and a pinned PAT only keys pinned to its own
  *   organization (FORBIDDEN); an unpinned request from a pinned PAT inherits the pin.
@@ -77,8 +79,14 @@ export function newApiKeyOutput(key: ApiKey, secret: string): z.output<typeof Ne
   return { key: secret, id, name, start, scopes, organizationId, expiresAt, createdAt, metadata };
 }
 
-/** Refuses scopes the calling credential does not carry itself (sessions carry every scope). */
+/**
+ * Refuses what the calling credential may not hand out as a key: anything at all for an OAuth token,
+ * and scopes it does not carry itself (sessions carry every scope).
+ */
 export function assertGrantable(principal: Principal, scopes: readonly string[]): void {
+  if (principal.kind === 'oauth') {
+    throw new ApiError('FORBIDDEN', 'An OAuth access token cannot create, change or rotate API keys; sign in, or use an API key');
+  }
   const missing = scopes.filter((scope) => !principal.scopes.has(scope as Scope));
   if (principal.kind !== 'session' && missing.length > 0) {
     throw new ApiError('API_KEY_MISSING_SCOPES', `This credential cannot grant scopes it lacks: ${missing.join(', ')}`, { requiredScopes: missing });

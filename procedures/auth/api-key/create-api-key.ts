@@ -13,6 +13,7 @@ export const createApiKey = credentialProcedure
     openapi: { method: 'POST', path: '/auth/api-key/create', tags: ['api-keys'], summary: 'Create a personal access token' },
     message: 'API key created',
     secret: true,
+    verifiedEmail: true,
     scopes: ['api-keys:write'],
   })
   .input(

@@ -12,6 +12,7 @@ export const rotateApiKey = credentialProcedure
     openapi: { method: 'POST', path: '/auth/api-key/rotate', tags: ['api-keys'], summary: 'Rotate a personal access token' },
     message: 'API key rotated',
     secret: true,
+    verifiedEmail: true,
     scopes: ['api-keys:write'],
   })
   .input(

@@ -1,10 +1,14 @@
 /**
  * POST /api/user/organizations/{organizationId}/invites.
  *
- * - Only an owner may invite an owner; admins invite admins and members.
+ * - Only an owner may invite an owner; admins invite admins and members. The sender's role is
+ *   re-read under a lock as the invitation is written (procedures/shared/invitations.ts).
+ * - Only a sender with a verified email address (meta.verifiedEmail).
  * - No invitation for an address that already belongs to a member, nor a second pending one for
  *   the same address (the partial unique index backs the check against a concurrent create).
  * - A non-empty settings.allowedEmailDomains restricts the addresses that may be invited.
+ * - Each invitation mail spends the invited address's and the organization's mail budgets
+ *   (procedures/shared/mail-budget.ts).
  * - The invitation and its audit entry commit together; the email follows the commit.
  */
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
@@ -17,6 +21,8 @@ import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { Email } from '../../auth/schemas.js';
+import { lockSenderRole } from '../../shared/invitations.js';
+import { spendMailBudget } from '../../shared/mail-budget.js';
 import { InviteOutput, InviteRole, issueInviteToken, sendInvite, toInviteOutput } from './invite.js';
 
 const alreadyPending = () =>
@@ -29,15 +35,13 @@ export const createInvite = tenantProcedure
     status: 201,
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
+    verifiedEmail: true,
   })
   .input(z.strictObject({ organizationId: z.string(), email: Email, role: InviteRole.default('member') }))
   .output(InviteOutput)
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     const organizationId = ctx.organization.id;
-    if (input.role === 'owner' && ctx.membership.role !== 'owner') {
-      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can invite an owner', { requiredPermissions: ['owner'] });
-    }
     const [organization, inviter] = await Promise.all([
       ctx.em.fork().findOneOrFail(OrganizationSchema, { id: organizationId }, { fields: ['settings'] }),
       ctx.em.fork().findOneOrFail(UserSchema, { id: ctx.principal.userId }, { fields: ['id', 'fullName'] }),
@@ -57,11 +61,13 @@ export const createInvite = tenantProcedure
     ]);
     if (memberRows[0]?.taken) throw new ApiError('CONFLICT', 'This email already belongs to a member of the organization');
     if (pending > 0) throw alreadyPending();
+    await spendMailBudget(ctx, 'invite', input.email, organizationId);
 
     const { token, tokenHash, expiresAt } = issueInviteToken(now);
     let invite;
     try {
       invite = await ctx.em.transactional(async (em) => {
+        await lockSenderRole(em, organizationId, ctx.principal.userId, input.role);
         const created = em.create(InviteSchema, {
           id: newId(), organizationId, email: input.email, role: input.role, tokenHash, status: 'pending',
           invitedByUserId: ctx.principal.userId, expiresAt, createdAt: now, acceptedAt: null, revokedAt: null,

@@ -24,8 +24,8 @@ export function inviteMail(appUrl: string, input: InviteMailInput): Mail {
     'If you did not expect it, ignore this email.';
   return {
     to: input.to,
-    // Line breaks in a name must not reach a mail header.
-    subject: `You are invited to join ${input.organizationName}`.replace(/[\r\n]+/g, ' '),
+    // Nothing a user typed goes into the subject: it is what a phishing mail would borrow to look genuine.
+    subject: 'You have been invited to join an organization',
     text: `${intro}\n\nAccept the invitation:\n${link}\n\nOr through the API: ${apiCall}\n\n${outro}\n`,
     html:
       `<!doctype html><html><body style="font-family:sans-serif">` +

@@ -4,17 +4,19 @@
  * - Only a pending invitation (expired ones too) is resent; anything else is CONFLICT.
  * - A new token replaces the old one, so the previous email's link stops working, and the 7 days
  *   start again.
- * - Reissuing an owner invitation is inviting an owner: owners only, as on create.
+ * - Reissuing an owner invitation is inviting an owner: owners only, as on create; and it spends the
+ *   same mail budgets.
  */
 import { z } from 'zod';
 import { InviteSchema } from '../../../entities/invite.js';
 import { UserSchema } from '../../../entities/user.js';
-import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { InviteOutput, issueInviteToken, sendInvite, toInviteOutput } from './invite.js';
 import { notPending } from './revoke-invite.js';
+import { lockSenderRole } from '../../shared/invitations.js';
+import { spendMailBudget } from '../../shared/mail-budget.js';
 
 export const resendInvite = tenantProcedure
   .meta({
@@ -22,6 +24,7 @@ export const resendInvite = tenantProcedure
     message: 'Invitation resent successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
+    verifiedEmail: true,
   })
   .input(z.object({ organizationId: z.string(), inviteId: z.string().regex(ULID_PATTERN, 'Must be an invite id') }))
   .output(InviteOutput)
@@ -30,11 +33,10 @@ export const resendInvite = tenantProcedure
     const organizationId = ctx.organization.id;
     const invite = await findInOrganization(ctx.em, InviteSchema, input.inviteId, organizationId, 'invite');
     if (invite.status !== 'pending') throw notPending();
-    if (invite.role === 'owner' && ctx.membership.role !== 'owner') {
-      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can resend an owner invitation', { requiredPermissions: ['owner'] });
-    }
+    await spendMailBudget(ctx, 'invite', invite.email, organizationId);
     const { token, tokenHash, expiresAt } = issueInviteToken(now);
     await ctx.em.transactional(async (em) => {
+      await lockSenderRole(em, organizationId, ctx.principal.userId, invite.role);
       const changed = await em.nativeUpdate(InviteSchema, { id: invite.id, organizationId, status: 'pending' }, { tokenHash, expiresAt });
       if (changed === 0) throw notPending();
       audit(em, { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, {

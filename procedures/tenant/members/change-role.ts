@@ -6,9 +6,13 @@ import { ROLES } from '../../../server/scopes.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
+import { revokeInvitesOutOfReach } from '../../shared/invitations.js';
 import { assertMayManage, lastOwnerError, lockOwners } from './membership.js';
 
-/** PUT /api/user/organizations/{organizationId}/members/{memberId}/role */
+/**
+ * PUT /api/user/organizations/{organizationId}/members/{memberId}/role: a demotion also revokes the
+ * member's pending invitations the new role could not have sent.
+ */
 export const changeRole = tenantProcedure
   .meta({
     openapi: { method: 'PUT', path: '/user/organizations/{organizationId}/members/{memberId}/role', tags: ['members'], summary: "Change a member's role" },
@@ -27,7 +31,9 @@ export const changeRole = tenantProcedure
       if (member.role === 'owner' && input.role !== 'owner' && owners.length === 1) throw lastOwnerError('be demoted');
       const from = member.role;
       member.role = input.role;
+      await em.flush();
       audit(em, auditContext(ctx), { action: 'member.role_changed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, from, to: input.role } }, now);
+      await revokeInvitesOutOfReach(em, { userId: member.userId, organizationId: ctx.organization.id, role: input.role }, auditContext(ctx), 'sender-demoted', now);
       await em.flush();
       return member;
     });

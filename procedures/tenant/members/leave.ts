@@ -4,9 +4,13 @@ import { membershipCacheKey } from '../../../server/auth/credential-cache.js';
 import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
+import { revokeInvitesOutOfReach } from '../../shared/invitations.js';
 import { lastOwnerError, lockOwners } from './membership.js';
 
-/** POST /api/user/organizations/{organizationId}/leave: give up my membership (not as the last owner). */
+/**
+ * POST /api/user/organizations/{organizationId}/leave: give up my membership (not as the last owner);
+ * my pending invitations there go with it.
+ */
 export const leave = tenantProcedure
   .meta({
     openapi: { method: 'POST', path: '/user/organizations/{organizationId}/leave', tags: ['members'], summary: 'Leave the organization' },
@@ -22,6 +26,7 @@ export const leave = tenantProcedure
       const owners = await lockOwners(em, ctx.organization.id);
       if (ctx.membership.role === 'owner' && owners.length === 1) throw lastOwnerError('leave');
       await em.nativeDelete(MemberSchema, { id: ctx.membership.id });
+      await revokeInvitesOutOfReach(em, { userId: ctx.principal.userId, organizationId: ctx.organization.id, role: null }, auditContext(ctx), 'sender-left', now);
       audit(em, auditContext(ctx), { action: 'member.left', targetType: 'member', targetId: ctx.membership.id, metadata: { userId: ctx.principal.userId } }, now);
       await em.flush();
     });

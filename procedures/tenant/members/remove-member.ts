@@ -5,9 +5,13 @@ import { ULID_PATTERN } from '../../../server/ids.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
+import { revokeInvitesOutOfReach } from '../../shared/invitations.js';
 import { assertMayManage, lastOwnerError, lockOwners } from './membership.js';
 
-/** DELETE /api/user/organizations/{organizationId}/members/{memberId} */
+/**
+ * DELETE /api/user/organizations/{organizationId}/members/{memberId}: the member's pending invitations
+ * go with them (procedures/shared/invitations.ts).
+ */
 export const removeMember = tenantProcedure
   .meta({
     openapi: { method: 'DELETE', path: '/user/organizations/{organizationId}/members/{memberId}', tags: ['members'], summary: 'Remove a member' },
@@ -24,7 +28,8 @@ export const removeMember = tenantProcedure
       const member = await findInOrganization(em, MemberSchema, input.memberId, ctx.organization.id, 'member');
       assertMayManage(ctx.membership.role, member);
       if (member.role === 'owner' && owners.length === 1) throw lastOwnerError('be removed');
-      em.remove(member);
+      await em.remove(member).flush();
+      await revokeInvitesOutOfReach(em, { userId: member.userId, organizationId: ctx.organization.id, role: null }, auditContext(ctx), 'sender-removed', now);
       audit(em, auditContext(ctx), { action: 'member.removed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, role: member.role } }, now);
       await em.flush();
       return member;

@@ -6,11 +6,12 @@ import { ULID_PATTERN } from '../../../server/ids.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
+import { revokeInvitesOutOfReach } from '../../shared/invitations.js';
 import { lockOwners } from './membership.js';
 
 /**
  * POST /api/user/organizations/{organizationId}/transfer-ownership: an owner hands ownership to
- * another member and becomes an admin, in one transaction.
+ * another member and becomes an admin, in one transaction; the owner invitations they sent lose their force.
  */
 export const transferOwnership = tenantProcedure
   .meta({
@@ -30,7 +31,9 @@ export const transferOwnership = tenantProcedure
       const me = await em.findOneOrFail(MemberSchema, { id: ctx.membership.id });
       target.role = 'owner';
       me.role = 'admin';
+      await em.flush();
       audit(em, auditContext(ctx), { action: 'organization.ownership_transferred', targetType: 'member', targetId: target.id, metadata: { toUserId: target.userId, fromUserId: me.userId } }, now);
+      await revokeInvitesOutOfReach(em, { userId: me.userId, organizationId: ctx.organization.id, role: 'admin' }, auditContext(ctx), 'sender-demoted', now);
       await em.flush();
       return { ownerMemberId: target.id, previousOwnerMemberId: me.id, userIds: [target.userId, me.userId] };
     });

@@ -2,7 +2,8 @@
  * POST /api/user/invites/{token}/accept.
  *
  * - Unknown, revoked, accepted and expired tokens get one answer (NOT_FOUND).
- * - Only the verified owner of the invited address may accept it.
+ * - Only the verified owner of the invited address may accept it (an unverified caller is refused
+ *   before the token is even looked up). A key pinned to one organization cannot join another.
  * - One transaction: a conditional UPDATE … WHERE status = 'pending' claims the invitation, then the
  *   membership is inserted. Of two concurrent accepts the second UPDATE finds the row no longer
  *   pending, and members(organization_id, user_id) rejects a second membership however it arrives.
@@ -33,6 +34,7 @@ export const acceptInvite = userProcedure
     message: 'Invitation accepted',
     status: 201,
     scopes: ['organizations:write'],
+    verifiedEmail: true,
   })
   .input(z.object({ token: z.string().min(1).max(256) }))
   .output(z.object({ organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }), role: InviteRole, memberId: z.string() }))
@@ -43,8 +45,10 @@ export const acceptInvite = userProcedure
     // Read first, to answer precisely; the claim below re-checks everything atomically.
     const invite = await ctx.em.findOne(InviteSchema, { tokenHash, status: 'pending', expiresAt: { $gt: now } });
     if (!invite) throw invalidInvite();
-    if (!principal.emailVerified) throw new ApiError('EMAIL_NOT_VERIFIED', 'Verify your email address before accepting an invitation');
     if (invite.email !== principal.email.toLowerCase()) throw new ApiError('FORBIDDEN', 'This invitation was sent to another address');
+    if (principal.organizationId && principal.organizationId !== invite.organizationId) {
+      throw new ApiError('FORBIDDEN', 'This credential is pinned to another organization');
+    }
     if (await ctx.em.count(MemberSchema, { organizationId: invite.organizationId, userId: principal.userId })) throw alreadyMember();
 
     try {

@@ -4,8 +4,10 @@
  * - Session only, and the password is required.
  * - An organization with other members whose only owner is this user blocks the deletion (CONFLICT):
  *   ownership must move first. Organizations where the user is the only member go with the account.
- * - Everything personal goes in one transaction: the user row and, by cascade, sessions, password,
- *   emailed tokens, sign-in history and memberships.
+ * - Everything personal goes in one transaction: the user row and, by cascade, sessions, API keys,
+ *   password, emailed tokens, sign-in history and memberships; and what carries the user without a
+ *   foreign key: OAuth grants with their tokens, and pending invitations the user sent
+ *   (procedures/shared/end-credentials.ts).
  */
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
@@ -15,6 +17,7 @@ import { ApiError } from '../../../server/errors.js';
 import { GivenPassword } from '../../../server/passwords.js';
 import { userProcedure } from '../../../server/trpc.js';
 import { requirePassword } from '../../auth/password-check.js';
+import { endCredentials } from '../../shared/end-credentials.js';
 
 interface OwnedOrganization {
   id: string;
@@ -33,6 +36,7 @@ export const deleteMe = userProcedure
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const userId = ctx.principal.userId;
+    const now = ctx.services.now();
     await requirePassword(ctx.em, userId, input.password);
     const removed = await ctx.em.transactional(async (em) => {
       const owned = await em.getConnection().execute<OwnedOrganization[]>(
@@ -56,6 +60,10 @@ export const deleteMe = userProcedure
       const solo = owned.filter((o) => o.other_members === 0).map((o) => o.id);
       if (solo.length > 0) await em.nativeDelete(OrganizationSchema, { id: { $in: solo } });
       const cached = await userCacheKeys(em, userId);
+      const actor = { principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent };
+      await endCredentials(em, userId, { oauthGrants: true, invites: { actor, reason: 'sender-deleted' } }, now);
+      // The audit entries name the user: written before the row they point to goes (and then set null).
+      await em.flush();
       await em.nativeDelete(UserSchema, { id: userId });
       return cached;
     });

@@ -11,6 +11,7 @@ export const createOAuthClient = userProcedure
     message: 'OAuth client created',
     status: 201,
     secret: true,
+    verifiedEmail: true,
     sessionOnly: true,
   })
   .input(

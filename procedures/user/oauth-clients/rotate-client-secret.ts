@@ -12,6 +12,7 @@ export const rotateClientSecret = userProcedure
     openapi: { method: 'POST', path: '/user/oauth-clients/{clientId}/rotate-secret', tags: ['oauth-clients'], summary: 'Rotate an OAuth client secret' },
     message: 'Client secret rotated',
     secret: true,
+    verifiedEmail: true,
     sessionOnly: true,
   })
   .input(z.object({ clientId: ClientId }))

@@ -1,14 +1,13 @@
 import { z } from 'zod';
+import { revokeOAuthGrants } from '../../../server/auth/oauth-grants.js';
 import { ApiError } from '../../../server/errors.js';
 import { userProcedure } from '../../../server/trpc.js';
 import { ClientId } from '../oauth-clients/oauth-client.js';
 
 /**
- * DELETE /api/user/oauth-grants/{clientId}: withdraws every grant I gave the client, and with them
- * everything issued under those grants (refresh tokens, codes, sessions' references), atomically
- * so no refresh token outlives its grant. Access tokens are JWTs and cannot be deleted;
- * they die on their next use because the bearer check requires a live Grant row.
- * Expired grants of the pair go too: they are dead weight, and their artifacts with them.
+ * DELETE /api/user/oauth-grants/{clientId}: withdraws every grant I gave the client and everything
+ * issued under them (server/auth/oauth-grants.ts). Expired grants of the pair go too: they are dead
+ * weight, and their artifacts with them.
  */
 export const revokeOAuthGrant = userProcedure
   .meta({
@@ -19,20 +18,7 @@ export const revokeOAuthGrant = userProcedure
   .input(z.object({ clientId: ClientId }))
   .output(z.object({ clientId: z.string() }))
   .mutation(async ({ ctx, input }) => {
-    // One statement, so one transaction: the grants and what was issued under them go together or not
-    // at all. Data-modifying CTEs share a snapshot, so the second delete reads the ids the first returns.
-    // Grants are matched on the caller's own account id, so another user's grant is simply not found.
-    const grants = await ctx.em.getConnection().execute<{ id: string }[]>(
-      `with grants as (
-         delete from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ? and payload->>'clientId' = ? returning id
-       ), issued as (
-         delete from oidc_artifacts where model <> 'Grant' and grant_id in (select id from grants)
-       )
-       select id from grants`,
-      [ctx.principal.userId, input.clientId],
-      'all',
-      ctx.em.getTransactionContext(),
-    );
-    if (grants.length === 0) throw new ApiError('NOT_FOUND', 'You have not authorized this app');
+    const revoked = await revokeOAuthGrants(ctx.em, { userId: ctx.principal.userId, clientId: input.clientId });
+    if (revoked === 0) throw new ApiError('NOT_FOUND', 'You have not authorized this app');
     return { clientId: input.clientId };
   });
