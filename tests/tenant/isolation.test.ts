@@ -11,6 +11,10 @@
  *      scopes intersected with the owner's current role),
  *  (f) with OAuth bearer tokens: one without the route's scopes → INSUFFICIENT_PERMISSIONS, one whose
  *      grant was withdrawn → INVALID_OR_EXPIRED_TOKEN, another user's → FORBIDDEN,
+ *  (g) on every account route (user tier, and the auth routes that take tokens) with a key pinned to
+ *      one organization, held by a member of two: nothing of the other organization is shown, and
+ *      nothing reaches into it (creating an organization, accepting its invitation, creating a key
+ *      pinned to it: FORBIDDEN; the user's key pinned to it: NOT_FOUND),
  * and no answer may carry the other organization's data. A new tenant procedure is covered the
  * moment it is added to the router; a new kind of path parameter needs a fixture in RESOURCES.
  */
@@ -25,7 +29,7 @@ import { sha256Hex } from '../../server/crypto.js';
 import { newId } from '../../server/ids.js';
 import { ROLE_PERMISSIONS, USER_SCOPES } from '../../server/scopes.js';
 import { createApiKey } from '../support/api-keys.js';
-import { createBearerToken } from '../support/oauth.js';
+import { createBearerToken, registerClient } from '../support/oauth.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
@@ -213,6 +217,71 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
     expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     const foreign = await createBearerToken(t, { userId: outsider.userId });
     expect((await call(route, { bearer: foreign.token }, path())).body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+  });
+});
+
+/** The account routes a token may call, and what a key pinned to organization A must get on them. */
+const accountRoutes = restRoutes(appRouter).filter((route) => route.meta.tier === 'user' || (route.meta.tier === 'auth' && route.meta.scopes));
+const BEYOND_THE_PIN: Record<string, string> = {
+  'user.organizations.create': 'FORBIDDEN',
+  'user.invites.accept': 'FORBIDDEN',
+  'auth.apiKey.create': 'FORBIDDEN',
+  'auth.apiKey.get': 'NOT_FOUND',
+  'auth.apiKey.update': 'NOT_FOUND',
+  'auth.apiKey.delete': 'NOT_FOUND',
+  'auth.apiKey.rotate': 'NOT_FOUND',
+};
+
+describe('account routes with a key pinned to one organization', () => {
+  /** A member of both a and b, holding a key pinned to a, a key pinned to b and an invitation into b. */
+  let pinnedToA: string;
+  let params: Record<string, string>;
+  let bodies: Record<string, Record<string, unknown>>;
+  let queries: Record<string, string>;
+  beforeAll(async () => {
+    const straddler = await signUp(t);
+    await addMember(t, a.id, straddler.userId, 'admin');
+    await addMember(t, b.id, straddler.userId, 'admin');
+    pinnedToA = await createApiKey(t, { userId: straddler.userId, organizationId: a.id });
+    const pinnedToB = await createApiKey(t, { userId: straddler.userId, organizationId: b.id });
+    const keyInB = (await t.services.orm.em.fork().getConnection().execute<{ id: string }[]>('select id from api_keys where key_hash = ?', [sha256Hex(pinnedToB)]))[0]!.id;
+    const token = randomBytes(32).toString('base64url');
+    await t.services.orm.em.fork().insert(InviteSchema, {
+      id: newId(), organizationId: b.id, email: straddler.email, role: 'owner', tokenHash: sha256Hex(token), status: 'pending',
+      invitedByUserId: b.owner.userId, expiresAt: new Date(Date.now() + 86_400_000), createdAt: new Date(), acceptedAt: null, revokedAt: null,
+    });
+    params = { token, clientId: (await registerClient(t, { ownerId: straddler.userId })).id };
+    bodies = {
+      'user.me.update': { fullName: 'Pinned' },
+      'user.organizations.create': { name: 'Beyond the pin' },
+      'auth.apiKey.create': { name: 'reaching', scopes: ['user:read'], organizationId: b.id },
+      'auth.apiKey.update': { id: keyInB, name: 'renamed' },
+      'auth.apiKey.delete': { id: keyInB },
+      'auth.apiKey.rotate': { id: keyInB },
+    };
+    queries = { 'auth.apiKey.get': `?id=${keyInB}` };
+  });
+
+  it.each(accountRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('(g) %s shows and reaches nothing beyond the pin', async (_, route) => {
+    const path = `/api${route.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!)}${queries[route.procedurePath] ?? ''}`;
+    const res = await t.request(path, {
+      method: route.method,
+      headers: { 'content-type': 'application/json', 'x-api-key': pinnedToA },
+      body: route.method === 'GET' ? undefined : JSON.stringify(bodies[route.procedurePath] ?? {}),
+    });
+    expectNothingOf(b, res.body);
+    expect(JSON.stringify(res.body)).not.toContain(b.id);
+    const expected = route.meta.sessionOnly ? 'FORBIDDEN' : BEYOND_THE_PIN[route.procedurePath];
+    if (expected) expect(res.body, JSON.stringify(res.body)).toMatchObject({ code: expected, data: null });
+    else expect(res.body, JSON.stringify(res.body)).toMatchObject({ success: true });
+  });
+
+  it('(g) counts, lists and exports only the pinned organization', async () => {
+    const headers = { 'x-api-key': pinnedToA };
+    expect((await t.request('/api/user/me', { headers })).body.data.organizationCount).toBe(1);
+    expect((await t.request('/api/user/organizations', { headers })).body.data.map((o: { id: string }) => o.id)).toEqual([a.id]);
+    expect((await t.request('/api/user/invites', { headers })).body.meta.total).toBe(0);
+    expect((await t.request('/api/user/me/export', { headers })).body.data.memberships.map((m: { organizationId: string }) => m.organizationId)).toEqual([a.id]);
   });
 });
 

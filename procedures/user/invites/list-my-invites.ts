@@ -3,6 +3,7 @@
  *
  * - Only once the email is verified: an address one merely typed in at sign-up must not reveal
  *   which organizations invited it. Unverified callers get an empty page, not an error.
+ * - A key pinned to one organization sees only that organization's invitations.
  */
 import { z } from 'zod';
 import { InviteSchema } from '../../../entities/invite.js';
@@ -35,7 +36,10 @@ export const listMyInvites = userProcedure
     if (!ctx.principal.emailVerified) return toPage([], 0, input);
     const [invites, total] = await ctx.em.findAndCount(
       InviteSchema,
-      { email: ctx.principal.email, status: 'pending', expiresAt: { $gt: ctx.services.now() } },
+      {
+        email: ctx.principal.email, status: 'pending', expiresAt: { $gt: ctx.services.now() },
+        ...(ctx.principal.organizationId ? { organizationId: ctx.principal.organizationId } : {}),
+      },
       { orderBy: { createdAt: 'desc', id: 'desc' }, offset: input.offset, limit: input.limit },
     );
     const [organizations, inviters] = await Promise.all([

@@ -7,7 +7,10 @@ import { iso, IsoDate, isoOrNull } from '../../auth/schemas.js';
 import { LoginEventOutput, toLoginEventOutput } from './login-history.js';
 import { loadProfile, Profile } from './profile.js';
 
-/** GET /api/user/me/export: everything kept about me, as JSON (never hashes or tokens). */
+/**
+ * GET /api/user/me/export: everything kept about me, as JSON (never hashes or tokens). A key pinned to
+ * one organization exports only that membership.
+ */
 export const exportMe = userProcedure
   .meta({ openapi: { method: 'GET', path: '/user/me/export', tags: ['user'], summary: 'Export my data' }, message: 'Export generated successfully', scopes: ['user:read'] })
   .input(z.void())
@@ -23,9 +26,9 @@ export const exportMe = userProcedure
   .query(async ({ ctx }) => {
     const userId = ctx.principal.userId;
     const [user, sessions, members, events] = await Promise.all([
-      loadProfile(ctx.em.fork(), userId),
+      loadProfile(ctx.em.fork(), userId, ctx.principal.organizationId),
       ctx.em.fork().find(SessionSchema, { userId }, { orderBy: { createdAt: 'desc' } }),
-      ctx.em.fork().find(MemberSchema, { userId }, { orderBy: { createdAt: 'desc' } }),
+      ctx.em.fork().find(MemberSchema, { userId, ...(ctx.principal.organizationId ? { organizationId: ctx.principal.organizationId } : {}) }, { orderBy: { createdAt: 'desc' } }),
       ctx.em.fork().find(LoginEventSchema, { userId }, { orderBy: { createdAt: 'desc', id: 'desc' } }),
     ]);
     const organizations = await ctx.em.find(OrganizationSchema, { id: { $in: members.map((m) => m.organizationId) } });

@@ -7,4 +7,4 @@ export const getMe = userProcedure
   .meta({ openapi: { method: 'GET', path: '/user/me', tags: ['user'], summary: 'My account' }, message: 'User fetched successfully', scopes: ['user:read'] })
   .input(z.void())
   .output(Profile)
-  .query(({ ctx }) => loadProfile(ctx.em, ctx.principal.userId));
+  .query(({ ctx }) => loadProfile(ctx.em, ctx.principal.userId, ctx.principal.organizationId));

@@ -1,4 +1,7 @@
-/** The account as /api/user/me shows it, read in one round trip. */
+/**
+ * The account as /api/user/me shows it, read in one round trip. A key pinned to one organization
+ * counts only that one: it sees nothing of the user's other organizations.
+ */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { toDate, toDateOrNull } from '../../../server/database.js';
@@ -37,14 +40,14 @@ interface ProfileRow {
   organization_count: number;
 }
 
-export async function loadProfile(em: EntityManager, userId: string): Promise<Profile> {
+export async function loadProfile(em: EntityManager, userId: string, pinnedOrganizationId?: string): Promise<Profile> {
   const [row] = await preparedRows<ProfileRow>(
     em,
     'user_profile',
     `select u.id, u.created_at, u.updated_at, u.email, u.verified_at, u.is_active, u.last_login_at, u.full_name,
-            u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id)::int as organization_count
+            u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count
        from users u where u.id = $1`,
-    [userId],
+    [userId, pinnedOrganizationId ?? null],
   );
   if (!row) throw new ApiError('NOT_FOUND', 'This account no longer exists');
   return {

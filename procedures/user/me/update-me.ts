@@ -19,5 +19,5 @@ export const updateMe = userProcedure
     if (input.emailPreferences) user.emailPreferences = { ...user.emailPreferences, ...input.emailPreferences };
     user.updatedAt = ctx.services.now();
     await ctx.em.flush();
-    return loadProfile(ctx.em, user.id);
+    return loadProfile(ctx.em, user.id, ctx.principal.organizationId);
   });

@@ -7,7 +7,10 @@ import { createOwnedOrganization, OrganizationName, OrganizationOutput, organiza
 
 const slugTaken = () => new ApiError('CONFLICT', 'This slug is taken; choose another');
 
-/** POST /api/user/organizations: a new organization whose creator is its owner. */
+/**
+ * POST /api/user/organizations: a new organization whose creator is its owner. A key pinned to one
+ * organization cannot reach beyond it, so it cannot create another (FORBIDDEN).
+ */
 export const createOrganization = userProcedure
   .meta({
     openapi: { method: 'POST', path: '/user/organizations', tags: ['organizations'], summary: 'Create an organization' },
@@ -18,6 +21,7 @@ export const createOrganization = userProcedure
   .input(z.strictObject({ name: OrganizationName, slug: Slug.optional() }))
   .output(OrganizationOutput.extend({ role: z.literal('owner') }))
   .mutation(async ({ ctx, input }) => {
+    if (ctx.principal.organizationId) throw new ApiError('FORBIDDEN', 'This credential is pinned to one organization and cannot create another');
     const now = ctx.services.now();
     // A derived slug gets a random suffix; a chosen one is taken as is or refused.
     const slug = input.slug ?? uniqueSlug(input.name);

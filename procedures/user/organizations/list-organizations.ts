@@ -23,7 +23,10 @@ interface Row {
   created_at: string;
 }
 
-/** GET /api/user/organizations: the organizations I belong to, with my role, newest membership first. */
+/**
+ * GET /api/user/organizations: the organizations I belong to, with my role, newest membership first;
+ * for a key pinned to one organization, only that one.
+ */
 export const listOrganizations = userProcedure
   .meta({ openapi: { method: 'GET', path: '/user/organizations', tags: ['organizations'], summary: 'My organizations' }, message: 'Items fetched successfully', scopes: ['organizations:read'] })
   .input(PageInput.extend({ q: z.string().max(100).optional() }))
@@ -31,6 +34,10 @@ export const listOrganizations = userProcedure
   .query(async ({ ctx, input }) => {
     const where = ['m.user_id = ?'];
     const params: unknown[] = [ctx.principal.userId];
+    if (ctx.principal.organizationId) {
+      where.push('m.organization_id = ?');
+      params.push(ctx.principal.organizationId);
+    }
     if (input.q) {
       const pattern = likePattern(input.q);
       where.push(`(o.name ilike ? escape '\\' or o.slug ilike ? escape '\\')`);
