@@ -8,6 +8,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { createRateLimiter } from '../adapters/ratelimit/index.js';
 import { createRestAdapter } from '../adapters/rest/index.js';
+import { pathForLog, restRoutes } from '../adapters/rest/routes.js';
 import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
 import { mountOAuth } from '../adapters/oauth/index.js';
 import { loadSigningKeys } from '../adapters/oauth/keys.js';
@@ -88,7 +89,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(requestLog(log));
+  app.use(requestLog(log, pathForLog(restRoutes(router))));
   app.use(securityHeaders);
   mountOAuth(app, services, provider, encrypter.derive('oauth-interaction-csrf'));
   app.use('/api', createRestAdapter(services, router));

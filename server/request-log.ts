@@ -4,7 +4,8 @@
  *
  * The child logger is made on first use and the access line only when its level is enabled, so a
  * quiet production log costs the hot path next to nothing. Credentials never reach the log: only
- * method, path, status, duration and the client address are written.
+ * method, path, status, duration and the client address are written; never the query string, and a
+ * path that carries a secret (an invitation token) is written as its route pattern, through `shownPath`.
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -19,7 +20,7 @@ declare module 'http' {
   }
 }
 
-export function requestLog(log: Logger) {
+export function requestLog(log: Logger, shownPath: (path: string) => string = (path) => path) {
   const accessLevel = 'info';
   return (req: Request, res: Response, next: NextFunction) => {
     const sent = req.headers['x-request-id'];
@@ -36,7 +37,7 @@ export function requestLog(log: Logger) {
         req.log[level](
           {
             method: req.method,
-            url: req.originalUrl.split('?')[0],
+            url: shownPath(req.originalUrl.split('?')[0] ?? ''),
             status: res.statusCode,
             ms: Number(process.hrtime.bigint() - started) / 1e6,
             ip: req.ip,

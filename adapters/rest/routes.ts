@@ -47,6 +47,22 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
   return routes;
 }
 
+/** Path parameters that carry a bearer secret (an invitation's token). */
+const SECRET_PARAMS = new Set(['token']);
+
+/**
+ * How logs may show a request path: a path under /api whose route has a secret in it becomes the
+ * documented pattern (`/api/user/invites/{token}/accept`); any other path is shown as it is.
+ */
+export function pathForLog(routes: RestRoute[]): (path: string) => string {
+  const secretRoutes = routes.filter((route) => route.pathParams.some((name) => SECRET_PARAMS.has(name)));
+  return (path) => {
+    if (!path.startsWith('/api/')) return path;
+    const route = secretRoutes.find((r) => r.pattern.test(path.slice(4)));
+    return route ? `/api${route.path}` : path;
+  };
+}
+
 export type RouteMatch = { route: RestRoute; params: Record<string, string> } | { allowed: string[] } | null;
 
 /** The route for method and path; else the methods the path allows (405); else null (404). */

@@ -3,16 +3,16 @@
  * must initialise embedded PostgreSQL, serve health within 30 s, and stop cleanly on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/net.js';
 
-// Under the project's .data, like the default: as root, PostgreSQL runs as another user and
-// needs to traverse the directory (a mkdtemp directory in /tmp is private).
-const dataDir = path.resolve(`.data/start-test-${randomBytes(4).toString('hex')}`);
-mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+// Outside the project (tests write nothing into .data/). As root, PostgreSQL runs as another user and
+// must traverse the directory, which mkdtemp makes private: open it up.
+const dataDir = mkdtempSync(path.join(tmpdir(), 'tenant-api-start-'));
+chmodSync(dataDir, 0o755);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 // The start script itself, exec'd so that signals reach the server rather than npm.

@@ -1,12 +1,17 @@
 /**
  * Test fixtures for a running service: each call gets a database of its own (so files run in
- * parallel), a rate-limit prefix of its own, and the real Express app on an ephemeral port.
+ * parallel), a rate-limit prefix of its own, a mail folder of its own outside the project (tests
+ * write nothing into .data/), and the real Express app on an ephemeral port.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AnyRouter } from '@trpc/server';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
+import type { Logger } from '../../server/logger.js';
 import { createContextInner, type ContextInput, type Services } from '../../server/context.js';
 import { serve } from '../../server/lifecycle.js';
 import { createCallerFactory } from '../../server/trpc.js';
@@ -40,10 +45,13 @@ export interface TestAppOptions {
   now?: () => Date;
   /** Listen on this port (default: any free one). */
   port?: number;
+  /** The service's logger (default: a silent one, or TEST_LOG_LEVEL's). */
+  log?: Logger;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.databaseUrl ? undefined : await createTestDatabase();
+  const mailDir = mkdtempSync(path.join(tmpdir(), 'tenant-api-mail-'));
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -53,9 +61,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     HEALTH_CACHE_MS: '0',
     // A fixed key for the process, so that apps sharing a database read each other's signing keys.
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    MAIL_DIR: mailDir,
     ...options.env,
   });
-  const app = await createApp(config, { router: options.router, now: options.now });
+  const app = await createApp(config, { router: options.router, now: options.now, log: options.log });
   const serving = await serve(app, { port: options.port ?? 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${serving.port}`;
   return {
@@ -76,6 +85,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await serving.shutdown();
       await database?.drop();
+      rmSync(mailDir, { recursive: true, force: true });
     },
   };
 }

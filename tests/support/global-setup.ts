@@ -1,8 +1,10 @@
 /**
  * Once per `npm test`: decide which PostgreSQL and Redis the files use. DATABASE_URL and REDIS_URL
- * when set (CI); otherwise an embedded PostgreSQL under .data/test-postgres and in-memory limits,
+ * when set (CI); otherwise an embedded PostgreSQL under the system's temporary folder and in-memory limits,
  * said out loud, with the Redis-only tests skipped.
  */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../server/embedded-postgres.js';
@@ -21,10 +23,13 @@ export default async function setup(project: TestProject) {
   let stop: (() => Promise<void>) | undefined;
   if (!databaseUrl) {
     const log = createLogger('info');
-    const embedded = await startEmbeddedPostgres({ dir: path.resolve('.data/test-postgres'), port: await freePort(), log, database: 'test' });
+    // Outside the project, so that tests write nothing into .data/; kept between runs to skip initdb.
+    const dir = path.join(tmpdir(), 'tenant-api-test-postgres');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const embedded = await startEmbeddedPostgres({ dir, port: await freePort(), log, database: 'test' });
     databaseUrl = embedded.url;
     stop = embedded.stop;
-    console.log('[tests] DATABASE_URL is unset: using embedded PostgreSQL under .data/test-postgres');
+    console.log(`[tests] DATABASE_URL is unset: using embedded PostgreSQL under ${dir}`);
   }
   if (!process.env.REDIS_URL) console.log('[tests] REDIS_URL is unset: in-memory limits; the Redis-backed tests are skipped');
   project.provide('databaseUrl', databaseUrl);

@@ -1,0 +1,74 @@
+/**
+ * No secret in the logs: an invitation token in a request path is logged as the route's pattern,
+ * links in mail only at debug level, and database errors without the values of their statement.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { appRouter } from '../../procedures/index.js';
+import { createLogger } from '../../server/logger.js';
+import { mergeRouters, publicProcedure, router } from '../../server/trpc.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { postJson, signUp } from '../support/identity.js';
+
+const SECRET = `secret-${randomBytes(8).toString('hex')}`;
+
+/** A route whose statement fails in PostgreSQL, carrying SECRET as a parameter. */
+const failing = router({
+  failing: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/public/testing/failing-statement' }, message: 'Never' })
+    .input(z.strictObject({}))
+    .output(z.object({}))
+    .mutation(async ({ ctx }) => {
+      await ctx.em.getConnection().execute('insert into users (id, email) values (?, ?)', ['01H00000000000000000000000', SECRET]);
+      return {};
+    }),
+});
+
+let lines: string[];
+let t: TestApp;
+beforeAll(async () => {
+  lines = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  t = await startTestApp({ router: mergeRouters(appRouter, failing), log: createLogger('debug', sink), env: { TRUST_PROXY: 'loopback' } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const logged = () => lines.map((line) => JSON.parse(line) as Record<string, any>);
+
+describe('the log', () => {
+  it('shows a token-bearing path as its route pattern', async () => {
+    const user = await signUp(t);
+    const token = randomBytes(32).toString('base64url');
+    await postJson(t, `/api/user/invites/${token}/accept`, {}, user.cookie);
+    await expect.poll(() => logged().some((l) => l.url === '/api/user/invites/{token}/accept')).toBe(true);
+    expect(lines.join('\n')).not.toContain(token);
+  });
+
+  it('writes the links of mail only at debug level', async () => {
+    const user = await signUp(t);
+    await postJson(t, '/api/auth/forgot-password', { email: user.email });
+    await t.services.mailer.idle();
+    const withLinks = logged().filter((l) => JSON.stringify(l).includes('/reset-password?token='));
+    expect(withLinks.length).toBeGreaterThan(0);
+    for (const line of withLinks) expect(line.level).toBe(20);
+    expect(logged().some((l) => l.level === 30 && l.subject === 'Reset your password' && typeof l.file === 'string')).toBe(true);
+  });
+
+  it('logs a failed statement without its values', async () => {
+    const res = await postJson(t, '/api/public/testing/failing-statement', {});
+    expect(res.body).toMatchObject({ status: 500, code: 'INTERNAL_ERROR' });
+    const errors = () => logged().filter((l) => l.level === 50 && l.err);
+    await expect.poll(() => errors().length).toBeGreaterThan(0);
+    expect(JSON.stringify(errors())).toContain('violates not-null constraint');
+    expect(lines.join('\n')).not.toContain(SECRET);
+  });
+});
