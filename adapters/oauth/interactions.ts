@@ -4,6 +4,10 @@
  * - A browser that already holds this service's session cookie is signed in without a form (unless
  *   the client asked for prompt=login or a max_age it has passed); the form signs in with the same
  *   rules as POST /api/auth/sign-in/email and starts the same session cookie.
+ * - The sign-in form's email must be an email address (the schema of the API's sign-in): anything
+ *   else is the ordinary wrong-credentials answer, and never reaches the database.
+ * - An account whose email is not verified is refused at consent (403) and gets no grant: an
+ *   unverified address must not mint credentials that outlive the sign-in.
  * - Every form carries a CSRF token bound to the interaction (HMAC of its uid), compared in constant time.
  * - Pages are framed by nobody (frame-ancestors 'none') and work without JavaScript.
  */
@@ -11,11 +15,13 @@ import { createHmac } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type Provider from 'oidc-provider';
 import { OAuthClientSchema } from '../../entities/oauth.js';
+import { UserSchema } from '../../entities/user.js';
 import { checkPassword } from '../../procedures/auth/check-password.js';
+import { Email } from '../../procedures/auth/schemas.js';
 import { startSession } from '../../procedures/auth/start-session.js';
 import { createContext, type Services } from '../../server/context.js';
 import { constantTimeEqual } from '../../server/crypto.js';
-import { toApiError } from '../../server/errors.js';
+import { ApiError, toApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError } from '../../server/trpc.js';
 import { consentPage, errorPage, signInPage } from './pages.js';
@@ -43,6 +49,13 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
     return { name: client?.name ?? 'An application', logoUri: client?.logoUri ?? undefined };
   }
 
+  async function emailUnverified(accountId: string): Promise<boolean> {
+    const user = await services.orm.em.fork().findOne(UserSchema, { id: accountId }, { fields: ['verifiedAt'] });
+    return !user || user.verifiedAt === null;
+  }
+
+  const verifyFirst = () => errorPage('Verify your email address first: open the link we emailed you, then go back to the application and try again.');
+
   function csrfValid(req: Request, uid: string): boolean {
     const sent = (req.body as { csrf?: unknown } | undefined)?.csrf;
     return typeof sent === 'string' && constantTimeEqual(sent, csrfFor(uid));
@@ -65,6 +78,8 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
         const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
         return send(res, 200, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: hint }), params.redirect_uri);
       }
+      const accountId = interaction.session?.accountId;
+      if (accountId && (await emailUnverified(accountId))) return send(res, 403, verifyFirst());
       const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
       send(res, 200, consentPage({ action: `${base(uid)}/confirm`, abort: `${base(uid)}/abort`, csrf: csrfFor(uid), clientName: client.name, logoUri: client.logoUri, scopes }), params.redirect_uri);
@@ -78,7 +93,9 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
     const uid = String(req.params.uid);
     if (!csrfValid(req, uid)) return send(res, 403, errorPage('The form has expired; go back and try again.'));
     const { email = '', password = '' } = req.body as { email?: string; password?: string };
-    const normalized = email.trim().toLowerCase();
+    const address = Email.safeParse(email);
+    // What was typed goes back into the form, less what no address holds (a NUL, say).
+    const normalized = address.success ? address.data : email.trim().toLowerCase().replace(/[\u0000-\u001f\u007f]/g, '');
     try {
       const interaction = await provider.interactionDetails(req, res);
       const ctx = createContext(services, 'rest', req, res);
@@ -86,6 +103,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
         // The sign-in budget of POST /api/auth/sign-in/email applies here too.
         const budget = await services.limiter.consume('signIn', clientKey(ctx.ip));
         if (!budget.allowed) throw rateLimitError(budget);
+        if (!address.success) throw new ApiError('INVALID_CREDENTIALS', 'Invalid email or password');
         const user = await checkPassword(ctx, normalized, password.slice(0, 256));
         await ctx.em.transactional((em) => startSession(em, ctx, user.id, services.now()));
         await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
@@ -107,6 +125,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
       const interaction = await provider.interactionDetails(req, res);
       const { prompt, params, session } = interaction;
       if (prompt.name !== 'consent' || !session?.accountId) throw new Error('not a consent prompt');
+      if (await emailUnverified(session.accountId)) return send(res, 403, verifyFirst());
       const grant = interaction.grantId
         ? (await provider.Grant.find(interaction.grantId))!
         : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });

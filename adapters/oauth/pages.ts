@@ -56,6 +56,9 @@ export function consentPage(options: { action: string; abort: string; csrf: stri
   );
 }
 
+/** What an error page needs: its inline style, nothing else, and no framing. */
+export const ERROR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+
 export function errorPage(message: string): string {
   return page('Something went wrong', `<h1>Something went wrong</h1><p>${escapeHtml(message)}</p>`);
 }

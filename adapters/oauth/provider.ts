@@ -5,16 +5,23 @@
  *   no implicit or hybrid flow, no password grant; client credentials for confidential clients;
  * - codes live 60 s and are single use; refresh tokens rotate and live 30 days;
  * - access tokens are 15-minute JWTs for this API's audience, signed with keys kept encrypted in
- *   PostgreSQL; userinfo accepts them.
+ *   PostgreSQL; userinfo accepts them;
+ * - the provider's own session lasts only as long as this service's: a request without a valid session
+ *   cookie of this service for the same, active user must sign in again (prompt=none: login_required),
+ *   so signing out, a password reset or a deactivation also ends silent authorization;
+ * - an account whose email is not verified is always taken to the consent step, which refuses it
+ *   (interactions.ts): it gets no grant, and no code under an older one (prompt=none: consent_required).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JWK } from 'jose';
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { UserSchema } from '../../entities/user.js';
+import type { CredentialCache } from '../../server/auth/credential-cache.js';
+import { readSessionToken, validateSessionToken } from '../../server/auth/sessions.js';
 import type { Config } from '../../server/config.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 import { createAdapterClass } from './adapter.js';
-import { errorPage } from './pages.js';
+import { ERROR_PAGE_CSP, errorPage } from './pages.js';
 
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 const DAY = 24 * 60 * 60;
@@ -28,7 +35,40 @@ export function apiAudience(config: Pick<Config, 'baseUrl'>): string {
   return `${config.baseUrl.replace(/\/$/, '')}/api`;
 }
 
-export function createProvider(options: { config: Config; em: EntityManager; jwks: JWK[]; cookieKeys: string[]; now: () => Date }): Provider {
+/** Caches nothing: every check reads the database. */
+const NO_CACHE: CredentialCache = { get: async () => undefined, set: async () => {}, forget: async () => {} };
+
+export interface ProviderOptions {
+  config: Config;
+  em: EntityManager;
+  jwks: JWK[];
+  cookieKeys: string[];
+  now: () => Date;
+  /** The services' cache of verified sessions; without it each check reads the session from the database. */
+  credentialCache?: CredentialCache;
+}
+
+/** The default prompts, and the checks that tie them to this service's session and to verified emails. */
+function interactionsPolicy(config: Config, em: EntityManager, credentialCache: CredentialCache, now: () => Date): interactionPolicy.Prompt[] {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  policy.get('login')!.checks.add(
+    new Check('service_session', "the end-user's session with this service has ended", 'login_required', async (ctx: KoaContextWithOIDC) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId) return Check.NO_NEED_TO_PROMPT;
+      const token = readSessionToken(config, ctx.get('cookie'));
+      const valid = token === undefined ? null : await validateSessionToken(em.fork(), credentialCache, token, now());
+      return valid && valid.user.id === accountId && valid.user.isActive ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+  policy.get('consent')!.checks.add(
+    new Check('email_not_verified', 'the end-user has not verified their email address', 'consent_required', (ctx: KoaContextWithOIDC) =>
+      ctx.oidc.account?.emailVerified === false ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT),
+  );
+  return policy;
+}
+
+export function createProvider(options: ProviderOptions): Provider {
   const { config, em } = options;
   const audience = apiAudience(config);
   const configuration: Configuration = {
@@ -51,7 +91,10 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
       end_session: '/end-session',
       registration: '/register',
     },
-    interactions: { url: (_ctx, interaction) => `/api/auth/oauth2/interaction/${interaction.uid}` },
+    interactions: {
+      policy: interactionsPolicy(config, em, options.credentialCache ?? NO_CACHE, options.now),
+      url: (_ctx, interaction) => `/api/auth/oauth2/interaction/${interaction.uid}`,
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -67,7 +110,8 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
         defaultResource: () => audience,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
-          if (resource !== audience) throw new Error('unknown resource');
+          // RFC 8707: a resource this provider issues no tokens for is the client's error, not ours.
+          if (resource !== audience) throw new errors.InvalidTarget();
           // OIDC scopes too: the one access token serves this API and userinfo (API.md section 10).
           return { scope: ['openid', 'profile', 'email', ...USER_SCOPES].join(' '), audience, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
         },
@@ -79,7 +123,7 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
     // Protocol errors shown to a person (a bad client or redirect URI) use this service's error page.
     async renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+      ctx.set('Content-Security-Policy', ERROR_PAGE_CSP);
       ctx.body = errorPage(`${out.error}: ${out.error_description ?? 'the request is invalid'}`);
     },
     async findAccount(_ctx, sub) {
@@ -87,6 +131,7 @@ export function createProvider(options: { config: Config; em: EntityManager; jwk
       if (!user) return undefined;
       return {
         accountId: user.id,
+        emailVerified: user.verifiedAt !== null,
         claims: async () => ({ sub: user.id, email: user.email, email_verified: user.verifiedAt !== null, name: user.fullName, updated_at: Math.floor(user.updatedAt.getTime() / 1000) }),
       };
     },
