@@ -48,7 +48,8 @@ export const OAuthClientSchema = new EntitySchema<OAuthClient>({
 /**
  * What the OpenID provider keeps (grants, codes, refresh tokens, sessions, interactions), one row per
  * artifact, as node-oidc-provider's adapter contract expects: `model` + `id`, a JSON payload, and the
- * lookups it needs (by uid, by user code, by grant id).
+ * lookups it needs (by uid, by user code, by grant id). Ids that are bearer secrets, and user codes,
+ * are stored as their SHA-256 (adapters/oauth/adapter.ts); a grant keeps its own id.
  */
 export interface OidcArtifact {
   model: string;
@@ -78,6 +79,25 @@ export const OidcArtifactSchema = new EntitySchema<OidcArtifact>({
     uid: { type: 'string', length: 255, nullable: true },
     expiresAt: optionalTimestamp,
     consumedAt: optionalTimestamp,
+  },
+});
+
+/**
+ * An access token (a JWT, which cannot be deleted) revoked before it expires (RFC 7009): the API and
+ * introspection refuse its `jti` until `expiresAt`, the token's own expiry, after which it is dropped.
+ */
+export interface RevokedAccessToken {
+  jti: string;
+  expiresAt: Date;
+}
+
+export const RevokedAccessTokenSchema = new EntitySchema<RevokedAccessToken>({
+  name: 'RevokedAccessToken',
+  tableName: 'revoked_access_tokens',
+  indexes: [{ name: 'revoked_access_tokens_expires_idx', properties: ['expiresAt'] }],
+  properties: {
+    jti: { type: 'string', length: 255, primary: true },
+    expiresAt: timestamp,
   },
 });
 

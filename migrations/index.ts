@@ -8,6 +8,7 @@ import { Migration20261127223744 } from './Migration20261127223744.js';
 import { Migration20261127225419 } from './Migration20261127225419.js';
 import { Migration20261127231326 } from './Migration20261127231326.js';
 import { Migration20261127233757 } from './Migration20261127233757.js';
+import { Migration20261202100000 } from './Migration20261202100000.js';
 import { Migration20261202110000 } from './Migration20261202110000.js';
 
 export const migrationsList = [
@@ -16,5 +17,6 @@ export const migrationsList = [
   { name: 'Migration20261127225419', class: Migration20261127225419 },
   { name: 'Migration20261127231326', class: Migration20261127231326 },
   { name: 'Migration20261127233757', class: Migration20261127233757 },
+  { name: 'Migration20261202100000', class: Migration20261202100000 },
   { name: 'Migration20261202110000', class: Migration20261202110000 },
 ];

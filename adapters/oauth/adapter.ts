@@ -75,7 +75,7 @@ export function createAdapterClass(em: EntityManager, now: () => Date) {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Client') return findClient(em, id);
+      if (this.model === 'Client') return registeredClient(em, id);
       const payload = await this.findWhere('id = ?', storedId(this.model, id));
       return payload && restored(this.model, id, payload);
     }
@@ -147,7 +147,7 @@ async function saveRegisteredClient(em: EntityManager, id: string, payload: Adap
  * A registered client as the provider sees it. The stored secret is the SHA-256 of the real one; the
  * mount hashes what a client presents before the provider compares them (adapters/oauth/index.ts).
  */
-async function findClient(em: EntityManager, clientId: string): Promise<AdapterPayload | undefined> {
+export async function registeredClient(em: EntityManager, clientId: string): Promise<AdapterPayload | undefined> {
   if (!PLAUSIBLE_CLIENT_ID.test(clientId)) return undefined;
   const client = await em.fork().findOne(OAuthClientSchema, { id: clientId });
   if (!client) return undefined;

@@ -3,57 +3,59 @@
  * envelope), discovery at /.well-known/openid-configuration and /.well-known/oauth-authorization-server,
  * and protected-resource metadata at /.well-known/oauth-protected-resource (RFC 9728).
  *
- * - Every request spends the global per-IP budget; the token endpoint also spends the per-client one.
- * - Client secrets are stored as SHA-256: a secret presented with client_secret_basic or
- *   client_secret_post is replaced by its hash (and a posted one moved into the Basic header, which is
- *   how clients are registered with the provider) before the provider compares it in constant time.
+ * - Every request spends the global per-IP budget. The token endpoint also spends a per-client one,
+ *   keyed by the client alone only when it proves itself with its secret; any other caller naming it
+ *   (a wrong or missing secret, a public client) spends the budget of that client and its own address,
+ *   and callers naming no registered client share their address's. Knowing a client_id is therefore
+ *   not enough to spend a partner's budget.
+ * - Client secrets reach the provider only as their SHA-256 (client-auth.ts); credentials that are not
+ *   properly form-encoded are invalid_client (401).
+ * - No parameter carries a NUL (no OAuth value holds one, and PostgreSQL cannot store one): such a
+ *   request is invalid_request before the provider sees it. Unreadable bodies are invalid_request too.
+ * - The access tokens are JWTs the provider cannot introspect or revoke: those are answered here
+ *   (access-tokens.ts); refresh tokens and everything else go to the provider.
  */
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type Provider from 'oidc-provider';
 import type { Services } from '../../server/context.js';
-import { sha256Hex } from '../../server/crypto.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { setRateLimitHeaders } from '../../server/trpc.js';
 import { UserSchema } from '../../entities/user.js';
+import { callerOf, introspectAccessToken, isStructuredToken, revokeOwnAccessToken } from './access-tokens.js';
+import { handOnHashed, namedClient, presentedCredentials, type PresentedCredentials } from './client-auth.js';
 import { interactionRoutes } from './interactions.js';
+import { ERROR_PAGE_CSP, errorPage } from './pages.js';
 import { OIDC_SCOPES, apiAudience, issuerOf } from './provider.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 
 const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke']);
+/** Endpoints a person's browser is sent to: their errors are pages, not JSON. */
+const BROWSER_FACING = /^\/(authorize|end-session)(\/|$)/;
 const parseForm = express.urlencoded({ extended: false, limit: '64kb' });
+const parseJson = express.json({ limit: '64kb' });
 
-function basic(clientId: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${sha256Hex(secret)}`).toString('base64')}`;
+/** Reads a form body (or a registration's JSON) up front, so that its values are checked before the provider's turn. */
+async function readBody(req: Request, res: Response): Promise<void> {
+  for (const parse of [parseForm, parseJson]) {
+    await new Promise<void>((resolve, reject) => parse(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+  }
 }
 
-/** client_secret_post: the posted credentials leave the body and become the hashed Basic header. */
-function hashPostedSecret(req: Request): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    parseForm(req, {} as Response, (error?: unknown) => {
-      if (error) return reject(error);
-      const body = req.body as Record<string, string> | undefined;
-      if (!body || typeof body.client_secret !== 'string' || typeof body.client_id !== 'string' || req.headers.authorization) {
-        return resolve(typeof body?.client_id === 'string' ? body.client_id : undefined);
-      }
-      const { client_id: clientId, client_secret: secret, ...rest } = body;
-      req.headers.authorization = basic(clientId, secret);
-      req.body = new URLSearchParams(rest).toString();
-      resolve(clientId);
-    });
-  });
+function carriesNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(carriesNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([key, v]) => key.includes('\u0000') || carriesNul(v));
+  return false;
 }
 
-function hashBasicSecret(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (!header?.toLowerCase().startsWith('basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const clientId = decodeURIComponent(decoded.slice(0, colon));
-  const secret = decodeURIComponent(decoded.slice(colon + 1));
-  req.headers.authorization = basic(clientId, secret);
-  return clientId;
+/** An RFC 6749 error, as a page where a person is looking. */
+function protocolError(req: Request, res: Response, status: number, error: string, description: string): void {
+  res.status(status);
+  if (BROWSER_FACING.test(req.path)) {
+    return void res.setHeader('Content-Security-Policy', ERROR_PAGE_CSP).type('html').send(errorPage(`${error}: ${description}`));
+  }
+  res.json({ error, error_description: description });
 }
 
 function tooMany(res: Response, retryAfter: number): void {
@@ -65,10 +67,11 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
   const callback = provider.callback();
   const { config, limiter } = services;
 
-  async function spend(req: Request, res: Response, clientId?: string): Promise<boolean> {
+  /** Spends the global budget and, given its key (which may take a lookup), the token endpoint's. */
+  async function spend(req: Request, res: Response, tokenBudgetKey?: Promise<string>): Promise<boolean> {
     const results = await Promise.all([
       limiter.consume('global', clientKey(req.ip ?? 'unknown')),
-      ...(clientId ? [limiter.consume('oauthToken', clientId)] : []),
+      ...(tokenBudgetKey ? [tokenBudgetKey.then((key) => limiter.consume('oauthToken', key))] : []),
     ]);
     const refused = results.find((r) => !r.allowed);
     setRateLimitHeaders(res, refused ?? results[0]!);
@@ -124,14 +127,41 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
 
   app.use('/api/auth/oauth2', async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const authenticated = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path);
-      const clientId = authenticated ? (hashBasicSecret(req) ?? (await hashPostedSecret(req))) : undefined;
-      if (!(await spend(req, res, req.path === '/token' ? clientId ?? 'anonymous' : undefined))) return;
+      let unreadable = false;
+      if (req.method === 'POST' || req.method === 'PUT') await readBody(req, res).catch(() => (unreadable = true));
+      const presented = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path) && !unreadable ? presentedCredentials(req) : undefined;
+      if (!(await spend(req, res, req.path === '/token' ? tokenBudgetKey(req, presented) : undefined))) return;
       // Everything under /api/auth is uncacheable (API.md section 3); the provider may say so itself too.
       res.setHeader('Cache-Control', 'no-store');
+      if (unreadable) return protocolError(req, res, 400, 'invalid_request', 'the request body could not be read');
+      if (/%00/i.test(req.originalUrl) || carriesNul(req.body)) return protocolError(req, res, 400, 'invalid_request', 'a parameter contains a NUL character');
+      if (presented === null) return invalidClient(res, true, 'the client credentials are not properly form-encoded');
+      if (presented) handOnHashed(req, presented);
+
+      const token = (req.body as Record<string, unknown> | undefined)?.token;
+      if ((req.path === '/introspect' || req.path === '/revoke') && presented && isStructuredToken(token)) {
+        const callerId = callerOf(await namedClient(services.orm.em.fork(), presented));
+        if (!callerId) return invalidClient(res, presented.basic, 'client authentication failed');
+        if (req.path === '/introspect') return void res.json(await introspectAccessToken(services, callerId, token));
+        await revokeOwnAccessToken(services, callerId, token);
+        return void res.status(200).end();
+      }
       callback(req, res);
     } catch (error) {
       next(error);
     }
   });
+
+  /** Whose token budget a token request spends: see the rules at the top of this file. */
+  async function tokenBudgetKey(req: Request, presented: PresentedCredentials | null | undefined): Promise<string> {
+    const client = presented ? await namedClient(services.orm.em.fork(), presented) : undefined;
+    if (client?.proven) return client.clientId;
+    return `${client?.clientId ?? 'unregistered'}|${clientKey(req.ip ?? 'unknown')}`;
+  }
+
+  /** RFC 6749 section 5.2: a client that tried Basic authentication is told the scheme it failed. */
+  function invalidClient(res: Response, basic: boolean, description: string): void {
+    if (basic) res.setHeader('WWW-Authenticate', `Basic realm="${issuerOf(config)}", error="invalid_client"`);
+    res.status(401).json({ error: 'invalid_client', error_description: description });
+  }
 }

@@ -11,7 +11,7 @@ import { createTestDatabase, startTestApp, type TestApp } from '../support/app.j
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
 import { registerClient } from '../support/oauth.js';
-import { authorizationRequest, basicAuth, cookieBrowser, csrfOf, formPost, protocolPost, type CookieBrowser } from '../support/oauth-flow.js';
+import { approveConsent, authorizationRequest, basicAuth, cookieBrowser, csrfOf, formPost, protocolPost, type CookieBrowser } from '../support/oauth-flow.js';
 
 const REDIRECT = 'https://client.example/callback';
 const SCOPE = 'openid email offline_access projects:read';
@@ -55,8 +55,7 @@ function flowOf(t: TestApp, client: { id: string; secret: string }) {
     /** A browser holding this service's session cookie approves the consent page: the code and its verifier. */
     async consentCode(b: CookieBrowser) {
       const request = await authorize({ prompt: 'consent' });
-      const consent = await b.follow(request.url);
-      const callback = new URL((await formPost(b, `${consent.url}/confirm`, { csrf: csrfOf(await consent.res.text()) })).url);
+      const callback = await approveConsent(b, request.url);
       return { code: callback.searchParams.get('code')!, verifier: request.verifier };
     },
     /** prompt=none for a browser the provider already knows: the code it gets, if any. */

@@ -71,9 +71,12 @@ describe('client credentials', () => {
     expect(claims).toMatchObject({ iss: issuer, aud: `${t.services.config.baseUrl}/api`, client_id: client.id, scope: 'projects:read' });
     expect(claims.jti).toBeTruthy();
 
-    // JWT access tokens are verified by signature (JWKS), not introspected: the provider refuses to.
+    // Verifiable by signature against the published keys, and introspectable until revoked.
     const jwks = (await t.request('/api/auth/oauth2/jwks')).body;
     expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString()).kid);
+    expect(await oidc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: true, client_id: client.id, scope: 'projects:read' });
+    await oidc.tokenRevocation(config, tokens.access_token);
+    expect(await oidc.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
   });
 
   it('refuses a wrong secret, a grant it does not have, and the password grant, in RFC 6749 form', async () => {

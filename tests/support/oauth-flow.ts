@@ -78,3 +78,9 @@ export async function signInAndApprove(b: CookieBrowser, page: { res: Response; 
   const approved = await formPost(b, `${signedIn.url}/confirm`, { csrf: csrfOf(await signedIn.res.text()) });
   return new URL(approved.url);
 }
+
+/** A browser already signed in (this service's session cookie) approves the consent page: where it is sent then. */
+export async function approveConsent(b: CookieBrowser, authorizationUrl: string): Promise<URL> {
+  const consent = await b.follow(authorizationUrl);
+  return new URL((await formPost(b, `${consent.url}/confirm`, { csrf: csrfOf(await consent.res.text()) })).url);
+}
