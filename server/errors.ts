@@ -5,6 +5,9 @@
  * - Every other error (tRPC's own, zod's, body parsing, the database) is translated here, once,
  *   by `toApiError`; anything unrecognised is INTERNAL_ERROR with a generic message, its detail
  *   kept for the server log only.
+ * - An error that refuses a request before the procedure's logic runs (a spent budget, a credential,
+ *   scope or tenancy check, input that fails its schema) is marked `refusal`: it says nothing about
+ *   what the logic would answer, so an Idempotency-Key must not keep it.
  */
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
@@ -59,13 +62,16 @@ export class ApiError extends TRPCError {
   readonly apiCode: ErrorCode;
   readonly status: number;
   readonly meta: ErrorMeta;
+  /** Decided before the procedure's logic ran (see the list above); false for what the logic threw. */
+  readonly refusal: boolean;
 
-  constructor(code: ErrorCode, message: string, meta: ErrorMeta = {}, options: { cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, meta: ErrorMeta = {}, options: { cause?: unknown; refusal?: boolean } = {}) {
     super({ code: ERROR_CODES[code].trpc, message, cause: options.cause });
     this.name = 'ApiError';
     this.apiCode = code;
     this.status = ERROR_CODES[code].status;
     this.meta = meta;
+    this.refusal = options.refusal ?? false;
   }
 }
 
@@ -106,9 +112,9 @@ export function validationMessage(errors: FieldError[]): string {
   return first && errors.length === 1 ? `Invalid ${first.field}: ${first.error}` : `The request has ${errors.length} invalid fields`;
 }
 
-function validationError(issues: ZodLikeIssue[], location: FieldError['location']): ApiError {
+function validationError(issues: ZodLikeIssue[], location: FieldError['location'], refusal: boolean): ApiError {
   const errors = fieldErrors(issues, location);
-  return new ApiError('VALIDATION_ERROR', validationMessage(errors), { errors });
+  return new ApiError('VALIDATION_ERROR', validationMessage(errors), { errors }, { refusal });
 }
 
 const FROM_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, [ErrorCode, string]>> = {
@@ -132,7 +138,9 @@ export function toApiError(error: unknown, location: FieldError['location'] = 'b
   if (error instanceof ApiError) return error;
   if (error instanceof TRPCError) {
     if (error.cause instanceof ApiError) return error.cause;
-    if (isZodError(error.cause)) return validationError(error.cause.issues, location);
+    // tRPC reports its input parser's failures as BAD_REQUEST; a ZodError escaping a resolver comes
+    // wrapped as INTERNAL_SERVER_ERROR, and is the logic's own answer.
+    if (isZodError(error.cause)) return validationError(error.cause.issues, location, error.code === 'BAD_REQUEST');
     if (isDatabaseUnavailable(error.cause)) {
       return new ApiError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE, { retryAfter: 5 }, { cause: error.cause });
     }
@@ -141,7 +149,7 @@ export function toApiError(error: unknown, location: FieldError['location'] = 'b
   } else if (isDatabaseUnavailable(error)) {
     return new ApiError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE, { retryAfter: 5 }, { cause: error });
   } else if (isZodError(error)) {
-    return validationError(error.issues, location);
+    return validationError(error.issues, location, false);
   }
   return new ApiError('INTERNAL_ERROR', INTERNAL_MESSAGE, {}, { cause: error });
 }
