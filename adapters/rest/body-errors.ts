@@ -1,5 +1,59 @@
-/** Errors from reading a request body (body-parser's), as API errors. */
+/**
+ * Reading JSON request bodies, for the REST and tRPC adapters alike, and their errors as API errors.
+ *
+ * - A body is at most 10 MiB (400 PAYLOAD_TOO_LARGE) and UTF-8 (415 otherwise, RFC 8259 section 8.1).
+ * - JSON nests at most 64 levels: a deeper body is 400 BAD_REQUEST, refused by a scan of the raw
+ *   bytes before it is parsed, so that nothing downstream (zod, JSON.stringify, the database) ever
+ *   walks a structure deep enough to exhaust the stack.
+ * - Malformed JSON is 400 BAD_REQUEST.
+ */
+import express from 'express';
 import { ApiError } from '../../server/errors.js';
+
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const MAX_JSON_DEPTH = 64;
+
+const TOO_DEEP = 'entity.too.deep';
+
+/** Whether JSON text opens more than `max` arrays or objects inside one another; string contents do not count. */
+export function nestsDeeperThan(json: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const byte = json[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // a backslash: the escaped character cannot end the string
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > max) return true;
+    } else if (byte === 0x5d || byte === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** body-parser's `verify` hook: sees the raw bytes after the size limit and before JSON.parse. */
+function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
+  // Other charsets would hide brackets from a byte scan; JSON between systems is UTF-8 anyway.
+  if (encoding !== null && !/^utf-?8$/.test(encoding)) throw Object.assign(new Error(`unsupported charset "${encoding}"`), { type: 'charset.unsupported' });
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { type: TOO_DEEP });
+}
+
+/** REST: any body (the adapter checks the media type first), parsed into `req.body`. */
+export const readJsonBody = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true, verify: refuseDeepJson });
+
+/**
+ * tRPC: JSON bodies only, kept as text in `req.body`, which tRPC's adapter then parses itself (an input
+ * may be a bare string or number); other media types are left to tRPC's own rules.
+ */
+export const readJsonText = express.text({ limit: MAX_BODY_BYTES, type: 'application/json', verify: refuseDeepJson });
+
+const tooDeep = () => new ApiError('BAD_REQUEST', `The request nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
+
+/** JSON that arrives outside a body (tRPC's `?input=`), held to the same depth. */
+export function deepJsonError(json: string): ApiError | undefined {
+  return nestsDeeperThan(Buffer.from(json), MAX_JSON_DEPTH) ? tooDeep() : undefined;
+}
 
 /** body-parser's errors, by their `type`. */
 export function bodyError(error: unknown): ApiError | undefined {
@@ -9,6 +63,8 @@ export function bodyError(error: unknown): ApiError | undefined {
       return new ApiError('PAYLOAD_TOO_LARGE', 'The request body exceeds 10 MiB');
     case 'entity.parse.failed':
       return new ApiError('BAD_REQUEST', 'The request body is not valid JSON');
+    case TOO_DEEP:
+      return tooDeep();
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 JSON');
