@@ -16,7 +16,7 @@ import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail.js';
 import type { CredentialCache } from './auth/credential-cache.js';
-import type { RateLimiter } from './rate-limit.js';
+import { parseIp, type RateLimiter, type RateLimitResult } from './rate-limit.js';
 
 /** Long-lived, per-process dependencies. */
 export interface Services {
@@ -57,6 +57,11 @@ export interface Context {
   setCookie(value: string): void;
   /** Present on HTTP transports; procedures only set headers on it. */
   res?: Pick<ServerResponse, 'setHeader' | 'appendHeader'>;
+  /**
+   * The global budget as the HTTP adapter spent it when the request's headers arrived (before its
+   * body was read); the guard then does not spend it again. Absent on direct calls.
+   */
+  globalBudget?: RateLimitResult;
 }
 
 export interface ContextInput {
@@ -72,6 +77,7 @@ export interface ContextInput {
   /** The credentials of an HTTP request, or of a direct call that wants them resolved. */
   credentials?: RequestCredentials;
   res?: Context['res'];
+  globalBudget?: RateLimitResult;
 }
 
 export function createContextInner(input: ContextInput): Context {
@@ -110,6 +116,7 @@ export function createContextInner(input: ContextInput): Context {
       input.res?.appendHeader('Set-Cookie', value);
     },
     res: input.res,
+    globalBudget: input.globalBudget,
   };
 }
 
@@ -128,11 +135,25 @@ const header = (req: HttpRequestLike, name: string): string | undefined => {
   return Array.isArray(value) ? value.join(', ') : value;
 };
 
-export function createContext(services: Services, transport: Transport, req: HttpRequestLike, res: ServerResponse | undefined): Context {
+/**
+ * The client's IP. Express resolves req.ip from the socket, or from X-Forwarded-For only through
+ * TRUST_PROXY, but takes a forwarded value as written: it is reduced to a bare IP here, and one that
+ * is no IP at all gives way to the socket's address, so that a client cannot pick its own budget.
+ */
+export function clientAddress(req: HttpRequestLike): string {
+  return parseIp(req.ip) ?? parseIp(req.socket.remoteAddress) ?? 'unknown';
+}
+
+export function createContext(
+  services: Services,
+  transport: Transport,
+  req: HttpRequestLike,
+  res: ServerResponse | undefined,
+  globalBudget?: RateLimitResult,
+): Context {
   return createContextInner({
     services,
-    // Express resolves req.ip from the socket, or from X-Forwarded-For only through TRUST_PROXY.
-    ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    ip: clientAddress(req),
     userAgent: header(req, 'user-agent') ?? '',
     requestId: typeof req.id === 'string' ? req.id : undefined,
     log: () => req.log ?? services.log,
@@ -145,5 +166,6 @@ export function createContext(services: Services, transport: Transport, req: Htt
       origin: header(req, 'origin'),
     },
     res,
+    globalBudget,
   });
 }

@@ -29,10 +29,25 @@ export interface RateLimiter {
 }
 
 /**
- * The key for a client address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64 prefix, since
- * one host commonly owns a whole /64.
+ * The IP in an address as proxies write it: `192.0.2.1:1234`, `[2001:db8::1]:443` and `[2001:db8::1]`
+ * become the bare IP, so that a client cannot get a fresh budget per source port; undefined when
+ * what is left is not an IP at all.
  */
-export function clientKey(ip: string): string {
+export function parseIp(address: string | undefined): string | undefined {
+  if (!address) return undefined;
+  let ip = address.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(ip);
+  if (bracketed?.[1]) ip = bracketed[1];
+  else if (/^[\d.]+:\d+$/.test(ip)) ip = ip.slice(0, ip.lastIndexOf(':'));
+  return net.isIP(ip) ? ip : undefined;
+}
+
+/**
+ * The key for a client address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64 prefix, since
+ * one host commonly owns a whole /64; ports and brackets are dropped first.
+ */
+export function clientKey(address: string): string {
+  const ip = parseIp(address) ?? address;
   if (ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7))) return ip.slice(7);
   if (!net.isIPv6(ip)) return ip;
   return `${expandIPv6(ip).slice(0, 4).join(':')}::/64`;

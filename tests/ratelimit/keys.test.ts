@@ -13,6 +13,13 @@ describe('client keys', () => {
     expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(clientKey('2001:DB8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
   });
+
+  it('drops the ports and brackets a proxy may write', () => {
+    expect(clientKey('192.0.2.1:1234')).toBe('192.0.2.1');
+    expect(clientKey('[2001:db8::1]:443')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('[2001:db8::1]')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('[::ffff:192.0.2.1]:80')).toBe('192.0.2.1');
+  });
 });
 
 describe('the client address', () => {
@@ -38,6 +45,23 @@ describe('the client address', () => {
     expect((await from(trusting, '2001:db8:1:2:ffff::9')).status).toBe(429);
     expect((await from(trusting, '2001:db8:1:3::1')).status).toBe(200);
     expect((await from(trusting, '198.51.100.1')).status).toBe(200);
+  });
+
+  it('keys a forwarded address without its port, so that one client is one budget', async () => {
+    expect((await from(trusting, '192.0.2.1:1111')).status).toBe(200);
+    expect((await from(trusting, '192.0.2.1:2222')).status).toBe(200);
+    expect((await from(trusting, '192.0.2.1')).status).toBe(429);
+    expect((await from(trusting, '[2001:db8:5:6::1]:443')).status).toBe(200);
+    expect((await from(trusting, '[2001:db8:5:6::2]')).status).toBe(200);
+    expect((await from(trusting, '2001:db8:5:6::3')).status).toBe(429);
+  });
+
+  it('keys a forwarded value that is no IP by the socket, not by what the client wrote', async () => {
+    const answers = [];
+    for (const value of ['not-an-ip-1', 'not-an-ip-2', 'garbage:80']) answers.push((await from(trusting, value)).status);
+    expect(answers).toEqual([200, 200, 429]);
+    // The socket's own budget (127.0.0.1) is the one those requests spent.
+    expect((await trusting.request('/api/public/health')).status).toBe(429);
   });
 
   it('ignores X-Forwarded-For from an untrusted peer', async () => {
