@@ -4,6 +4,8 @@
  *
  * - the rate-limit guard: the global per-IP budget plus the budgets named in `meta.rateLimit`,
  *   spent concurrently; refusal is 429 RATE_LIMIT_ERROR with Retry-After, never anything else;
+ *   then no string of the raw input, value or object key at any depth, may hold a NUL byte
+ *   (VALIDATION_ERROR naming each such field), whatever the procedure's schema;
  * - its tier's checks (a principal for user routes, scopes, session-only routes);
  * - errors shaped once, by `toApiError`, with our code in `error.data.code`.
  */
@@ -12,7 +14,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { BudgetName } from './config.js';
 import type { AuthResult } from './auth/credentials.js';
 import type { Context } from './context.js';
-import { ApiError, RATE_LIMIT_MESSAGE, toApiError } from './errors.js';
+import { ApiError, RATE_LIMIT_MESSAGE, toApiError, validationMessage, type ErrorCode, type ErrorMeta, type FieldError } from './errors.js';
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
 import { ULID_PATTERN } from './ids.js';
 import { ROLE_PERMISSIONS, type Permission, type Scope } from './scopes.js';
@@ -79,30 +81,76 @@ export function setRateLimitHeaders(res: Context['res'], result: RateLimitResult
   if (!result.allowed) res.setHeader('Retry-After', String(result.resetSeconds));
 }
 
+/**
+ * An error of the guard or a tier's checks: the request is refused before the procedure's logic runs,
+ * so an Idempotency-Key does not keep the answer (adapters/rest/idempotency.ts).
+ */
+export function refuse(code: ErrorCode, message: string, meta?: ErrorMeta): ApiError {
+  return new ApiError(code, message, meta, { refusal: true });
+}
+
 export function rateLimitError(result: RateLimitResult): ApiError {
-  return new ApiError('RATE_LIMIT_ERROR', RATE_LIMIT_MESSAGE, { message: RATE_LIMIT_MESSAGE, retryAfter: result.resetSeconds });
+  return refuse('RATE_LIMIT_ERROR', RATE_LIMIT_MESSAGE, { message: RATE_LIMIT_MESSAGE, retryAfter: result.resetSeconds });
+}
+
+/** Enough to show the pattern; a body of ten thousand NULs does not need ten thousand lines back. */
+const MAX_NAMED_FIELDS = 20;
+
+/**
+ * The fields of an input whose string value or object key holds a NUL byte, as a VALIDATION_ERROR;
+ * undefined when there is none. PostgreSQL's text and jsonb refuse NUL mid-write, and C-string
+ * consumers cut at it, so it is refused before any logic sees it. The walk is iterative: no nesting
+ * can exhaust the stack.
+ */
+export function nulByteError(input: unknown, location: FieldError['location']): ApiError | undefined {
+  const errors: FieldError[] = [];
+  const named = (field: string) => errors.push({ field: field.replaceAll('\0', '\\u0000'), error: 'Must not contain a NUL byte (\\u0000)', location });
+  const pending: [value: unknown, field: string][] = [[input, '']];
+  const seen = new Set<object>();
+  while (pending.length > 0 && errors.length < MAX_NAMED_FIELDS) {
+    const [value, field] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\0')) named(field || '(root)');
+    } else if (typeof value === 'object' && value !== null && !seen.has(value)) {
+      seen.add(value);
+      for (const [key, item] of Object.entries(value)) {
+        const path = field ? `${field}.${key}` : key;
+        if (key.includes('\0')) named(path);
+        else pending.push([item, path]);
+      }
+    }
+  }
+  return errors.length > 0 ? refuse('VALIDATION_ERROR', validationMessage(errors), { errors }) : undefined;
 }
 
 const NO_AUTH: AuthResult = { principal: null };
 
 /**
  * The guard every procedure carries (the router test checks that none lacks it): spends the budgets
- * and, on tiers that read credentials, resolves the credential in the same breath.
+ * and, on tiers that read credentials, resolves the credential in the same breath; then refuses NUL
+ * bytes anywhere in the raw input, before the procedure's schema parses it.
  */
-export const rateLimitGuard = t.middleware(async ({ ctx, meta, next }) => {
+export const rateLimitGuard = t.middleware(async ({ ctx, meta, type, getRawInput, next }) => {
   const key = clientKey(ctx.ip);
-  const budgets: BudgetName[] = ['global', ...(meta?.rateLimit ?? [])];
+  // The HTTP adapters spend the global budget when the headers arrive, before reading the body, and
+  // hand the result over; a direct call spends it here.
+  const early = ctx.globalBudget;
+  const budgets: BudgetName[] = [...(early ? [] : ['global' as const]), ...(meta?.rateLimit ?? [])];
   const readsCredentials = meta?.tier !== 'public' && meta?.tier !== 'webhook';
   const [results, auth] = await Promise.all([
     Promise.all(budgets.map((budget) => ctx.services.limiter.consume(budget, key))),
     readsCredentials ? ctx.authenticate() : NO_AUTH,
   ]);
-  const worst = mostRestrictive(results);
+  const worst = mostRestrictive(early ? [early, ...results] : results);
   if (worst) setRateLimitHeaders(ctx.res, worst);
   if (worst && !worst.allowed) throw rateLimitError(worst);
+  const nul = nulByteError(await getRawInput(), type === 'query' ? 'query' : 'body');
+  if (nul) throw nul;
   // Merging a context copies it (and forks its EntityManager): only where there is something to add.
   if (!readsCredentials) return next();
-  return next({ ctx: { principal: auth.principal, authError: auth.error } });
+  // A refused credential is thrown by the tiers that need a principal, before the logic runs.
+  const authError = auth.error && new ApiError(auth.error.apiCode, auth.error.message, auth.error.meta, { cause: auth.error.cause, refusal: true });
+  return next({ ctx: { principal: auth.principal, authError } });
 });
 
 const guarded = t.procedure.use(rateLimitGuard);
@@ -178,20 +226,20 @@ export const tenantProcedure = guarded
     const raw = await getRawInput();
     const organizationId = typeof raw === 'object' && raw !== null ? (raw as { organizationId?: unknown }).organizationId : undefined;
     if (typeof organizationId !== 'string' || !ULID_PATTERN.test(organizationId)) {
-      throw new ApiError('TENANT_CONTEXT_MISSING', 'This route needs a well-formed organization id in its path');
+      throw refuse('TENANT_CONTEXT_MISSING', 'This route needs a well-formed organization id in its path');
     }
     const principal = ctx.principal;
     if (principal.organizationId && principal.organizationId !== organizationId) {
-      throw new ApiError('FORBIDDEN', 'This credential is pinned to another organization');
+      throw refuse('FORBIDDEN', 'This credential is pinned to another organization');
     }
     const found = await loadMembership(ctx.em, ctx.services.credentialCache, organizationId, principal.userId);
-    if (!found) throw new ApiError('FORBIDDEN', 'You are not a member of this organization');
+    if (!found) throw refuse('FORBIDDEN', 'You are not a member of this organization');
     const permissions = ROLE_PERMISSIONS[found.role];
     if (meta?.ownerOnly && found.role !== 'owner') {
-      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner of the organization can do this', { requiredPermissions: ['owner'] });
+      throw refuse('INSUFFICIENT_PERMISSIONS', 'Only an owner of the organization can do this', { requiredPermissions: ['owner'] });
     }
     if (meta?.permission && !permissions.includes(meta.permission)) {
-      throw new ApiError('INSUFFICIENT_PERMISSIONS', `Your role (${found.role}) lacks the permission ${meta.permission}`, {
+      throw refuse('INSUFFICIENT_PERMISSIONS', `Your role (${found.role}) lacks the permission ${meta.permission}`, {
         requiredPermissions: [meta.permission],
       });
     }
