@@ -5,35 +5,71 @@
  * - Unknown path: 404 NOT_FOUND; known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
  * - Bodies: JSON only (415 otherwise), 10 MiB at most (400 PAYLOAD_TOO_LARGE), malformed JSON is
  *   400 BAD_REQUEST. A write with no body at all is read as `{}`.
- * - Answers that never reach a procedure still spend the global budget and carry RateLimit-*.
+ * - Every request spends the global budget once, when its headers arrive and before its body is
+ *   read; a refused one is answered 429 and, if its body is still to come, its connection closed, so
+ *   that a spent client cannot make the server read and parse megabytes. Answers that never reach a
+ *   procedure carry RateLimit-* all the same.
+ * - JSON nests at most 64 levels (400 BAD_REQUEST, see body-errors.ts).
+ * - A path parameter that decodes to a NUL byte is 400 VALIDATION_ERROR, like a NUL anywhere else in
+ *   an input (the guard in server/trpc.ts checks the rest, which arrives decoded).
+ * - An Idempotency-Key keeps only what the procedure's logic answered: a refusal decided before it
+ *   ran (ApiError.refusal) or a 5xx releases the key, and a retry is judged afresh.
  * - Cache-Control: no-store under /auth and /user.
  */
-import type { ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
-import { apiReference } from '@scalar/express-api-reference';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
-import { createContext, type Context, type Services } from '../../server/context.js';
+import { clientAddress, createContext, type Context, type Services } from '../../server/context.js';
 import { ApiError, toApiError, validationMessage, type FieldError } from '../../server/errors.js';
-import { clientKey } from '../../server/rate-limit.js';
-import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
+import { clientKey, type RateLimitResult } from '../../server/rate-limit.js';
+import { nulByteError, rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
 import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from './idempotency.js';
-import { bodyError } from './body-errors.js';
+import { bodyError, MAX_BODY_BYTES, readJsonBody } from './body-errors.js';
+import { docsRoutes } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, restRoutes, type RestRoute } from './routes.js';
 import { streamFile, type StreamedFile } from './stream.js';
 
-export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+declare global {
+  namespace Express {
+    interface Locals {
+      /** The global budget as spent when the request's headers arrived (spendGlobalOnArrival). */
+      globalBudget?: RateLimitResult;
+    }
+  }
+}
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-/** Procedure outputs on their way into the envelope, keyed by response. */
-const outputs = new WeakMap<object, { output: unknown }>();
+/**
+ * What each procedure call came to, keyed by response: its output on its way into the envelope, or
+ * whether its error was a refusal decided before the logic ran.
+ */
+const outcomes = new WeakMap<object, { ok: true; output: unknown } | { ok: false; refusal: boolean }>();
 
 function requestIdOf(req: Request): string {
   return String(req.id);
+}
+
+const announcesBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/**
+ * Spends a request's global budget once, when its headers arrive and before anything reads its body;
+ * later calls get the same result. Both HTTP adapters call it first, and the result reaches the
+ * procedure's guard through the context, so that the budget is not spent twice. A refused request
+ * with a body is answered with Connection: close: the socket goes once the answer is out, and the
+ * body is never read.
+ */
+export async function spendGlobalOnArrival(services: Services, req: Request, res: Response): Promise<RateLimitResult> {
+  const spent = res.locals.globalBudget;
+  if (spent) return spent;
+  const budget = await services.limiter.consume('global', clientKey(clientAddress(req)));
+  res.locals.globalBudget = budget;
+  setRateLimitHeaders(res, budget);
+  if (!budget.allowed && announcesBody(req)) res.setHeader('Connection', 'close');
+  return budget;
 }
 
 export function createRestAdapter(services: Services, router: AnyRouter): express.Router {
@@ -41,13 +77,15 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   const api = express.Router();
   let openApiDocument: string | undefined;
 
-  /** Spends the global budget for answers no procedure gives; false when it sent a 429. */
+  /**
+   * Whether the request's global budget allowed it. The first call, as the request arrives, spends the
+   * budget and answers a refusal with 429; later calls only read the result.
+   */
   async function spendGlobal(req: Request, res: Response): Promise<boolean> {
-    const result = await services.limiter.consume('global', clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
-    setRateLimitHeaders(res, result);
-    if (result.allowed) return true;
-    sendApiError(res, rateLimitError(result), requestIdOf(req));
-    return false;
+    const answered = res.locals.globalBudget !== undefined;
+    const budget = await spendGlobalOnArrival(services, req, res);
+    if (!budget.allowed && !answered) sendApiError(res, rateLimitError(budget), requestIdOf(req));
+    return budget.allowed;
   }
 
   function fail(error: ApiError) {
@@ -62,23 +100,12 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     res.type('application/json').send(openApiDocument);
   }
 
-  const docsPage = apiReference({ url: '/api/openapi.json', pageTitle: 'API reference' } as Parameters<typeof apiReference>[0]);
-  async function serveDocsPage(req: Request, res: Response, next: NextFunction) {
-    if (!(await spendGlobal(req, res))) return;
-    // The reference page loads its script and styles from a CDN.
-    res.setHeader(
-      'Content-Security-Policy',
-      "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https:; font-src 'self' https: data:; img-src 'self' https: data:; connect-src 'self'; frame-ancestors 'none'",
-    );
-    docsPage(req as never, res, next);
-  }
-
-  const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true });
+  const docs = docsRoutes(spendGlobal);
 
   /** Reads a write's JSON body; calls `done` unless it already answered (415). */
   function readBody(req: Request, res: Response, done: (error?: unknown) => void): void {
     if (!BODY_METHODS.has(req.method) && req.method !== 'DELETE') return done();
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const hasBody = announcesBody(req);
     if (req.method === 'DELETE' && !hasBody) return done();
     if (!hasBody) {
       req.body = {};
@@ -92,7 +119,7 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       void fail(new ApiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be JSON (Content-Type: application/json), not ${shown}`))(req, res);
       return;
     }
-    parseJson(req, res, (error?: unknown) => {
+    readJsonBody(req, res, (error?: unknown) => {
       if (error) return done(error);
       // trpc-to-openapi reads a DELETE's input from the query only; a JSON body (DELETE /user/me
       // takes the password there, not in the URL) joins it.
@@ -111,9 +138,9 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     const end = res.end.bind(res) as (chunk?: unknown) => Response;
     res.end = ((chunk?: unknown) => {
       res.end = end as Response['end'];
-      const success = outputs.get(res);
-      if (success && route.meta.stream) {
-        void streamFile(req, res, success.output as StreamedFile, () => end());
+      const outcome = outcomes.get(res);
+      if (outcome?.ok && route.meta.stream) {
+        void streamFile(req, res, outcome.output as StreamedFile, () => end());
         return res;
       }
       const envelope = toEnvelope(req, res, route, chunk);
@@ -127,7 +154,9 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       const body = JSON.stringify(envelope);
       if (!claim) return end(body);
       const kept = route.meta.secret && envelope.success ? SECRET_WITHHELD : body;
-      const settle = envelope.status >= 500 ? claim.release() : claim.complete(envelope.status, kept);
+      // Only what the logic answered is kept: a refusal before it ran, or a 5xx, frees the key for a retry.
+      const answeredByLogic = outcome !== undefined && (outcome.ok || !outcome.refusal) && envelope.status < 500;
+      const settle = answeredByLogic ? claim.complete(envelope.status, kept) : claim.release();
       settle.catch((error: unknown) => logFailure(services, req, error)).finally(() => end(body));
       return res;
     }) as Response['end'];
@@ -138,9 +167,9 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
    * and the procedure then reuses the same context, so the credential is resolved once.
    */
   const contexts = new WeakMap<Request, Context>();
-  const contextFor = (req: Request, res: ServerResponse): Context => {
+  const contextFor = (req: Request, res: Response): Context => {
     let ctx = contexts.get(req);
-    if (!ctx) contexts.set(req, (ctx = createContext(services, 'rest', req, res)));
+    if (!ctx) contexts.set(req, (ctx = createContext(services, 'rest', req, res, res.locals.globalBudget)));
     return ctx;
   };
 
@@ -148,29 +177,38 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   async function idempotencyFor(req: Request, res: Response): Promise<Claim | undefined> {
     const key = req.headers['idempotency-key'];
     if (req.method !== 'POST' || typeof key !== 'string') return undefined;
-    const auth = await contextFor(req, res).authenticate();
-    const principal = auth.principal
-      ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}`
-      : `ip:${clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
+    const ctx = contextFor(req, res);
+    const auth = await ctx.authenticate();
+    const principal = auth.principal ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}` : `ip:${clientKey(ctx.ip)}`;
     return claimIdempotencyKey(services, principal, key, requestHash(req.method, req.path, req.body));
   }
 
   const serveProcedure = createOpenApiExpressMiddleware({
     router,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req, res }: { req: Request; res: ServerResponse }) => contextFor(req, res),
+    createContext: ({ req, res }: { req: Request; res: Response }) => contextFor(req, res),
     responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
-      if (errors.length === 0 && ctx?.res) outputs.set(ctx.res, { output: data[0] });
+      if (ctx?.res) outcomes.set(ctx.res, errors.length === 0 ? { ok: true, output: data[0] } : { ok: false, refusal: toApiError(errors[0]).refusal });
       return {};
     },
     onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
   } as Parameters<typeof createOpenApiExpressMiddleware>[0]);
 
-  // One middleware for everything under /api: each Express layer costs a few microseconds.
+  // One middleware for everything under /api (each Express layer costs a few microseconds); the
+  // global budget comes first, before anything reads the body.
   api.use((req, res, next) => {
+    spendGlobal(req, res)
+      .then((allowed) => {
+        if (allowed) dispatch(req, res, next);
+      })
+      .catch(next);
+  });
+
+  function dispatch(req: Request, res: Response, next: NextFunction): void {
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (req.path === '/openapi.json') return void serveDocument(req, res);
-      if (req.path === '/docs') return void serveDocsPage(req, res, next);
+      const docsRoute = docs.get(req.path);
+      if (docsRoute) return void docsRoute(req, res).catch(next);
     }
     if (req.path.startsWith('/auth') || req.path.startsWith('/user')) res.setHeader('Cache-Control', 'no-store');
     // HEAD is GET without a body; Node drops the body of a HEAD response by itself.
@@ -184,6 +222,10 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     if (match.params.organizationId === '') {
       return void fail(new ApiError('TENANT_CONTEXT_MISSING', 'This route needs an organization id in its path'))(req, res);
     }
+    // trpc-to-openapi hands path parameters over still percent-encoded, where a NUL is three harmless
+    // characters; decoded, it is refused here as the guard refuses it anywhere else in an input.
+    const nulInPath = nulByteError(decodedParams(match.params), 'params');
+    if (nulInPath) return void fail(nulInPath)(req, res);
     readBody(req, res, (error) => {
       if (error) return next(error);
       idempotencyFor(req, res).then(
@@ -195,7 +237,7 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
         (failure: unknown) => void fail(toApiError(failure))(req, res),
       );
     });
-  });
+  }
 
   /** Sends the kept answer of an earlier request with the same Idempotency-Key. */
   async function replay(req: Request, res: Response, claim: Extract<Claim, { kind: 'replay' }>) {
@@ -233,8 +275,8 @@ interface ErrorBody {
 }
 
 function toEnvelope(req: Request, res: Response, route: RestRoute, chunk: unknown): Envelope {
-  const success = outputs.get(res);
-  if (success) return successEnvelope(route.meta.status ?? 200, route.meta.message ?? 'OK', success.output);
+  const outcome = outcomes.get(res);
+  if (outcome?.ok) return successEnvelope(route.meta.status ?? 200, route.meta.message ?? 'OK', outcome.output);
 
   let body: ErrorBody | undefined;
   try {
@@ -256,6 +298,19 @@ function toEnvelope(req: Request, res: Response, route: RestRoute, chunk: unknow
     message = validationMessage(errors);
   }
   return errorEnvelope(data.httpStatus, data.code, message, meta);
+}
+
+/** Path parameters as the client meant them; a malformed escape stays as written, for the schema to judge. */
+function decodedParams(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => {
+      try {
+        return [name, decodeURIComponent(value)];
+      } catch {
+        return [name, value];
+      }
+    }),
+  );
 }
 
 /** Where a field of the input came from on this route. */

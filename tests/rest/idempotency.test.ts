@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectSchema } from '../../entities/project.js';
 import { createTestDatabase, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp } from '../support/identity.js';
-import { defaultOrganizationId } from '../support/tenancy.js';
+import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 import { testRouter } from '../support/test-router.js';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -100,5 +100,96 @@ describe('Idempotency-Key on a response with a secret', () => {
     const rows = await a.services.orm.em.fork().getConnection().execute<{ body: string }[]>('select body from idempotency_keys');
     expect(rows.some((r) => r.body.includes(secret))).toBe(false);
     expect((await a.request('/api/auth/api-key/list', { headers: asBrowser(user.cookie) })).body.meta.total).toBe(1);
+  });
+});
+
+/**
+ * Only what the procedure's logic answered is kept: a refusal decided before it ran (a spent budget,
+ * a missing credential, a tenancy check, input that fails its schema) releases the key, so that a
+ * retry is judged afresh instead of being told the refusal again.
+ */
+describe('Idempotency-Key after a refusal', () => {
+  const GLOBAL_POINTS = 4;
+  let r: TestApp;
+  let clients = 0;
+  /** A client address of its own per use, so that budgets do not meet. */
+  const nextClient = () => `203.0.113.${++clients}`;
+  beforeAll(async () => {
+    r = await startTestApp({ router: testRouter, env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: String(GLOBAL_POINTS), RATE_LIMIT_SIGN_UP_POINTS: '3' } });
+  });
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it('does not keep a 429 from the global budget: with budget again, the same key runs for real', async () => {
+    const user = await signUp(r, { ip: nextClient() });
+    const spent = nextClient();
+    for (let i = 0; i < GLOBAL_POINTS; i++) await r.request('/api/public/health', { headers: { 'x-forwarded-for': spent } });
+    const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
+    const refused = await post(r, '/api/user/organizations', { name: 'Refused first' }, { ...headers, 'x-forwarded-for': spent });
+    expect(refused.status).toBe(429);
+    const retry = await post(r, '/api/user/organizations', { name: 'Refused first' }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const again = await post(r, '/api/user/organizations', { name: 'Refused first' }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(retry.body);
+  });
+
+  it('does not keep a 429 from a procedure’s own budget', async () => {
+    const user = await signUp(r, { ip: nextClient() });
+    const spent = nextClient();
+    // testing.limited spends the signUp budget (3 a minute per client) besides the global one.
+    for (let i = 0; i < 3; i++) expect((await post(r, '/api/public/testing/limited', {}, { 'x-forwarded-for': spent })).status).toBe(200);
+    const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
+    expect((await post(r, '/api/public/testing/limited', {}, { ...headers, 'x-forwarded-for': spent })).status).toBe(429);
+    const retry = await post(r, '/api/public/testing/limited', {}, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('does not keep a 401: the same key with the credential runs for real', async () => {
+    const user = await signUp(r, { ip: nextClient() });
+    const k = key();
+    const anonymous = await post(r, '/api/user/organizations', { name: 'After sign-in' }, { 'idempotency-key': k, 'x-forwarded-for': nextClient() });
+    expect(anonymous.status).toBe(401);
+    const signedIn = await post(r, '/api/user/organizations', { name: 'After sign-in' }, { ...asBrowser(user.cookie), 'idempotency-key': k, 'x-forwarded-for': nextClient() });
+    expect(signedIn.status).toBe(201);
+    expect(signedIn.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('does not keep a tenancy refusal: once a member, the same key runs for real', async () => {
+    const owner = await signUp(r, { ip: nextClient() });
+    const joiner = await signUp(r, { ip: nextClient() });
+    const organizationId = await defaultOrganizationId(r, owner.userId);
+    const path = `/api/user/organizations/${organizationId}/projects`;
+    const headers = { ...asBrowser(joiner.cookie), 'idempotency-key': key() };
+    expect((await post(r, path, { name: 'Joined later' }, { ...headers, 'x-forwarded-for': nextClient() })).body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    await addMember(r, organizationId, joiner.userId, 'member');
+    const retry = await post(r, path, { name: 'Joined later' }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('does not keep a VALIDATION_ERROR: the key may carry the corrected request', async () => {
+    const headers = { 'idempotency-key': key(), 'x-forwarded-for': nextClient() };
+    expect((await post(r, '/api/public/testing/echo', { name: '', count: 1 }, headers)).body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
+    const corrected = await post(r, '/api/public/testing/echo', { name: 'Ada', count: 1 }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(corrected.status).toBe(201);
+  });
+
+  it('still keeps an error the logic threw', async () => {
+    const user = await signUp(r, { ip: nextClient() });
+    const other = await signUp(r, { ip: nextClient() });
+    const organizationId = await defaultOrganizationId(r, user.userId);
+    // Inviting an existing member is refused by the procedure itself: a retry is told the same.
+    await addMember(r, organizationId, other.userId, 'member');
+    const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
+    const first = await post(r, `/api/user/organizations/${organizationId}/invites`, { email: other.email }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(first.status).toBeGreaterThanOrEqual(400);
+    expect(first.status).toBeLessThan(500);
+    const again = await post(r, `/api/user/organizations/${organizationId}/invites`, { email: other.email }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
   });
 });
