@@ -4,11 +4,11 @@ import { AuditLogSchema } from './audit-log.js';
 import { IdempotencySchema } from './idempotency.js';
 import { InviteSchema } from './invite.js';
 import { LoginEventSchema } from './login-history.js';
-import { OAuthClientSchema, OidcArtifactSchema, SigningKeySchema } from './oauth.js';
+import { OAuthClientSchema, OidcArtifactSchema, RevokedAccessTokenSchema, SigningKeySchema } from './oauth.js';
 import { ProjectSchema } from './project.js';
 import { MemberSchema, OrganizationSchema } from './organization.js';
 import { SessionSchema } from './session.js';
 import { AccountSchema, UserSchema } from './user.js';
 import { VerificationSchema } from './verification.js';
 
-export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema, InviteSchema, ProjectSchema, AuditLogSchema, ApiKeySchema, IdempotencySchema, OAuthClientSchema, OidcArtifactSchema, SigningKeySchema];
+export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema, InviteSchema, ProjectSchema, AuditLogSchema, ApiKeySchema, IdempotencySchema, OAuthClientSchema, OidcArtifactSchema, SigningKeySchema, RevokedAccessTokenSchema];

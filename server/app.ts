@@ -83,6 +83,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     jwks,
     cookieKeys: [encrypter.derive('oidc-cookies')],
     now: services.now,
+    credentialCache: services.credentialCache,
   });
 
   const router = options.router ?? appRouter;

@@ -170,21 +170,21 @@ export const authProcedure = guarded.meta({ tier: 'auth' });
 const requirePrincipal = t.middleware(({ ctx, meta, next }) => {
   if (ctx.authError) throw ctx.authError;
   const principal = ctx.principal;
-  if (!principal) throw new ApiError('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
+  if (!principal) throw refuse('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
   if (meta?.sessionOnly && principal.kind !== 'session') {
-    throw new ApiError('FORBIDDEN', 'This route accepts only a signed-in session, not a token');
+    throw refuse('FORBIDDEN', 'This route accepts only a signed-in session, not a token');
   }
   // An address typed in at sign-up proves nothing: whoever registered someone else's email must not
   // leave behind keys, clients or co-owners that survive the real owner's reset (account pre-hijacking).
   if (meta?.verifiedEmail && !principal.emailVerified) {
-    throw new ApiError('EMAIL_NOT_VERIFIED', 'Verify your email address first; the link is in the email we sent you');
+    throw refuse('EMAIL_NOT_VERIFIED', 'Verify your email address first; the link is in the email we sent you');
   }
   if (principal.kind !== 'session') {
-    if (principal.scopes.size === 0) throw new ApiError('NO_SCOPES_AVAILABLE', 'This credential carries no scopes');
+    if (principal.scopes.size === 0) throw refuse('NO_SCOPES_AVAILABLE', 'This credential carries no scopes');
     const missing = (meta?.scopes ?? []).filter((scope) => !principal.scopes.has(scope));
     if (missing.length > 0) {
       const code = principal.kind === 'apiKey' ? 'API_KEY_MISSING_SCOPES' : 'INSUFFICIENT_PERMISSIONS';
-      throw new ApiError(code, `This credential lacks the scopes: ${missing.join(', ')}`, { requiredScopes: missing });
+      throw refuse(code, `This credential lacks the scopes: ${missing.join(', ')}`, { requiredScopes: missing });
     }
   }
   return next({ ctx: { principal } });

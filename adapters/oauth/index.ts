@@ -18,7 +18,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type Provider from 'oidc-provider';
-import type { Services } from '../../server/context.js';
+import { clientAddress, type Services } from '../../server/context.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { setRateLimitHeaders } from '../../server/trpc.js';
 import { UserSchema } from '../../entities/user.js';
@@ -70,7 +70,7 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
   /** Spends the global budget and, given its key (which may take a lookup), the token endpoint's. */
   async function spend(req: Request, res: Response, tokenBudgetKey?: Promise<string>): Promise<boolean> {
     const results = await Promise.all([
-      limiter.consume('global', clientKey(req.ip ?? 'unknown')),
+      limiter.consume('global', clientKey(clientAddress(req))),
       ...(tokenBudgetKey ? [tokenBudgetKey.then((key) => limiter.consume('oauthToken', key))] : []),
     ]);
     const refused = results.find((r) => !r.allowed);
@@ -156,7 +156,7 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
   async function tokenBudgetKey(req: Request, presented: PresentedCredentials | null | undefined): Promise<string> {
     const client = presented ? await namedClient(services.orm.em.fork(), presented) : undefined;
     if (client?.proven) return client.clientId;
-    return `${client?.clientId ?? 'unregistered'}|${clientKey(req.ip ?? 'unknown')}`;
+    return `${client?.clientId ?? 'unregistered'}|${clientKey(clientAddress(req))}`;
   }
 
   /** RFC 6749 section 5.2: a client that tried Basic authentication is told the scheme it failed. */

@@ -35,17 +35,14 @@ export function apiAudience(config: Pick<Config, 'baseUrl'>): string {
   return `${config.baseUrl.replace(/\/$/, '')}/api`;
 }
 
-/** Caches nothing: every check reads the database. */
-const NO_CACHE: CredentialCache = { get: async () => undefined, set: async () => {}, forget: async () => {} };
-
 export interface ProviderOptions {
   config: Config;
   em: EntityManager;
   jwks: JWK[];
   cookieKeys: string[];
   now: () => Date;
-  /** The services' cache of verified sessions; without it each check reads the session from the database. */
-  credentialCache?: CredentialCache;
+  /** The services' cache of verified sessions, shared with the API's own session check. */
+  credentialCache: CredentialCache;
 }
 
 /** The default prompts, and the checks that tie them to this service's session and to verified emails. */
@@ -92,7 +89,7 @@ export function createProvider(options: ProviderOptions): Provider {
       registration: '/register',
     },
     interactions: {
-      policy: interactionsPolicy(config, em, options.credentialCache ?? NO_CACHE, options.now),
+      policy: interactionsPolicy(config, em, options.credentialCache, options.now),
       url: (_ctx, interaction) => `/api/auth/oauth2/interaction/${interaction.uid}`,
     },
     features: {
