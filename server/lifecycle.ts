@@ -1,8 +1,12 @@
 /**
  * Listening and graceful shutdown: stop accepting, let in-flight requests finish (cutting those
  * still running after SHUTDOWN_TIMEOUT_MS), then close PostgreSQL and Redis.
+ *
+ * - Once the drain starts, every answer still to be written says `Connection: close`, so that a
+ *   keep-alive client sends its next request elsewhere instead of onto a socket about to close; a
+ *   connection is closed as soon as its current answer is out.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from './app.js';
 
@@ -18,12 +22,25 @@ export async function serve(app: App, options: { port: number; host?: string }):
     server.once('listening', resolve);
     server.once('error', reject);
   });
+
+  // The answers not yet finished, so that the drain can tell each to close its connection.
+  const unfinished = new Set<ServerResponse>();
+  let draining = false;
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) return void res.setHeader('Connection', 'close');
+    unfinished.add(res);
+    res.once('close', () => unfinished.delete(res));
+  });
+
   let stopping: Promise<void> | undefined;
   return {
     server,
     port: (server.address() as AddressInfo).port,
     shutdown() {
       stopping ??= (async () => {
+        draining = true;
+        for (const res of unfinished) if (!res.headersSent) res.setHeader('Connection', 'close');
+        unfinished.clear();
         const force = setTimeout(() => server.closeAllConnections(), app.services.config.shutdownTimeoutMs);
         force.unref();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
