@@ -52,7 +52,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     embedded = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), port: config.embeddedPostgresPort, log });
     databaseUrl = embedded.url;
   }
-  const orm = await openDatabase(databaseUrl);
+  const orm = await openDatabase(databaseUrl, log);
 
   let redis: Redis | undefined;
   if (config.redisUrl) {

@@ -4,6 +4,8 @@
  *
  * - Pool acquisition and connection attempts time out quickly, so that an unreachable database turns
  *   into 503 SERVICE_UNAVAILABLE within seconds and the pool recovers by itself when it comes back.
+ * - What knex has to say about lost connections goes to our log (warn), as JSON like every other line,
+ *   instead of console.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,12 +13,13 @@ import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql'
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from '../entities/index.js';
 import { migrationsList } from '../migrations/index.js';
+import type { Logger } from './logger.js';
 
 export type Orm = MikroORM;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export function ormOptions(clientUrl: string): Options {
+export function ormOptions(clientUrl: string, log?: Logger): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
@@ -35,14 +38,24 @@ export function ormOptions(clientUrl: string): Options {
       snapshot: false,
     },
     pool: { min: 0, max: 10, acquireTimeoutMillis: 3000, idleTimeoutMillis: 30_000 },
-    driverOptions: { connection: { connectionTimeoutMillis: 2000 } },
+    driverOptions: {
+      connection: { connectionTimeoutMillis: 2000 },
+      ...(log && {
+        log: {
+          warn: (message: unknown) => log.warn({ knex: String(message) }, 'database driver warning'),
+          error: (message: unknown) => log.error({ knex: String(message) }, 'database driver error'),
+          deprecate: (method: string, alternative: string) => log.debug({ knex: `${method} is deprecated; use ${alternative}` }),
+          debug: (message: unknown) => log.trace({ knex: message }),
+        },
+      }),
+    },
     allowGlobalContext: false,
     debug: false,
   };
 }
 
-export async function openDatabase(clientUrl: string): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(clientUrl));
+export async function openDatabase(clientUrl: string, log?: Logger): Promise<Orm> {
+  const orm = await MikroORM.init(ormOptions(clientUrl, log));
   await orm.getMigrator().up();
   return orm;
 }

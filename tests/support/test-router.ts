@@ -1,6 +1,7 @@
 /**
  * Procedures that exist only in tests, served beside the real ones, to exercise what the real API
- * has no route for yet: a body input, a list, a path parameter, a thrown bug, a slow request.
+ * has no route for yet: a body input, a list, a path parameter, a thrown bug, a slow request, a
+ * transaction held open, a write whose answer is lost.
  */
 import { z } from 'zod';
 import { appRouter } from '../../procedures/index.js';
@@ -51,6 +52,42 @@ const testing = router({
       await new Promise((resolve) => setTimeout(resolve, input.ms));
       return { label: input.label, at: new Date().toISOString() };
     }),
+  // Holds a transaction open for `ms` between two queries, so that a test can cut its connection.
+  transaction: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/public/testing/transaction' }, message: 'Committed', status: 201 })
+    .input(z.strictObject({ ms: z.number().int().min(0).max(5000), label: z.string() }))
+    .output(z.object({ label: z.string() }))
+    .mutation(async ({ ctx, input }) =>
+      ctx.em.transactional(async (em) => {
+        await em.execute(`select 'testing-transaction ' || ?::text`, [input.label]);
+        await new Promise((resolve) => setTimeout(resolve, input.ms));
+        await em.execute('select 1');
+        return { label: input.label };
+      }),
+    ),
+  // Commits a row into testing_rows (the test creates that table), then loses its own connection
+  // before answering: the write happened, the caller gets 503.
+  commitThenFail: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/public/testing/commit-then-fail' }, message: 'Never', status: 201 })
+    .input(z.strictObject({ label: z.string() }))
+    .output(z.object({ label: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      await ctx.em.transactional((em) => em.execute('insert into testing_rows (label) values (?)', [input.label]));
+      await ctx.em.execute('select pg_terminate_backend(pg_backend_pid())');
+      return input;
+    }),
+  // Writes a row into testing_rows after `ms`, inside its transaction.
+  commitSlowly: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/public/testing/commit-slowly' }, message: 'Committed', status: 201 })
+    .input(z.strictObject({ label: z.string(), ms: z.number().int().min(0).max(5000) }))
+    .output(z.object({ label: z.string() }))
+    .mutation(async ({ ctx, input }) =>
+      ctx.em.transactional(async (em) => {
+        await new Promise((resolve) => setTimeout(resolve, input.ms));
+        await em.execute('insert into testing_rows (label) values (?)', [input.label]);
+        return { label: input.label };
+      }),
+    ),
   boomPost: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/public/testing/boom' }, message: 'Never' })
     .input(z.strictObject({}))

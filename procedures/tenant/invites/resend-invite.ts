@@ -35,17 +35,15 @@ export const resendInvite = tenantProcedure
     if (invite.status !== 'pending') throw notPending();
     await spendMailBudget(ctx, 'invite', invite.email, organizationId);
     const { token, tokenHash, expiresAt } = issueInviteToken(now);
-    await ctx.em.transactional(async (em) => {
+    const inviter = await ctx.em.transactional(async (em) => {
       await lockSenderRole(em, organizationId, ctx.principal.userId, invite.role);
       const changed = await em.nativeUpdate(InviteSchema, { id: invite.id, organizationId, status: 'pending' }, { tokenHash, expiresAt });
       if (changed === 0) throw notPending();
       audit(em, { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
         action: 'invite.resent', targetType: 'invite', targetId: invite.id, metadata: { email: invite.email, role: invite.role },
       }, now);
+      return invite.invitedByUserId ? em.findOne(UserSchema, { id: invite.invitedByUserId }, { fields: ['id', 'fullName'] }) : null;
     });
-    const inviter = invite.invitedByUserId
-      ? await ctx.em.findOne(UserSchema, { id: invite.invitedByUserId }, { fields: ['id', 'fullName'] })
-      : null;
     const resent = { ...invite, tokenHash, expiresAt };
     sendInvite(ctx, resent, token, ctx.organization.name, inviter?.fullName ?? null);
     return toInviteOutput(resent, inviter ? { id: inviter.id, fullName: inviter.fullName } : null, now);

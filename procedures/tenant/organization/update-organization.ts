@@ -24,7 +24,7 @@ export const updateOrganization = tenantProcedure
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     try {
-      const organization = await ctx.em.transactional(async (em) => {
+      const { organization, stale } = await ctx.em.transactional(async (em) => {
         const organization = await em.findOneOrFail(OrganizationSchema, { id: ctx.organization.id });
         const changed: Record<string, { from: string; to: string }> = {};
         if (input.name !== undefined && input.name !== organization.name) changed.name = { from: organization.name, to: input.name };
@@ -37,10 +37,10 @@ export const updateOrganization = tenantProcedure
         organization.updatedAt = now;
         audit(em, auditContext(ctx), { action: 'organization.updated', targetType: 'organization', targetId: organization.id, metadata: { changed } }, now);
         await em.flush();
-        return organization;
+        // Memberships carry the organization's name and slug: their cached copies go once this commits.
+        return { organization, stale: await organizationCacheKeys(em, organization.id) };
       });
-      // Memberships carry the organization's name and slug.
-      await ctx.services.credentialCache.forget(await organizationCacheKeys(ctx.em, organization.id));
+      await ctx.services.credentialCache.forget(stale);
       return organizationOutput(organization);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new ApiError('CONFLICT', 'This slug is taken; choose another');

@@ -29,7 +29,7 @@ export const createProject = tenantProcedure
   .mutation(async ({ ctx, input }) => {
     const organizationId = ctx.organization.id;
     const now = ctx.services.now();
-    const project = await withSlugGuard(input.slug, () =>
+    return withSlugGuard(input.slug, () =>
       ctx.em.transactional(async (em) => {
         if (input.slug) await assertSlugFree(em, organizationId, input.slug);
         const created = em.create(ProjectSchema, {
@@ -48,8 +48,8 @@ export const createProject = tenantProcedure
         em.persist(created);
         audit(em, auditContext(ctx), { action: 'project.created', targetType: 'project', targetId: created.id, metadata: { name: created.name, slug: created.slug } }, now);
         await em.flush();
-        return created;
+        // The answer is read in the same transaction: once it commits, nothing can turn it into an error.
+        return projectOutput(em, created);
       }),
     );
-    return projectOutput(ctx.em, project);
   });

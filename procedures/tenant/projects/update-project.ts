@@ -31,17 +31,16 @@ export const updateProject = tenantProcedure
   .mutation(async ({ ctx, input }) => {
     const organizationId = ctx.organization.id;
     const now = ctx.services.now();
-    const project = await withSlugGuard(input.slug, () =>
+    return withSlugGuard(input.slug, () =>
       ctx.em.transactional(async (em) => {
         const found = await findInOrganization(em, ProjectSchema, input.projectId, organizationId, 'project');
         const changed = CHANGEABLE.filter((field) => input[field] !== undefined && input[field] !== found[field]);
-        if (changed.length === 0) return found;
+        if (changed.length === 0) return projectOutput(em, found);
         if (changed.includes('slug')) await assertSlugFree(em, organizationId, input.slug!, found.id);
         em.assign(found, { ...Object.fromEntries(changed.map((field) => [field, input[field]])), updatedAt: now });
         audit(em, auditContext(ctx), { action: 'project.updated', targetType: 'project', targetId: found.id, metadata: { changed } }, now);
         await em.flush();
-        return found;
+        return projectOutput(em, found);
       }),
     );
-    return projectOutput(ctx.em, project);
   });

@@ -52,7 +52,7 @@ export const acceptInvite = userProcedure
     if (await ctx.em.count(MemberSchema, { organizationId: invite.organizationId, userId: principal.userId })) throw alreadyMember();
 
     try {
-      const { claimed, memberId } = await ctx.em.transactional(async (em) => {
+      return await ctx.em.transactional(async (em) => {
         const [claimed] = await em.getConnection().execute<ClaimedRow[]>(
           `update invites set status = 'accepted', accepted_at = ?
             where token_hash = ? and status = 'pending' and expires_at > ? and email = ?
@@ -67,10 +67,9 @@ export const acceptInvite = userProcedure
         audit(em, { organizationId: claimed.organization_id, principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
           action: 'member.joined', targetType: 'member', targetId: memberId, metadata: { inviteId: claimed.id, role: claimed.role, userId: principal.userId },
         }, now);
-        return { claimed, memberId };
+        const organization = await em.findOneOrFail(OrganizationSchema, { id: claimed.organization_id }, { fields: ['id', 'name', 'slug'] });
+        return { organization: { id: organization.id, name: organization.name, slug: organization.slug }, role: claimed.role, memberId };
       });
-      const organization = await ctx.em.findOneOrFail(OrganizationSchema, { id: claimed.organization_id }, { fields: ['id', 'name', 'slug'] });
-      return { organization: { id: organization.id, name: organization.name, slug: organization.slug }, role: claimed.role, memberId };
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw alreadyMember();
       throw error;

@@ -14,10 +14,12 @@ export const updateMe = userProcedure
   )
   .output(Profile)
   .mutation(async ({ ctx, input }) => {
-    const user = await ctx.em.findOneOrFail(UserSchema, { id: ctx.principal.userId });
-    if (input.fullName !== undefined) user.fullName = input.fullName;
-    if (input.emailPreferences) user.emailPreferences = { ...user.emailPreferences, ...input.emailPreferences };
-    user.updatedAt = ctx.services.now();
-    await ctx.em.flush();
-    return loadProfile(ctx.em, user.id, ctx.principal.organizationId);
+    return ctx.em.transactional(async (em) => {
+      const user = await em.findOneOrFail(UserSchema, { id: ctx.principal.userId });
+      if (input.fullName !== undefined) user.fullName = input.fullName;
+      if (input.emailPreferences) user.emailPreferences = { ...user.emailPreferences, ...input.emailPreferences };
+      user.updatedAt = ctx.services.now();
+      await em.flush();
+      return loadProfile(em, user.id, ctx.principal.organizationId);
+    });
   });
