@@ -78,13 +78,29 @@ export interface ContextInput {
   credentials?: RequestCredentials;
   res?: Context['res'];
   globalBudget?: RateLimitResult;
+  /**
+   * Runs inside every transaction the request's EntityManager commits, just before COMMIT, so that
+   * what it writes commits with the procedure's own writes or not at all (the REST adapter marks an
+   * Idempotency-Key this way). Throwing rolls the transaction back.
+   */
+  beforeCommit?: (em: EntityManager, transaction: unknown) => Promise<void>;
+}
+
+/** The request's EntityManager: a fork of the ORM's, with the beforeCommit hook when there is one. */
+function forkFor(input: ContextInput): EntityManager {
+  const { beforeCommit } = input;
+  if (!beforeCommit) return input.services.orm.em.fork();
+  // An event manager of its own, so that the hook sees this request's transactions only.
+  const em = input.services.orm.em.fork({ freshEventManager: true });
+  em.getEventManager().registerSubscriber({ beforeTransactionCommit: ({ em: inTransaction, transaction }) => beforeCommit(inTransaction as EntityManager, transaction) });
+  return em;
 }
 
 export function createContextInner(input: ContextInput): Context {
   const requestId = input.requestId ?? randomUUID();
   // Forked on first use: routes that never touch the database skip the allocation.
   let em: EntityManager | undefined;
-  const getEm = () => (em ??= input.services.orm.em.fork());
+  const getEm = () => (em ??= forkFor(input));
   let auth: Promise<AuthResult> | undefined;
   const cookies: string[] = [];
   let log: Logger | undefined;
@@ -150,6 +166,7 @@ export function createContext(
   req: HttpRequestLike,
   res: ServerResponse | undefined,
   globalBudget?: RateLimitResult,
+  beforeCommit?: ContextInput['beforeCommit'],
 ): Context {
   return createContextInner({
     services,
@@ -167,5 +184,6 @@ export function createContext(
     },
     res,
     globalBudget,
+    beforeCommit,
   });
 }

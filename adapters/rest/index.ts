@@ -13,9 +13,11 @@
  * - A path parameter that decodes to a NUL byte is 400 VALIDATION_ERROR, like a NUL anywhere else in
  *   an input (the guard in server/trpc.ts checks the rest, which arrives decoded).
  * - An Idempotency-Key keeps only what the procedure's logic answered: a refusal decided before it
- *   ran (ApiError.refusal) or a 5xx releases the key, and a retry is judged afresh.
+ *   ran (ApiError.refusal) or a 5xx releases the key, and a retry is judged afresh, unless the write
+ *   committed (the key is marked in the same transaction; see idempotency.ts).
  * - Cache-Control: no-store under /auth and /user.
  */
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AnyRouter } from '@trpc/server';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
@@ -36,6 +38,8 @@ declare global {
     interface Locals {
       /** The global budget as spent when the request's headers arrived (spendGlobalOnArrival). */
       globalBudget?: RateLimitResult;
+      /** The Idempotency-Key this request holds while its procedure runs. */
+      idempotencyClaim?: Extract<Claim, { kind: 'run' }>;
     }
   }
 }
@@ -169,7 +173,12 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   const contexts = new WeakMap<Request, Context>();
   const contextFor = (req: Request, res: Response): Context => {
     let ctx = contexts.get(req);
-    if (!ctx) contexts.set(req, (ctx = createContext(services, 'rest', req, res, res.locals.globalBudget)));
+    if (!ctx) {
+      const holdsKey = req.method === 'POST' && req.headers['idempotency-key'] !== undefined;
+      const markKey = async (em: EntityManager, transaction: unknown) => res.locals.idempotencyClaim?.markCommitted(em, transaction);
+      ctx = createContext(services, 'rest', req, res, res.locals.globalBudget, holdsKey ? markKey : undefined);
+      contexts.set(req, ctx);
+    }
     return ctx;
   };
 
@@ -231,6 +240,7 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       idempotencyFor(req, res).then(
         (claim) => {
           if (claim?.kind === 'replay') return void replay(req, res, claim);
+          res.locals.idempotencyClaim = claim;
           wrapInEnvelope(req, res, match.route, claim);
           void serveProcedure(req, res);
         },

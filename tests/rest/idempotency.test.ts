@@ -1,5 +1,6 @@
 /** Idempotency-Key on REST POSTs: replays, reuse, concurrency, two instances, and what is not kept. */
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectSchema } from '../../entities/project.js';
 import { createTestDatabase, startTestApp, type TestApp } from '../support/app.js';
@@ -191,5 +192,67 @@ describe('Idempotency-Key after a refusal', () => {
     const again = await post(r, `/api/user/organizations/${organizationId}/invites`, { email: other.email }, { ...headers, 'x-forwarded-for': nextClient() });
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
+  });
+});
+
+describe('Idempotency-Key when the answer is lost', () => {
+  let admin: pg.Client;
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    await admin.query('create table if not exists testing_rows (label text not null)');
+  });
+  afterAll(async () => {
+    await admin?.end();
+  });
+  const rows = async (label: string) => (await admin.query('select 1 from testing_rows where label = $1', [label])).rowCount;
+
+  it('a retry after a 503 that followed the commit does not write twice', async () => {
+    const label = `lost-${randomBytes(4).toString('hex')}`;
+    const headers = { 'idempotency-key': key() };
+    const first = await post(a, '/api/public/testing/commit-then-fail', { label }, headers);
+    expect(first.body).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    expect(await rows(label)).toBe(1);
+
+    for (const t of [a, b]) {
+      const retry = await post(t, '/api/public/testing/commit-then-fail', { label }, headers);
+      expect(retry.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED', message: expect.stringContaining('already made its change') });
+    }
+    expect(await rows(label)).toBe(1);
+  });
+
+  it('a retry after a 503 before the commit runs the request again, once', async () => {
+    const label = `cut-${randomBytes(4).toString('hex')}`;
+    const headers = { 'idempotency-key': key() };
+    const pending = post(a, '/api/public/testing/transaction', { ms: 1500, label }, headers);
+    for (let i = 0; i < 100; i++) {
+      const { rows: open } = await admin.query(`select pid from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like $1`, [`%${label}%`]);
+      if (open.length > 0) {
+        await admin.query('select pg_terminate_backend($1)', [open[0].pid]);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await pending).body).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    const retry = await post(b, '/api/public/testing/transaction', { ms: 0, label }, headers);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const replay = await post(a, '/api/public/testing/transaction', { ms: 0, label }, headers);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('a claim its request left behind is taken over after the lease, and the late request cannot commit', async () => {
+    const label = `stale-${randomBytes(4).toString('hex')}`;
+    const headers = { 'idempotency-key': key() };
+    // The first request holds its transaction open past the lease; the row it would write never appears.
+    const slow = post(a, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await post(b, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers)).body).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' });
+    // Age the claim past the lease, as if its request had died.
+    await admin.query(`update idempotency_keys set created_at = created_at - interval '1 hour' where key = $1`, [headers['idempotency-key']]);
+    const takeover = await post(b, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers);
+    expect(takeover.status).toBe(201);
+    expect((await slow).body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE', message: expect.stringContaining('took over') });
+    expect(await rows(label)).toBe(1);
   });
 });
