@@ -17,13 +17,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { freePort } from '../support/net.js';
-import { holdRequest } from './held-request.js';
+import { freePort, startTcpProxy, type TcpProxy } from '../support/net.js';
+import { holdRequest } from '../support/held-request.js';
 import { Balancer, describeOutcome, isHealthy, isUnavailableEnvelope, Load, PUBLIC_ORIGIN, tally, type Outcome } from './load.js';
 import {
   childDiagnostics, killAllChildren, redisServer, saveChildOutputs, serviceInstance, type RedisServer, type ServiceInstance,
-} from './processes.js';
-import { startTcpRelay, type TcpRelay } from './tcp-relay.js';
+} from '../support/processes.js';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) console.log('[faults] DATABASE_URL is unset: the fault-injection suite is skipped');
@@ -81,7 +80,7 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
   const runId = randomBytes(4).toString('hex');
   let workDir: string;
   let database: ScratchDatabase | undefined;
-  let relay: TcpRelay | undefined;
+  let relay: TcpProxy | undefined;
   let redis: RedisServer;
   let a: ServiceInstance;
   let b: ServiceInstance;
@@ -102,7 +101,7 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     mkdirSync(path.join(workDir, 'redis'));
     database = await createScratchDatabase(adminUrl!, 'faults');
     const cluster = new URL(adminUrl!);
-    relay = await startTcpRelay({ host: cluster.hostname, port: Number(cluster.port || 5432) });
+    relay = await startTcpProxy({ host: cluster.hostname, port: Number(cluster.port || 5432) });
     const relayedUrl = new URL(database.url);
     relayedUrl.host = `127.0.0.1:${relay.port}`;
 
@@ -235,7 +234,7 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     const cutByRelay = relay!.openConnections;
     relay!.cutAll();
     await sleep(DATABASE_DOWN_MS);
-    await relay!.resume();
+    await relay!.restore();
     const faultEndedAt = Date.now();
 
     const recovery = await load!.awaitRecovery(faultEndedAt, RECOVERY_BOUND_MS);

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { tokenFromMail } from './mail-files.js';
-import type { ServiceInstance } from './processes.js';
+import type { ServiceInstance } from '../support/processes.js';
 
 /** The origin every instance trusts for cookie-authenticated writes (their common BASE_URL). */
 export const PUBLIC_ORIGIN = 'http://localhost:3000';

@@ -7,6 +7,7 @@ import http from 'node:http';
 
 export interface HeldReply {
   status?: number;
+  headers?: http.IncomingHttpHeaders;
   body?: any;
   networkError?: string;
 }
@@ -39,7 +40,7 @@ export async function holdRequest(url: string, headers: Record<string, string>, 
         } catch {
           // not JSON: keep the text
         }
-        resolve({ status: response.statusCode, body: parsed });
+        resolve({ status: response.statusCode, headers: response.headers, body: parsed });
       });
     });
   });

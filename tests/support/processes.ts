@@ -1,6 +1,6 @@
 /**
- * The fault suite's child processes: a redis-server of its own and instances of the service started
- * exactly as `npm start` starts it (its script from package.json, on the node running the suite).
+ * Child processes for tests that need real ones (the fault suite, the drain test): a redis-server of
+ * a test's own and instances of the service started exactly as `npm start` starts it (its script from package.json, on the node running the suite).
  * Every child's output is kept for failure diagnostics, and every child still running is killed by
  * `killAllChildren`, when the test process exits, or, should it be killed itself, by a reaper.
  */
@@ -230,7 +230,7 @@ export interface ServiceInstance {
 function startCommand(): { command: string; args: string[] } {
   const script: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts.start;
   const [program, ...args] = script.trim().split(/\s+/);
-  if (program !== 'node') throw new Error(`npm start is no longer "node …" (${script}): update tests/faults/processes.ts`);
+  if (program !== 'node') throw new Error(`npm start is no longer "node …" (${script}): update tests/support/processes.ts`);
   return { command: process.execPath, args };
 }
 
