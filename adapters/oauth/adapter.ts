@@ -59,7 +59,11 @@ export function createAdapterClass(em: EntityManager, now: () => Date) {
   const connection = () => em.getConnection();
 
   return class PostgresAdapter implements Adapter {
-    constructor(private readonly model: string) {}
+    private readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') return saveRegisteredClient(em, id, payload, now());

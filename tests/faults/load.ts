@@ -161,10 +161,13 @@ export class Load {
   private running = false;
   private loops: Promise<void>[] = [];
 
-  constructor(
-    private readonly balancer: Balancer,
-    private readonly options: { clients: number; mailDir: string },
-  ) {}
+  private readonly balancer: Balancer;
+  private readonly options: { clients: number; mailDir: string };
+
+  constructor(balancer: Balancer, options: { clients: number; mailDir: string }) {
+    this.balancer = balancer;
+    this.options = options;
+  }
 
   /** The prefix of every project name this load creates. */
   get projectPrefix(): string {
