@@ -28,6 +28,7 @@ import { requestLog } from './request-log.js';
 import { createAccessTokenVerifier } from './auth/bearer.js';
 import { createEncrypter, loadEncryptionKey } from './secrets.js';
 import { securityHeaders } from './security-headers.js';
+import { cors } from './cors.js';
 
 export interface AppOptions {
   /** Another router to serve (tests add procedures this way); defaults to appRouter. */
@@ -93,6 +94,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use(requestLog(log, pathForLog(restRoutes(router))));
   app.use(securityHeaders);
   mountOAuth(app, services, provider, encrypter.derive('oauth-interaction-csrf'));
+  app.use(['/api', '/trpc'], cors(config.trustedOrigins));
   app.use('/api', createRestAdapter(services, router));
   app.use('/trpc', createTrpcAdapter(services, router));
   app.use((req, res) => {

@@ -1,0 +1,54 @@
+/**
+ * CORS for browser frontends on other origins, on /api and /trpc (the OpenID provider under
+ * /api/auth/oauth2 answers for itself).
+ *
+ * - An origin in TRUSTED_ORIGINS may call every route with credentials (cookies): its origin is
+ *   echoed with `Access-Control-Allow-Credentials: true`. These are the origins the cookie CSRF check
+ *   already accepts, so the two rules agree.
+ * - Any other origin may call the public routes (/api/public/…, the OpenAPI document, tRPC calls that
+ *   are all `public.*`) without credentials (`Access-Control-Allow-Origin: *`), and nothing else:
+ *   without the header the browser withholds the answer.
+ * - A preflight (OPTIONS with Access-Control-Request-Method) is answered here, 204, before any
+ *   adapter reads it, with the methods and request headers the API takes, cached for 10 minutes.
+ * - Answers vary by Origin, and say so, so that no cache hands one origin's answer to another.
+ * - The API's own headers (request id, rate limits, Retry-After, Idempotent-Replayed, the bearer
+ *   challenge) are exposed to scripts.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { RATE_LIMIT_HEADERS } from './trpc.js';
+
+const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+const ALLOW_HEADERS = 'Content-Type, Authorization, X-Api-Key, Idempotency-Key, X-Request-Id, trpc-accept, x-trpc-source';
+const EXPOSE_HEADERS = ['X-Request-Id', ...RATE_LIMIT_HEADERS, 'Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'Location', 'Content-Disposition'].join(', ');
+const PREFLIGHT_MAX_AGE = '600';
+
+/** Whether anyone may read this route's answers: a public REST path, or a tRPC call of public procedures only. */
+function isPublic(req: Request): boolean {
+  if (req.baseUrl === '/trpc') return req.path.slice(1).split(',').every((name) => name.startsWith('public.'));
+  return req.path.startsWith('/public/') || req.path === '/openapi.json';
+}
+
+export function cors(trustedOrigins: readonly string[]) {
+  const trusted = new Set(trustedOrigins);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.vary('Origin');
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (trusted.has(origin)) {
+        res.setHeader('Access-Control-Allow-Origin', origin);
+        res.setHeader('Access-Control-Allow-Credentials', 'true');
+      } else if (isPublic(req)) {
+        res.setHeader('Access-Control-Allow-Origin', '*');
+      }
+      res.setHeader('Access-Control-Expose-Headers', EXPOSE_HEADERS);
+    }
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS);
+      res.setHeader('Access-Control-Allow-Headers', ALLOW_HEADERS);
+      res.setHeader('Access-Control-Max-Age', PREFLIGHT_MAX_AGE);
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}
