@@ -112,6 +112,7 @@ const baseSchema = z.object({
       message: 'must be 32 bytes as 64 hex characters or base64',
     }),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   CREDENTIAL_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(60),
   OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('false'),
@@ -140,6 +141,8 @@ function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, B
     mailFrom: base.MAIL_FROM,
     encryptionKey: base.ENCRYPTION_KEY || undefined,
     logLevel: base.LOG_LEVEL,
+    /** Unset: pretty on a terminal outside production, JSON otherwise (server/main.ts decides). */
+    logFormat: base.LOG_FORMAT,
     embeddedPostgresPort: base.EMBEDDED_POSTGRES_PORT,
     credentialCacheTtl: base.CREDENTIAL_CACHE_TTL,
     oauthDynamicRegistration: base.OAUTH_DYNAMIC_REGISTRATION === 'true',

@@ -1,5 +1,5 @@
 /**
- * JSON logs on stdout.
+ * JSON logs on stdout; in development on a terminal, the same lines made readable by pino-pretty.
  *
  * - Request logs carry no headers, so credentials never reach them (request-log.ts).
  * - Database errors are logged without the values their statement carried: the driver writes the
@@ -9,6 +9,7 @@
  *   SQLSTATE, table, column and constraint stay, which is what a reader needs.
  */
 import { pino, stdSerializers, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = PinoLogger;
 
@@ -53,7 +54,16 @@ export function serializeError(error: unknown): unknown {
   return fromDatabase(error) ? withoutValues(serialized) : serialized;
 }
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export interface LoggerOptions {
+  /** Where lines go (default: stdout). */
+  destination?: NodeJS.WritableStream;
+  /** Readable lines instead of JSON: for people at a terminal, never for machines. */
+  pretty?: boolean;
+}
+
+export function createLogger(level: string, { destination, pretty: readable = false }: LoggerOptions = {}): Logger {
   const options = { level, base: undefined, serializers: { err: serializeError } };
+  // In the main thread (not a worker transport): development volumes only.
+  if (readable) return pino(options, pretty({ destination: destination ?? 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   return destination ? pino(options, destination) : pino(options);
 }

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const pretty = config.logFormat ? config.logFormat === 'pretty' : config.nodeEnv !== 'production' && process.stdout.isTTY;
+  const log = createLogger(config.logLevel, { pretty });
   const app = await createApp(config, { log });
   const serving = await serve(app, { port: config.port, host: config.host });
   log.info({ url: config.baseUrl, port: serving.port, rateLimits: app.services.limiter.backend }, 'listening');

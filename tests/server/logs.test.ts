@@ -1,15 +1,20 @@
 /**
  * No secret in the logs: an invitation token in a request path is logged as the route's pattern,
  * links in mail only at debug level, and database errors without the values of their statement.
+ * Its format: readable lines for a person at a terminal in development, JSON everywhere else.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { appRouter } from '../../procedures/index.js';
 import { createLogger } from '../../server/logger.js';
 import { mergeRouters, publicProcedure, router } from '../../server/trpc.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { createTestDatabase, startTestApp, type TestApp } from '../support/app.js';
 import { postJson, signUp } from '../support/identity.js';
 
 const SECRET = `secret-${randomBytes(8).toString('hex')}`;
@@ -36,7 +41,7 @@ beforeAll(async () => {
       done();
     },
   });
-  t = await startTestApp({ router: mergeRouters(appRouter, failing), log: createLogger('debug', sink), env: { TRUST_PROXY: 'loopback' } });
+  t = await startTestApp({ router: mergeRouters(appRouter, failing), log: createLogger('debug', { destination: sink }), env: { TRUST_PROXY: 'loopback' } });
 });
 afterAll(async () => {
   await t?.close();
@@ -70,5 +75,42 @@ describe('the log', () => {
     await expect.poll(() => errors().length).toBeGreaterThan(0);
     expect(JSON.stringify(errors())).toContain('violates not-null constraint');
     expect(lines.join('\n')).not.toContain(SECRET);
+  });
+});
+
+describe('the log format', () => {
+  it('is readable for a person at a terminal in development, and JSON in production', { timeout: 60_000 }, async () => {
+    const database = await createTestDatabase();
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tenant-api-logs-'));
+    const encryptionKey = randomBytes(32).toString('hex');
+    const startScript: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
+    /** `npm start` on a pseudo-terminal (util-linux script), until it says it is listening. */
+    const onTerminal = (env: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn('script', ['-qfec', `exec ${startScript}`, '/dev/null'], {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', DATABASE_URL: database.url, DATA_DIR: dataDir, ENCRYPTION_KEY: encryptionKey, LOG_LEVEL: 'info', ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let output = '';
+        const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`not listening: ${output}`))), 45_000);
+        child.stdout.on('data', (chunk) => {
+          output += chunk;
+          if (/listening/.test(output)) {
+            clearTimeout(timer);
+            child.kill('SIGKILL');
+            resolve(output);
+          }
+        });
+      });
+    try {
+      const development = await onTerminal({ NODE_ENV: 'development' });
+      expect(development).toMatch(/INFO.*listening/);
+      expect(development).not.toContain('"msg":"listening"');
+      const production = await onTerminal({ NODE_ENV: 'production' });
+      expect(production).toContain('"msg":"listening"');
+    } finally {
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
