@@ -11,7 +11,6 @@
  * - Every form carries a CSRF token bound to the interaction (HMAC of its uid), compared in constant time.
  * - Pages are framed by nobody (frame-ancestors 'none') and work without JavaScript.
  */
-import { createHmac } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type Provider from 'oidc-provider';
 import { OAuthClientSchema } from '../../entities/oauth.js';
@@ -20,10 +19,10 @@ import { checkPassword } from '../../procedures/auth/check-password.js';
 import { Email } from '../../procedures/auth/schemas.js';
 import { startSession } from '../../procedures/auth/start-session.js';
 import { createContext, type Services } from '../../server/context.js';
-import { constantTimeEqual } from '../../server/crypto.js';
 import { ApiError, toApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError } from '../../server/trpc.js';
+import { formCsrf } from '../pages/form-csrf.js';
 import { consentPage, errorPage, signInPage } from './pages.js';
 
 /** Forms post here and the answer redirects on to the client, so form-action must allow its origin too. */
@@ -35,7 +34,8 @@ function pageCsp(redirectUri: unknown): string {
 export function interactionRoutes(services: Services, provider: Provider, csrfKey: string): express.Router {
   const routes = express.Router();
   const form = express.urlencoded({ extended: false, limit: '16kb' });
-  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
+  const csrf = formCsrf(csrfKey);
+  const csrfFor = csrf.tokenFor;
   const base = (uid: string) => `/api/auth/oauth2/interaction/${uid}`;
 
   function send(res: Response, status: number, html: string, redirectUri?: unknown) {
@@ -56,10 +56,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
 
   const verifyFirst = () => errorPage('Verify your email address first: open the link we emailed you, then go back to the application and try again.');
 
-  function csrfValid(req: Request, uid: string): boolean {
-    const sent = (req.body as { csrf?: unknown } | undefined)?.csrf;
-    return typeof sent === 'string' && constantTimeEqual(sent, csrfFor(uid));
-  }
+  const csrfValid = (req: Request, uid: string) => csrf.sentWith(req.body, uid);
 
   routes.get('/:uid', async (req, res) => {
     try {

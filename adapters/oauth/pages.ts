@@ -1,4 +1,9 @@
-/** The sign-in and consent pages of the OpenID provider: plain server-rendered HTML, no script needed. */
+/**
+ * The sign-in and consent pages of the OpenID provider: plain server-rendered HTML, no script needed,
+ * in the layout every page shares (adapters/pages/layout.ts).
+ */
+import { escapeHtml, page } from '../pages/layout.js';
+
 const SCOPE_WORDS: Record<string, string> = {
   openid: 'Know who you are',
   profile: 'See your name',
@@ -17,20 +22,6 @@ const SCOPE_WORDS: Record<string, string> = {
   'organizations:write': 'Change your organizations',
   'analytics:read': 'Read your analytics',
 };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00}ul{padding-left:1.2rem}img{max-height:3rem}</style>
-</head><body><main>${body}</main></body></html>`;
-}
 
 export function signInPage(options: { action: string; csrf: string; clientName: string; email?: string; error?: string }): string {
   return page(
