@@ -5,9 +5,15 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import v8 from 'node:v8';
 import type { Express } from 'express';
 
 export const READY = 'BENCH_READY ';
+/** Marks a child's answer to a probe (answerProbes); the benchmark's request is one JSON line on the child's stdin. */
+export const PROBE = 'BENCH_PROBE ';
 
 export interface ChildInfo {
   port: number;
@@ -47,4 +53,56 @@ export async function serveBaseline(app: Express, cleanup: () => Promise<void> =
     await cleanup();
   });
   announce({ port: (server.address() as AddressInfo).port });
+}
+
+/** What a child reports of its own memory, in bytes (process.memoryUsage() and, when it can collect, after a full GC). */
+export interface MemorySample {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** heapUsed right after a full garbage collection: what is retained. Absent without --expose-gc. */
+  liveHeap?: number;
+}
+
+export type Probe = { command: 'memory'; gc?: boolean } | { command: 'snapshot'; file: string };
+
+/**
+ * Answers the benchmark's probes (bench/lib.ts Child.probe): each stdin line is `{"id":n,"command":…}`,
+ * each answer one stdout line `BENCH_PROBE {"id":n,"result":…}` (or `"error"`).
+ * - `memory`: process.memoryUsage() as it is, then, with `gc` and --expose-gc, heapUsed after a full GC.
+ * - `snapshot`: a full GC and a heap snapshot (v8.writeHeapSnapshot) to `file`, which must lie under the
+ *   system's temporary folder: a snapshot never lands in the repository.
+ */
+export function answerProbes(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const run = (probe: Probe): unknown => {
+    if (probe.command === 'memory') {
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      const sample: MemorySample = { rss, heapTotal, heapUsed, external, arrayBuffers };
+      if (probe.gc && gc) {
+        gc();
+        sample.liveHeap = process.memoryUsage().heapUsed;
+      }
+      return sample;
+    }
+    if (probe.command === 'snapshot') {
+      const file = path.resolve(probe.file);
+      if (!file.startsWith(`${path.resolve(os.tmpdir())}${path.sep}`)) throw new Error(`snapshots go under ${os.tmpdir()}, not ${file}`);
+      gc?.();
+      return { file: v8.writeHeapSnapshot(file) };
+    }
+    throw new Error(`unknown probe ${JSON.stringify(probe)}`);
+  };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    let id: unknown;
+    try {
+      const request = JSON.parse(line) as Probe & { id: unknown };
+      id = request.id;
+      process.stdout.write(`${PROBE}${JSON.stringify({ id, result: run(request) })}\n`);
+    } catch (error) {
+      process.stdout.write(`${PROBE}${JSON.stringify({ id, error: String(error) })}\n`);
+    }
+  });
 }

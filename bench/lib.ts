@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createScratchDatabase, type ScratchDatabase } from '../tests/support/databases.js';
-import { READY, type ChildInfo } from './child.js';
+import { PROBE, READY, type ChildInfo, type Probe } from './child.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,16 +28,31 @@ export function createBenchDatabase(adminUrl: string): Promise<ScratchDatabase> 
 export interface Child {
   url: string;
   info: ChildInfo;
+  pid: number;
+  /**
+   * Asks the child (one that calls answerProbes, such as bench/server.ts) and resolves with its answer;
+   * rejects after `timeoutMs` or when the child answers with an error.
+   */
+  probe<T = unknown>(probe: Probe, timeoutMs?: number): Promise<T>;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; safe to call twice. */
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  startMs?: number;
+  graceMs?: number;
+  /** Node flags before the script (bench/soak.ts passes --expose-gc). */
+  nodeArgs?: string[];
+}
+
 /**
  * Runs `node --import tsx <script>` and waits for its READY line (bench/child.ts). Its other output
- * goes to our stderr so that a server's warnings stay visible without mixing into the report.
+ * goes to our stderr so that a server's warnings stay visible without mixing into the report; its
+ * answers to probes (PROBE lines) go to `probe`.
  */
-export async function startChild(script: string, env: Record<string, string | undefined>, options = { startMs: 120_000, graceMs: 15_000 }): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script)], {
+export async function startChild(script: string, env: Record<string, string | undefined>, startOptions: StartOptions = {}): Promise<Child> {
+  const options = { startMs: 120_000, graceMs: 15_000, ...startOptions };
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, script)], {
     cwd: root,
     env: { ...process.env, ...env },
     // stdin stays open for the child's lifetime: its closing tells the child we are gone.
@@ -54,6 +69,30 @@ export async function startChild(script: string, env: Record<string, string | un
       clearTimeout(force);
     })());
 
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let nextId = 0;
+  // A child that has gone makes writes to its stdin fail; the probe's own timeout or exit reports that.
+  child.stdin.on('error', () => {});
+  child.once('exit', () => {
+    for (const { reject } of pending.values()) reject(new Error(`${script} exited`));
+    pending.clear();
+  });
+  const probe = <T>(request: Probe, timeoutMs = 120_000) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++nextId;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`${script} did not answer the probe ${request.command} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settle = (fn: () => void) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        fn();
+      };
+      pending.set(id, { resolve: (value) => settle(() => resolve(value as T)), reject: (error) => settle(() => reject(error)) });
+      child.stdin.write(`${JSON.stringify({ id, ...request })}\n`);
+    });
+
   const ready = new Promise<ChildInfo>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within ${options.startMs} ms`)), options.startMs);
     child.once('exit', (code, signal) => {
@@ -64,6 +103,11 @@ export async function startChild(script: string, env: Record<string, string | un
       if (line.startsWith(READY)) {
         clearTimeout(timer);
         resolve(JSON.parse(line.slice(READY.length)) as ChildInfo);
+      } else if (line.startsWith(PROBE)) {
+        const answer = JSON.parse(line.slice(PROBE.length)) as { id: number; result?: unknown; error?: string };
+        const waiting = pending.get(answer.id);
+        if (answer.error !== undefined) waiting?.reject(new Error(answer.error));
+        else waiting?.resolve(answer.result);
       } else {
         process.stderr.write(`[${script}] ${line}\n`);
       }
@@ -71,7 +115,7 @@ export async function startChild(script: string, env: Record<string, string | un
   });
   try {
     const info = await ready;
-    return { url: `http://127.0.0.1:${info.port}`, info, stop };
+    return { url: `http://127.0.0.1:${info.port}`, info, pid: child.pid!, probe, stop };
   } catch (error) {
     await stop();
     throw error;

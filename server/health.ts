@@ -1,6 +1,12 @@
 /**
  * Dependency checks behind GET /api/public/health, cached for HEALTH_CACHE_MS so that a load
  * balancer polling it (or a benchmark) measures the stack rather than the database.
+ *
+ * - One check at most is in flight: callers that arrive while it runs share it, also with
+ *   HEALTH_CACHE_MS=0. Otherwise, while the database hangs (a ping takes up to its 1.5 s timeout,
+ *   longer than the cache lives), every poll would start a check of its own, each holding a timer and
+ *   a place in the pool's queue.
+ * - What is kept is one report and one check: the cache cannot grow.
  */
 import type { Redis } from 'ioredis';
 import { pingDatabase, type Orm } from './database.js';
@@ -17,7 +23,8 @@ export interface HealthCheck {
 }
 
 export function createHealthCheck(deps: { orm: Orm; redis?: Redis; cacheMs: number }): HealthCheck {
-  let cached: { at: number; report: Promise<HealthReport> } | undefined;
+  let last: { at: number; report: HealthReport } | undefined;
+  let running: Promise<HealthReport> | undefined;
 
   async function run(): Promise<HealthReport> {
     const [database, redis] = await Promise.all([
@@ -30,9 +37,16 @@ export function createHealthCheck(deps: { orm: Orm; redis?: Redis; cacheMs: numb
 
   return {
     check() {
-      const now = Date.now();
-      if (!cached || now - cached.at >= deps.cacheMs) cached = { at: now, report: run() };
-      return cached.report;
+      if (last && Date.now() - last.at < deps.cacheMs) return Promise.resolve(last.report);
+      running ??= run()
+        .then((report) => {
+          last = { at: Date.now(), report };
+          return report;
+        })
+        .finally(() => {
+          running = undefined;
+        });
+      return running;
     },
   };
 }

@@ -8,8 +8,9 @@
  * - Every write that changes what an entry says deletes it through `forget`: revocations, sign-out,
  *   password change or reset, key update, rotation and deletion, email change or verification,
  *   account deletion, and every change of membership or of the organization.
- * - Redis shares the cache between instances; without REDIS_URL it lives in the process. If Redis
- *   fails, lookups fall through to PostgreSQL; nothing fails because of the cache.
+ * - Redis shares the cache between instances; without REDIS_URL it lives in the process, bounded at
+ *   MAX_MEMORY_ENTRIES entries (the oldest go first) and swept of expired entries as new ones arrive.
+ *   If Redis fails, lookups fall through to PostgreSQL; nothing fails because of the cache.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
@@ -22,31 +23,19 @@ export interface CredentialCache {
 
 export const membershipCacheKey = (organizationId: string, userId: string) => `member:${organizationId}:${userId}`;
 
-export function createCredentialCache(options: { redis?: Redis; prefix: string; ttlSeconds: number; log: Logger }): CredentialCache {
+/**
+ * The most entries the in-process cache (no REDIS_URL) holds: a flood of distinct credentials evicts
+ * the oldest instead of growing the process. An entry is a few hundred bytes (a cached session is
+ * about 0.5 KiB), so 10,000 of them stay within a few MiB.
+ */
+export const MAX_MEMORY_ENTRIES = 10_000;
+
+export function createCredentialCache(options: { redis?: Redis; prefix: string; ttlSeconds: number; log: Logger; maxEntries?: number }): CredentialCache {
   const { redis, prefix, ttlSeconds, log } = options;
   if (ttlSeconds === 0) return { get: async () => undefined, set: async () => {}, forget: async () => {} };
   const redisKey = (key: string) => `${prefix}:cred:${key}`;
 
-  if (!redis) {
-    const entries = new Map<string, { value: string; until: number }>();
-    return {
-      async get<T>(key: string) {
-        const entry = entries.get(key);
-        if (!entry) return undefined;
-        if (entry.until > Date.now()) return JSON.parse(entry.value) as T;
-        entries.delete(key);
-        return undefined;
-      },
-      async set(key, value) {
-        // Bounded: a flood of distinct credentials must not grow the process without limit.
-        if (entries.size >= 10_000) entries.delete(entries.keys().next().value!);
-        entries.set(key, { value: JSON.stringify(value), until: Date.now() + ttlSeconds * 1000 });
-      },
-      async forget(keys) {
-        for (const key of keys) entries.delete(key);
-      },
-    };
-  }
+  if (!redis) return createMemoryCache(ttlSeconds, options.maxEntries ?? MAX_MEMORY_ENTRIES);
 
   return {
     async get<T>(key: string) {
@@ -68,5 +57,40 @@ export function createCredentialCache(options: { redis?: Redis; prefix: string; 
         log.warn({ err: (error as Error).message }, 'could not drop cached credentials; they expire within the cache TTL');
       });
     },
+  };
+}
+
+/**
+ * The in-process cache: a Map kept in order of expiry (every entry lives the same TTL, and a key set
+ * again moves to the end), so that expired entries are dropped from its front as new ones arrive
+ * instead of waiting for a lookup, and the entry evicted at the bound is the one closest to expiring.
+ * Bounded by `maxEntries` and by the TTL, whichever is reached first; `size` is for tests.
+ */
+export function createMemoryCache(ttlSeconds: number, maxEntries: number): CredentialCache & { size(): number } {
+  const entries = new Map<string, { value: string; until: number }>();
+  const sweep = (now: number) => {
+    for (const [key, entry] of entries) {
+      if (entry.until > now && entries.size < maxEntries) break;
+      entries.delete(key);
+    }
+  };
+  return {
+    async get<T>(key: string) {
+      const entry = entries.get(key);
+      if (!entry) return undefined;
+      if (entry.until > Date.now()) return JSON.parse(entry.value) as T;
+      entries.delete(key);
+      return undefined;
+    },
+    async set(key, value) {
+      const now = Date.now();
+      entries.delete(key);
+      sweep(now);
+      entries.set(key, { value: JSON.stringify(value), until: now + ttlSeconds * 1000 });
+    },
+    async forget(keys) {
+      for (const key of keys) entries.delete(key);
+    },
+    size: () => entries.size,
   };
 }
