@@ -7,6 +7,11 @@
  * Given a function instead of a message, it composes the message in the background too (looks the
  * recipient up, issues a token), so that a known and an unknown address answer alike in time.
  *
+ * Files are for people to read: their text and HTML parts are written as they are (8bit, lines whole),
+ * not quoted-printable, so that a link or token copied out of the file works. Their names sort
+ * oldest first; `npm run mail:last` (mail-last.ts) prints the newest. Over SMTP nodemailer chooses
+ * the encoding, as a relay may need.
+ *
  * Links in mail are bearer secrets: they are logged only at debug level.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -29,6 +34,9 @@ export interface Mailer {
   close(): void;
 }
 
+/** A part nodemailer writes as given: UTF-8 text, 8bit, no line folded. */
+const asWritten = (contentType: string, body: string) => ({ raw: `Content-Type: ${contentType}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}` });
+
 export function createMailer(options: { smtpUrl?: string; mailDir: string; from: string; log: Logger }): Mailer {
   const { smtpUrl, mailDir, from, log } = options;
   const transport: Transporter = smtpUrl
@@ -38,10 +46,10 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string; from:
   let counter = 0;
 
   async function send(mail: Mail): Promise<void> {
-    const info = await transport.sendMail({ from, ...mail });
-    if (smtpUrl) return;
+    if (smtpUrl) return void (await transport.sendMail({ from, ...mail }));
+    const info = await transport.sendMail({ from, to: mail.to, subject: mail.subject, alternatives: [asWritten('text/plain', mail.text), asWritten('text/html', mail.html)] });
     await mkdir(mailDir, { recursive: true });
-    const file = path.join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${++counter}.eml`);
+    const file = path.join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++counter).padStart(6, '0')}.eml`);
     await writeFile(file, (info as unknown as { message: Buffer }).message);
     const link = /https?:\/\/\S+/.exec(mail.text)?.[0];
     log.info({ to: mail.to, subject: mail.subject, file }, 'SMTP_URL is unset: mail written to a file');

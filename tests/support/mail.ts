@@ -1,4 +1,9 @@
-/** A real SMTP server for a test file: the service delivers to it over SMTP, tests read what arrived. */
+/**
+ * Mail in tests: a real SMTP server for a test file (the service delivers to it over SMTP, tests read
+ * what arrived), and the .eml files the service writes without SMTP_URL, read as written.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { expect } from 'vitest';
@@ -54,4 +59,21 @@ export async function startInbox(): Promise<Inbox> {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   return inbox;
+}
+
+/**
+ * The links of the newest .eml file to `to` (optionally with a matching subject) in `mailDir`, read
+ * from the file as written, decoding nothing: what a person copies out of it. Call it after the
+ * mailer is idle (`services.mailer.idle()`), since mail is sent in the background.
+ */
+export async function linksInMailFile(mailDir: string, to: string, subject?: RegExp): Promise<string[]> {
+  const files = (await readdir(mailDir)).filter((f) => f.endsWith('.eml')).sort().reverse();
+  for (const file of files) {
+    const raw = await readFile(path.join(mailDir, file), 'utf8');
+    const headers = raw.slice(0, raw.indexOf('\n\n'));
+    if (!new RegExp(`^To: .*\\b${to.replace(/[.+]/g, '\\$&')}\\b`, 'im').test(headers)) continue;
+    if (subject && !subject.test(/^Subject: (.*)$/im.exec(headers)?.[1] ?? '')) continue;
+    return [...new Set(raw.match(/https?:\/\/[^\s"<>]+/g) ?? [])];
+  }
+  throw new Error(`no mail to ${to} in ${mailDir}`);
 }
