@@ -11,6 +11,7 @@ import { createRestAdapter } from '../adapters/rest/index.js';
 import { pathForLog, restRoutes } from '../adapters/rest/routes.js';
 import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
 import { mountOAuth } from '../adapters/oauth/index.js';
+import { mailLinkPages } from '../adapters/pages/mail-links.js';
 import { loadSigningKeys } from '../adapters/oauth/keys.js';
 import { apiAudience, createProvider, issuerOf } from '../adapters/oauth/provider.js';
 import { createTrpcAdapter } from '../adapters/trpc/index.js';
@@ -94,6 +95,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use(requestLog(log, pathForLog(restRoutes(router))));
   app.use(securityHeaders);
   mountOAuth(app, services, provider, encrypter.derive('oauth-interaction-csrf'));
+  app.use(mailLinkPages(services, encrypter.derive('mail-link-page-csrf')));
   app.use(['/api', '/trpc'], cors(config.trustedOrigins));
   app.use('/api', createRestAdapter(services, router));
   app.use('/trpc', createTrpcAdapter(services, router));

@@ -79,7 +79,7 @@ const trustProxy = z
 
 const positiveInt = z.coerce.number().int().positive();
 
-const baseSchema = z.object({
+export const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),

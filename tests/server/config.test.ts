@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_BUDGETS, loadConfig } from '../../server/config.js';
+import { baseSchema, ConfigError, DEFAULT_BUDGETS, loadConfig } from '../../server/config.js';
 
 describe('configuration', () => {
   it('has a default for everything', () => {
@@ -59,5 +60,16 @@ describe('production', () => {
   it('requires ENCRYPTION_KEY', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/ENCRYPTION_KEY: is required in production/);
     expect(loadConfig({ NODE_ENV: 'production', ENCRYPTION_KEY: 'a'.repeat(64) }).nodeEnv).toBe('production');
+  });
+
+  it('is documented: every variable in the README table and in .env.example, whose values load', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const example = readFileSync('.env.example', 'utf8');
+    for (const name of Object.keys(baseSchema.shape)) {
+      expect(readme, name).toContain(`| \`${name}\` |`);
+      expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+    }
+    const set = Object.fromEntries(example.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(() => loadConfig(set)).not.toThrow();
   });
 });
