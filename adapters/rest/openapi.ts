@@ -1,37 +1,129 @@
 /**
- * The OpenAPI 3.1 document at GET /api/openapi.json.
+ * The OpenAPI 3.1 document at GET /api/openapi.json, built from the REST routes and their procedures'
+ * meta; nothing in it is listed per route.
  *
- * trpc-to-openapi documents raw procedure outputs and tRPC-style errors; this file rewrites each
- * operation so that what it documents is what the REST adapter sends: the success envelope around
- * the output (lists as `data` + pagination `meta`), the operation's real success status, and one
- * error response per status the operation can produce, each naming its codes.
+ * trpc-to-openapi documents raw procedure outputs and tRPC-shaped errors; this file rewrites each
+ * operation so that it documents what the REST adapter sends. The document's rules:
+ *
+ * - Success: the envelope around the output at the procedure's status (a list's items as `data`, its
+ *   paging as `meta`); a streamed file is the body itself.
+ * - Errors: one response per status the operation can produce, the envelope with `status` fixed and
+ *   `code` an enum of that status's codes, as `errorCodesFor` derives them from the route (its rules
+ *   are listed there).
+ * - Request headers: X-Request-Id on every operation; Idempotency-Key on every POST.
+ * - Response headers: X-Request-Id and RateLimit-Limit, -Remaining, -Reset on every response;
+ *   Retry-After on 429 and 503; WWW-Authenticate on 401; on POST, Idempotent-Replayed on every
+ *   answer a retry can replay (what the logic answered: below 500, never a 429).
+ * - Security: none where anonymous callers are served; the session cookie alone on session-only
+ *   routes; else the cookie, an API key or an OAuth access token, the last two with the route's
+ *   scopes. OAuth is the authorization-code flow with PKCE against this service's own provider.
+ * - Tags: each tag an operation uses, listed once with its line from TAG_DESCRIPTIONS.
+ * - Components hold only what the document references: trpc-to-openapi's `error.*` schemas go.
  */
+import { STATUS_CODES } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import { issuerOf, OIDC_SCOPES } from '../oauth/provider.js';
+import { sessionCookieName } from '../../server/auth/sessions.js';
 import { ERROR_CODES, type ErrorCode } from '../../server/errors.js';
-import type { Tier } from '../../server/trpc.js';
+import type { Scope } from '../../server/scopes.js';
+import type { Meta } from '../../server/trpc.js';
 import { VERSION } from '../../server/version.js';
 import type { RestRoute } from './routes.js';
 
 type Schema = Record<string, unknown>;
 
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+/** What an operation takes, by where it arrives. */
+interface OperationInput {
+  path: string[];
+  query: string[];
+  body: string[];
+}
 
-/** The codes an operation can answer with, from its tier and shape. */
-export function errorCodesFor(route: RestRoute): ErrorCode[] {
-  const tier: Tier | undefined = route.meta.tier;
-  const codes: ErrorCode[] = ['VALIDATION_ERROR', 'RATE_LIMIT_ERROR', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
-  if (BODY_METHODS.has(route.method)) codes.push('BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
-  if (BODY_METHODS.has(route.method) && route.meta.openapi?.path.startsWith('/user')) {
-    codes.push('IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE');
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  public: 'Open to anyone, no credential: service health',
+  auth: 'Sign-up, sign-in and sign-out, sessions, email verification and passwords',
+  'api-keys': 'Personal access tokens (X-Api-Key) of the signed-in user',
+  user: 'The signed-in user’s own account',
+  invites: 'Invitations to an organization: those it sent, and those sent to you',
+  organizations: 'Organizations, the tenants: yours, and creating, renaming and deleting one',
+  'oauth-clients': 'OAuth clients you register for your own applications',
+  'oauth-grants': 'Applications you authorized through OAuth, and withdrawing their access',
+  members: 'Members of an organization and their roles',
+  projects: 'Projects of an organization',
+  settings: 'Settings of an organization',
+  audit: 'The audit log of an organization: listing and exporting it',
+};
+
+const SCOPE_DESCRIPTIONS: Record<Scope | (typeof OIDC_SCOPES)[number], string> = {
+  openid: 'Sign the user in: an ID token and userinfo naming them (OpenID Connect)',
+  profile: 'The user’s name, in the ID token and userinfo',
+  email: 'The user’s email address and whether it is verified, in the ID token and userinfo',
+  offline_access: 'A refresh token, to keep access while the user is away',
+  'user:read': 'Read the account: profile, sign-in history, data export',
+  'user:write': 'Change the account’s profile',
+  'projects:read': 'Read the projects of the user’s organizations',
+  'projects:write': 'Create, change and delete projects',
+  'subscription:read': 'Read subscriptions and payment history',
+  'subscription:write': 'Change subscriptions',
+  'api-keys:read': 'List the user’s personal access tokens',
+  'api-keys:write': 'Create, change and rotate personal access tokens',
+  'api-keys:delete': 'Revoke personal access tokens',
+  'organizations:read': 'Read organizations, their members, invitations, settings and audit log',
+  'organizations:write': 'Create and change organizations, members and invitations',
+  'analytics:read': 'Read analytics',
+};
+
+/** Whether the route refuses anonymous callers: user and tenant routes, and the auth routes built for a principal (session-only or scoped). */
+function needsPrincipal(meta: Meta): boolean {
+  return meta.tier === 'user' || meta.tier === 'tenant' || meta.sessionOnly === true || (meta.scopes?.length ?? 0) > 0;
+}
+
+/**
+ * The codes an operation can answer with, in the error table's order:
+ * - every operation: RATE_LIMIT_ERROR, INTERNAL_ERROR, SERVICE_UNAVAILABLE;
+ * - any input (a parameter, or the body every write reads): VALIDATION_ERROR;
+ * - writes: the body's BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE; CONFLICT (meta does not
+ *   say which writes can clash, so every write may); CSRF_REJECTED on tiers that read a cookie;
+ * - POST: IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE;
+ * - routes that need a principal: the five 401 codes and FORBIDDEN; NO_SCOPES_AVAILABLE where tokens
+ *   are accepted, and API_KEY_MISSING_SCOPES and INSUFFICIENT_PERMISSIONS where they need scopes;
+ *   EMAIL_NOT_VERIFIED with meta.verifiedEmail;
+ * - tenant routes: TENANT_CONTEXT_MISSING; INSUFFICIENT_PERMISSIONS with meta.permission or ownerOnly;
+ * - naming a resource (a path parameter, an `id`, a body field `…Id`; not organizationId, whose
+ *   absence is FORBIDDEN): NOT_FOUND, and TENANT_VIOLATION on tenant routes;
+ * - a `password` or `currentPassword` to check: INVALID_CREDENTIALS, USER_NOT_ACTIVE; an emailed
+ *   `token` in the body: INVALID_OR_EXPIRED_TOKEN.
+ */
+function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
+  const { meta, method } = route;
+  const write = method !== 'GET';
+  const codes = new Set<ErrorCode>(['RATE_LIMIT_ERROR', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE']);
+  const add = (...more: ErrorCode[]) => more.forEach((code) => codes.add(code));
+  const fields = [...input.path, ...input.query, ...input.body];
+
+  if (write || fields.length > 0) add('VALIDATION_ERROR');
+  if (write) add('BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONFLICT');
+  if (write && meta.tier !== 'public' && meta.tier !== 'webhook') add('CSRF_REJECTED');
+  if (method === 'POST') add('IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE');
+  if (needsPrincipal(meta)) {
+    add('AUTHENTICATION_REQUIRED', 'NO_TOKEN_PROVIDED', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_API_KEY', 'USER_NOT_ACTIVE', 'FORBIDDEN');
+    if (!meta.sessionOnly) add('NO_SCOPES_AVAILABLE');
+    if (!meta.sessionOnly && meta.scopes?.length) add('API_KEY_MISSING_SCOPES', 'INSUFFICIENT_PERMISSIONS');
+    if (meta.verifiedEmail) add('EMAIL_NOT_VERIFIED');
   }
-  if (tier === 'user' || tier === 'tenant') {
-    codes.push('AUTHENTICATION_REQUIRED', 'NO_TOKEN_PROVIDED', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_API_KEY', 'USER_NOT_ACTIVE');
-    codes.push('FORBIDDEN', 'INSUFFICIENT_PERMISSIONS', 'NO_SCOPES_AVAILABLE', 'API_KEY_MISSING_SCOPES', 'CSRF_REJECTED');
+  if (meta.tier === 'tenant') add('TENANT_CONTEXT_MISSING');
+  if (meta.tier === 'tenant' && (meta.permission || meta.ownerOnly)) add('INSUFFICIENT_PERMISSIONS');
+
+  const resourceIds = [...input.path, ...fields.filter((name) => name === 'id'), ...input.body.filter((name) => name.endsWith('Id'))];
+  if (resourceIds.some((name) => name !== 'organizationId')) {
+    add('NOT_FOUND');
+    if (meta.tier === 'tenant') add('TENANT_VIOLATION');
   }
-  if (tier === 'tenant') codes.push('TENANT_CONTEXT_MISSING', 'TENANT_VIOLATION', 'NO_PERMISSIONS', 'MFA_REQUIRED');
-  if (route.pathParams.length > 0) codes.push('NOT_FOUND');
-  return codes;
+  if (fields.includes('password') || fields.includes('currentPassword')) add('INVALID_CREDENTIALS', 'USER_NOT_ACTIVE');
+  if (input.body.includes('token')) add('INVALID_OR_EXPIRED_TOKEN');
+
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => codes.has(code));
 }
 
 const ENVELOPE_KEYS = ['success', 'status', 'code', 'message', 'data', 'meta'];
@@ -53,13 +145,22 @@ function successSchema(status: number, data: Schema): Schema {
   };
 }
 
+function errorSchema(status: number, codes: ErrorCode[]): Schema {
+  return {
+    allOf: [
+      { $ref: '#/components/schemas/ErrorEnvelope' },
+      { type: 'object', properties: { status: { const: status }, code: { type: 'string', enum: codes } } },
+    ],
+  };
+}
+
 const ERROR_ENVELOPE: Schema = {
   type: 'object',
   required: ENVELOPE_KEYS,
   properties: {
     success: { const: false },
     status: { type: 'integer', minimum: 400 },
-    code: { type: 'string', enum: Object.keys(ERROR_CODES) },
+    code: { $ref: '#/components/schemas/ErrorCode' },
     message: { type: 'string' },
     data: { type: 'null' },
     meta: {
@@ -98,25 +199,100 @@ const PAGE_META: Schema = {
   },
 };
 
-const RATE_LIMIT_HEADERS = {
-  'X-Request-Id': { description: 'The request id, echoed or generated', schema: { type: 'string' } },
-  'RateLimit-Limit': { description: 'Requests allowed in the most restrictive window that applied', schema: { type: 'integer' } },
-  'RateLimit-Remaining': { description: 'Requests left in that window', schema: { type: 'integer' } },
-  'RateLimit-Reset': { description: 'Seconds until that window resets', schema: { type: 'integer' } },
+const PARAMETERS = {
+  RequestId: {
+    name: 'X-Request-Id',
+    in: 'header',
+    required: false,
+    description: 'Your id for this request, echoed in the answer if it is at most 128 letters, digits or `_.:@-`; else one is generated',
+    schema: { type: 'string' },
+  },
+  IdempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes a retry safe: the first answer for this key (per caller) is kept 24 h and a retry with the same method, path and body gets it again, ' +
+      'with `Idempotent-Replayed: true`. The key with another request is 409 IDEMPOTENCY_KEY_REUSED; while the first still runs, 409 IDEMPOTENCY_KEY_IN_USE.',
+    schema: { type: 'string', minLength: 1, maxLength: 255 },
+  },
 };
 
-const SECURITY_SCHEMES = {
-  sessionCookie: { type: 'apiKey', in: 'cookie', name: 'session', description: '`__Host-session` over https' },
-  apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'Personal access token `ba_…`' },
-  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'OAuth 2.1 access token' },
-} as const;
+const HEADERS = {
+  'X-Request-Id': { description: 'The request id: yours if it was safe, else generated', required: true, schema: { type: 'string' } },
+  'RateLimit-Limit': { description: 'Requests allowed in the most restrictive budget that applied', required: true, schema: { type: 'integer', minimum: 0 } },
+  'RateLimit-Remaining': { description: 'Requests left in that budget', required: true, schema: { type: 'integer', minimum: 0 } },
+  'RateLimit-Reset': { description: 'Seconds until that budget resets', required: true, schema: { type: 'integer', minimum: 0 } },
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
+  'Idempotent-Replayed': { description: 'Present when this is the kept answer of an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
+  'WWW-Authenticate': { description: '`Bearer error="invalid_token"` when a bearer token was refused (RFC 6750)', schema: { type: 'string' } },
+};
 
-function securityFor(route: RestRoute): Record<string, string[]>[] | undefined {
-  const tier = route.meta.tier;
-  if (tier !== 'user' && tier !== 'tenant') return [];
-  if (route.meta.sessionOnly) return [{ sessionCookie: [] }];
-  const scopes = route.meta.scopes ?? [];
-  return [{ sessionCookie: [] }, { apiKey: scopes }, { bearer: scopes }];
+const headerRefs = (names: (keyof typeof HEADERS)[]) => Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+
+function responseHeaders(method: RestRoute['method'], status: number): Record<string, unknown> {
+  const names: (keyof typeof HEADERS)[] = ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+  if (status === 429 || status === 503) names.push('Retry-After');
+  if (status === 401) names.push('WWW-Authenticate');
+  if (method === 'POST' && status !== 429 && status < 500) names.push('Idempotent-Replayed');
+  return headerRefs(names);
+}
+
+function securitySchemes(baseUrl: string) {
+  const issuer = issuerOf({ baseUrl });
+  return {
+    sessionCookie: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: sessionCookieName({ baseUrl }),
+      description: 'The session a sign-in sets (HttpOnly). A write with it needs an `Origin` in TRUSTED_ORIGINS.',
+    },
+    apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'A personal access token `ba_…`; it must carry the scopes listed on the operation' },
+    oauth2: {
+      type: 'oauth2',
+      description:
+        'OAuth 2.1 through this service’s own provider: the authorization-code flow, PKCE with S256 required of every client. ' +
+        'The access token (a JWT) goes in `Authorization: Bearer`; refresh tokens rotate on every use. ' +
+        `Discovery: ${issuer}/.well-known/openid-configuration. Tokens of the client-credentials grant act for no user and are refused here.`,
+      flows: {
+        authorizationCode: { authorizationUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, refreshUrl: `${issuer}/token`, scopes: SCOPE_DESCRIPTIONS },
+      },
+    },
+  } as const;
+}
+
+function securityFor(meta: Meta): Record<string, string[]>[] {
+  if (!needsPrincipal(meta)) return [];
+  if (meta.sessionOnly) return [{ sessionCookie: [] }];
+  const scopes = meta.scopes ?? [];
+  return [{ sessionCookie: [] }, { apiKey: scopes }, { oauth2: scopes }];
+}
+
+/** The sentences meta adds to an operation's description. */
+function requirements(meta: Meta): string[] {
+  return [
+    meta.scopes?.length ? `Scopes: ${meta.scopes.join(', ')}.` : '',
+    meta.permission ? `Permission: ${meta.permission}.` : '',
+    meta.ownerOnly ? 'Owners only.' : '',
+    meta.sessionOnly ? 'A signed-in session only, never a token.' : '',
+    meta.verifiedEmail ? 'Needs a verified email address.' : '',
+  ].filter(Boolean);
+}
+
+interface GeneratedOperation {
+  description?: string;
+  tags?: string[];
+  parameters?: { $ref?: string; in?: string; name?: string }[];
+  requestBody?: { content?: Record<string, { schema?: Schema }> };
+  responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  security?: Record<string, string[]>[];
+}
+
+function inputOf(operation: GeneratedOperation): OperationInput {
+  const parameters = operation.parameters ?? [];
+  const named = (where: string) => parameters.filter((p) => p.in === where).map((p) => p.name ?? '');
+  const body = operation.requestBody?.content?.['application/json']?.schema?.properties;
+  return { path: named('path'), query: named('query'), body: Object.keys(body ?? {}) };
 }
 
 export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], baseUrl: string): OpenAPIObject {
@@ -128,57 +304,49 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
     version: VERSION,
     openApiVersion: '3.1.0',
     baseUrl: `${baseUrl.replace(/\/$/, '')}/api`,
-    securitySchemes: { ...SECURITY_SCHEMES },
+    securitySchemes: securitySchemes(baseUrl),
   });
 
+  const generatedSchemas = Object.entries(doc.components?.schemas ?? {}).filter(([name]) => !name.startsWith('error.'));
   doc.components = {
     ...doc.components,
-    schemas: { ...doc.components?.schemas, ErrorEnvelope: ERROR_ENVELOPE, PageMeta: PAGE_META },
-    headers: { ...doc.components?.headers },
-  };
+    schemas: { ...Object.fromEntries(generatedSchemas), ErrorEnvelope: ERROR_ENVELOPE, ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES) }, PageMeta: PAGE_META },
+    parameters: { ...doc.components?.parameters, ...PARAMETERS },
+    headers: { ...doc.components?.headers, ...HEADERS },
+  } as OpenAPIObject['components'];
 
+  const tags: string[] = [];
   for (const route of routes) {
-    const operation = doc.paths?.[route.path]?.[route.method.toLowerCase() as 'get'];
+    const operation = doc.paths?.[route.path]?.[route.method.toLowerCase() as 'get'] as GeneratedOperation | undefined;
     if (!operation) continue;
     const status = route.meta.status ?? 200;
-    const generated = operation.responses?.['200'] as { content?: Record<string, { schema?: Schema }> } | undefined;
-    const data = generated?.content?.['application/json']?.schema ?? {};
-
+    const data = operation.responses?.['200']?.content?.['application/json']?.schema ?? {};
     const responses: Record<string, unknown> = {
       [status]: {
         description: route.meta.message ?? 'Success',
-        headers: RATE_LIMIT_HEADERS,
+        headers: responseHeaders(route.method, status),
         // A streamed file is the body itself; errors before it starts still use the envelope.
         content: route.meta.stream
           ? { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } }
           : { 'application/json': { schema: successSchema(status, data) } },
       },
     };
-    const byStatus = new Map<number, ErrorCode[]>();
-    for (const code of errorCodesFor(route)) {
-      const httpStatus = ERROR_CODES[code].status;
-      byStatus.set(httpStatus, [...(byStatus.get(httpStatus) ?? []), code]);
-    }
-    for (const [httpStatus, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
-      const headers: Record<string, unknown> = { ...RATE_LIMIT_HEADERS };
-      if (httpStatus === 429 || httpStatus === 503) {
-        headers['Retry-After'] = { description: 'Seconds to wait before retrying', schema: { type: 'integer' } };
-      }
+    const codes = errorCodesFor(route, inputOf(operation));
+    for (const httpStatus of [...new Set(codes.map((code) => ERROR_CODES[code].status))].sort((a, b) => a - b)) {
+      const atStatus = codes.filter((code) => ERROR_CODES[code].status === httpStatus);
       responses[httpStatus] = {
-        description: `Error: ${codes.join(', ')}`,
-        headers,
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
+        description: `${STATUS_CODES[httpStatus]}: ${atStatus.join(', ')}`,
+        headers: responseHeaders(route.method, httpStatus),
+        content: { 'application/json': { schema: errorSchema(httpStatus, atStatus) } },
       };
     }
-    operation.responses = responses as typeof operation.responses;
-    const security = securityFor(route);
-    if (security) operation.security = security;
-    if (route.meta.scopes?.length) {
-      operation.description = [operation.description, `Scopes: ${route.meta.scopes.join(', ')}.`].filter(Boolean).join('\n\n');
-    }
-    if (route.meta.permission) {
-      operation.description = [operation.description, `Permission: ${route.meta.permission}.`].filter(Boolean).join('\n\n');
-    }
+    operation.responses = responses as GeneratedOperation['responses'];
+    operation.security = securityFor(route.meta);
+    const headerParameters = route.method === 'POST' ? ['RequestId', 'IdempotencyKey'] : ['RequestId'];
+    operation.parameters = [...(operation.parameters ?? []), ...headerParameters.map((name) => ({ $ref: `#/components/parameters/${name}` }))];
+    operation.description = [operation.description, ...requirements(route.meta)].filter(Boolean).join('\n\n') || undefined;
+    for (const tag of operation.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
   }
+  doc.tags = tags.map((name) => (TAG_DESCRIPTIONS[name] ? { name, description: TAG_DESCRIPTIONS[name] } : { name }));
   return doc;
 }

@@ -1,27 +1,89 @@
+/**
+ * The OpenAPI document at /api/openapi.json: valid (a real validator), complete, and true to the
+ * running service. What the document says about headers, credentials, the OAuth endpoints and error
+ * codes is checked against what the service answers, not only against itself.
+ */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restRoutes } from '../../adapters/rest/routes.js';
 import { appRouter } from '../../procedures/index.js';
+import { ERROR_CODES, type ErrorCode } from '../../server/errors.js';
+import { newId } from '../../server/ids.js';
+import { USER_SCOPES } from '../../server/scopes.js';
+import { createApiKey } from '../support/api-keys.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { asBrowser, ORIGIN, signUp, type SignedUp } from '../support/identity.js';
+import { freePort } from '../support/net.js';
+import { createBearerToken, registerPublicClient } from '../support/oauth.js';
+import { authorizationRequest, protocolPost } from '../support/oauth-flow.js';
+import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 
 let t: TestApp;
 let doc: any;
+/** The document with every $ref resolved. */
+let resolved: any;
+let owner: SignedUp;
+let organizationId: string;
+
 beforeAll(async () => {
-  t = await startTestApp();
+  // The service's public URL is where it listens, so the URLs in the document can be fetched as they are.
+  const port = await freePort();
+  t = await startTestApp({
+    port,
+    env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: ORIGIN, RATE_LIMIT_GLOBAL_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+  });
   const res = await t.request('/api/openapi.json');
   expect(res.status).toBe(200);
   doc = res.body;
+  resolved = await SwaggerParser.dereference(structuredClone(doc));
+  owner = await signUp(t);
+  organizationId = await defaultOrganizationId(t, owner.userId);
 });
 afterAll(async () => {
   await t?.close();
 });
 
 const ENVELOPE_KEYS = ['success', 'status', 'code', 'message', 'data', 'meta'];
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+interface Operation {
+  method: string;
+  path: string;
+  operation: any;
+}
+
+function operationsOf(document: any): Operation[] {
+  return Object.entries<any>(document.paths).flatMap(([path, item]) =>
+    Object.entries<any>(item).map(([method, operation]) => ({ method, path, operation })),
+  );
+}
+
+/** The properties an `allOf` (or a plain schema) promises, and the codes all its parts allow. */
+function envelopeOf(schema: any): { required: Set<string>; properties: Record<string, any>; codes?: string[] } {
+  const parts: any[] = schema.allOf ?? [schema];
+  const enums = parts.map((part) => part.properties?.code?.enum).filter(Array.isArray) as string[][];
+  return {
+    required: new Set(parts.flatMap((part) => part.required ?? [])),
+    properties: Object.assign({}, ...parts.map((part) => part.properties ?? {})),
+    codes: enums.length > 0 ? enums.reduce((all, some) => all.filter((code) => some.includes(code))) : undefined,
+  };
+}
+
+function codesAt(operation: any, status: number): string[] {
+  const response = operation.responses[String(status)];
+  return response ? (envelopeOf(response.content['application/json'].schema).codes ?? []) : [];
+}
+
+/** Whether the operation needs a credential: a security requirement, and none of them empty. */
+const needsCredential = (operation: any) => operation.security?.length > 0 && operation.security.every((s: object) => Object.keys(s).length > 0);
+
+const pathParams = (operation: any): string[] => (operation.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
 
 describe('GET /api/openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     expect(doc.openapi).toBe('3.1.0');
     await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
+    expect(doc.servers).toEqual([{ url: `${t.services.config.baseUrl}/api` }]);
   });
 
   it('documents every REST procedure', () => {
@@ -30,34 +92,236 @@ describe('GET /api/openapi.json', () => {
     }
   });
 
-  it('shows the envelope on every response and lists each operation’s errors', async () => {
-    const dereferenced: any = await SwaggerParser.dereference(structuredClone(doc));
-    for (const [path, item] of Object.entries<any>(dereferenced.paths)) {
-      for (const [method, operation] of Object.entries<any>(item)) {
-        const statuses = Object.keys(operation.responses);
-        expect(statuses.some((s) => s.startsWith('2')), `${method} ${path} success`).toBe(true);
-        for (const status of ['400', '429', '500', '503']) expect(statuses, `${method} ${path}`).toContain(status);
-        for (const [status, response] of Object.entries<any>(operation.responses)) {
-          if (Number(status) < 400 && !response.content['application/json']) {
-            // A streamed file (the audit-log export) is the body itself.
-            expect(Object.keys(response.content).sort(), `${method} ${path}`).toEqual(['application/x-ndjson', 'text/csv']);
-            continue;
-          }
-          const schema = response.content['application/json'].schema;
-          expect(schema.required, `${method} ${path} ${status}`).toEqual(ENVELOPE_KEYS);
-          expect(Object.keys(schema.properties)).toEqual(ENVELOPE_KEYS);
-          expect(schema.properties.success.const).toBe(Number(status) < 400);
-          expect(response.headers['RateLimit-Remaining']).toBeDefined();
-          if (Number(status) >= 400) expect(response.description).toMatch(/^Error: [A-Z_]+/);
+  it('lists every tag its operations use, each described in a line, and no other', () => {
+    const used = new Set(operationsOf(doc).flatMap(({ operation }) => operation.tags ?? []));
+    expect(used.size).toBeGreaterThan(5);
+    expect(doc.tags?.map((tag: any) => tag.name).sort()).toEqual([...used].sort());
+    for (const tag of doc.tags) {
+      expect(tag.description, tag.name).toMatch(/^\S.*\S$/);
+      expect(tag.description, tag.name).not.toContain('\n');
+    }
+    for (const { method, path, operation } of operationsOf(doc)) expect(operation.tags?.length, `${method} ${path}`).toBeGreaterThan(0);
+  });
+
+  it('keeps no component that nothing uses: none of trpc-to-openapi’s tRPC-shaped error.* schemas', () => {
+    expect(Object.keys(doc.components.schemas).filter((name) => name.startsWith('error.'))).toEqual([]);
+    for (const kind of ['schemas', 'parameters', 'headers']) {
+      const unused = Object.keys(doc.components[kind]).filter((name) => {
+        const { [name]: _itself, ...others } = doc.components[kind];
+        return !JSON.stringify({ ...doc, components: { ...doc.components, [kind]: others } }).includes(`"#/components/${kind}/${name}"`);
+      });
+      expect(unused, kind).toEqual([]);
+    }
+  });
+
+  it('takes an optional Idempotency-Key header on every POST, and on nothing else', () => {
+    for (const { method, path, operation } of operationsOf(resolved)) {
+      const header = (operation.parameters ?? []).find((p: any) => p.in === 'header' && p.name === 'Idempotency-Key');
+      if (method !== 'post') {
+        expect(header, `${method} ${path}`).toBeUndefined();
+        continue;
+      }
+      expect(header, `${method} ${path}`).toMatchObject({ required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } });
+      expect(header.description).toMatch(/24 h/);
+    }
+  });
+
+  it('declares the response headers: X-Request-Id and RateLimit-* always, Retry-After on 429 and 503, Idempotent-Replayed on POST answers', () => {
+    for (const { method, path, operation } of operationsOf(resolved)) {
+      for (const [status, response] of Object.entries<any>(operation.responses)) {
+        const label = `${method} ${path} ${status}`;
+        const headers = response.headers ?? {};
+        for (const name of ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']) {
+          expect(headers[name], `${label} ${name}`).toMatchObject({ required: true, schema: { type: expect.any(String) } });
+          expect(headers[name].description, `${label} ${name}`).toBeTruthy();
         }
+        if (status === '429' || status === '503') expect(headers['Retry-After']?.schema, label).toEqual({ type: 'integer', minimum: 0 });
+        else expect(headers['Retry-After'], label).toBeUndefined();
+        // A replay is the kept answer: what the procedure's logic said, never a refusal by the budget nor a 5xx.
+        const replayable = method === 'post' && status !== '429' && Number(status) < 500;
+        expect(headers['Idempotent-Replayed'] !== undefined, label).toBe(replayable);
+        if (replayable) expect(headers['Idempotent-Replayed'].schema).toEqual({ type: 'string', enum: ['true'] });
       }
     }
+  });
+
+  it('shows the envelope on every response', () => {
+    for (const { method, path, operation } of operationsOf(resolved)) {
+      const statuses = Object.keys(operation.responses);
+      expect(statuses.some((s) => s.startsWith('2')), `${method} ${path} success`).toBe(true);
+      for (const [status, response] of Object.entries<any>(operation.responses)) {
+        if (Number(status) < 400 && !response.content['application/json']) {
+          // A streamed file (the audit-log export) is the body itself.
+          expect(Object.keys(response.content).sort(), `${method} ${path}`).toEqual(['application/x-ndjson', 'text/csv']);
+          continue;
+        }
+        const envelope = envelopeOf(response.content['application/json'].schema);
+        expect([...envelope.required].sort(), `${method} ${path} ${status}`).toEqual([...ENVELOPE_KEYS].sort());
+        expect(Object.keys(envelope.properties).sort()).toEqual([...ENVELOPE_KEYS].sort());
+        expect(envelope.properties.success.const).toBe(Number(status) < 400);
+      }
+    }
+  });
+
+  it('gives every operation one error response per status, its possible codes an enum of that status’s codes', () => {
+    for (const { method, path, operation } of operationsOf(resolved)) {
+      const label = `${method} ${path}`;
+      for (const [status, response] of Object.entries<any>(operation.responses)) {
+        if (Number(status) < 400) continue;
+        const { properties, codes } = envelopeOf(response.content['application/json'].schema);
+        expect(codes?.length, `${label} ${status}: code enum`).toBeGreaterThan(0);
+        for (const code of codes!) expect(ERROR_CODES[code as ErrorCode]?.status, `${label} ${status} ${code}`).toBe(Number(status));
+        expect(properties.status.const, `${label} ${status}`).toBe(Number(status));
+        expect(response.description, `${label} ${status}`).toBeTruthy();
+      }
+      expect(codesAt(operation, 429), label).toEqual(['RATE_LIMIT_ERROR']);
+      expect(codesAt(operation, 500), label).toEqual(['INTERNAL_ERROR']);
+      expect(codesAt(operation, 503), label).toContain('SERVICE_UNAVAILABLE');
+      if (operation.parameters?.some((p: any) => p.in !== 'header') || operation.requestBody) expect(codesAt(operation, 400), label).toContain('VALIDATION_ERROR');
+      if (BODY_METHODS.has(method)) expect(codesAt(operation, 400), label).toEqual(expect.arrayContaining(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']));
+      if (BODY_METHODS.has(method)) expect(codesAt(operation, 415), label).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+      if (method === 'post') expect(codesAt(operation, 409), label).toEqual(expect.arrayContaining(['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE']));
+      if (needsCredential(operation)) {
+        expect(codesAt(operation, 401), label).toEqual(expect.arrayContaining(['AUTHENTICATION_REQUIRED', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_API_KEY']));
+        expect(codesAt(operation, 403).length, label).toBeGreaterThan(0);
+      }
+      if (pathParams(operation).some((name) => name !== 'organizationId')) expect(codesAt(operation, 404), label).toContain('NOT_FOUND');
+    }
+  });
+
+  it('describes OAuth bearer tokens as an oauth2 authorization-code flow with PKCE, beside the API key and the cookie', () => {
+    const schemes = doc.components.securitySchemes;
+    expect(schemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Api-Key' });
+    expect(schemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'session' });
+    expect(Object.values<any>(schemes).filter((scheme) => scheme.type === 'http')).toEqual([]);
+    const oauth2 = schemes.oauth2;
+    expect(oauth2.type).toBe('oauth2');
+    expect(oauth2.description).toMatch(/PKCE/);
+    expect(oauth2.description).toMatch(/S256/);
+    expect(Object.keys(oauth2.flows)).toEqual(['authorizationCode']);
+    const flow = oauth2.flows.authorizationCode;
+    const issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
+    expect(flow).toMatchObject({ authorizationUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, refreshUrl: `${issuer}/token` });
+    for (const scope of USER_SCOPES) expect(flow.scopes[scope], scope).toMatch(/^\S.*\S$/);
+    for (const { method, path, operation } of operationsOf(doc)) {
+      for (const requirement of operation.security ?? []) {
+        for (const scope of requirement.oauth2 ?? []) expect(Object.keys(flow.scopes), `${method} ${path}`).toContain(scope);
+      }
+      const route = restRoutes(appRouter).find((r) => r.path === path && r.method.toLowerCase() === method)!;
+      const scopes = route.meta.scopes ?? [];
+      if (!needsCredential(operation)) continue;
+      if (route.meta.sessionOnly) expect(operation.security, `${method} ${path}`).toEqual([{ sessionCookie: [] }]);
+      else expect(operation.security, `${method} ${path}`).toEqual([{ sessionCookie: [] }, { apiKey: scopes }, { oauth2: scopes }]);
+    }
+  });
+
+  it('points the flow at endpoints the running service serves: the ones its discovery names', async () => {
+    const { description, flows } = doc.components.securitySchemes.oauth2;
+    const flow = flows.authorizationCode;
+    const discovery = `${t.services.config.baseUrl}/api/auth/oauth2/.well-known/openid-configuration`;
+    expect(description).toContain(discovery);
+    const metadata = await t.request(new URL(discovery).pathname);
+    expect(metadata.body.authorization_endpoint).toBe(flow.authorizationUrl);
+    expect(metadata.body.token_endpoint).toBe(flow.tokenUrl);
+    expect(metadata.body.code_challenge_methods_supported).toEqual(['S256']);
+    for (const scope of USER_SCOPES) expect(metadata.body.scopes_supported).toContain(scope);
+    for (const scope of Object.keys(flow.scopes)) expect(metadata.body.scopes_supported, scope).toContain(scope);
+
+    // The authorization endpoint takes an authorization-code request with PKCE to its sign-in page ...
+    const redirectUri = 'https://client.example/callback';
+    const client = await registerPublicClient(t, { ownerId: owner.userId, redirectUris: [redirectUri] });
+    const request = await authorizationRequest(flow.authorizationUrl, { client_id: client.id, redirect_uri: redirectUri, scope: 'openid projects:read' });
+    const started = await fetch(request.url, { redirect: 'manual' });
+    expect(started.status).toBe(303);
+    expect(new URL(started.headers.get('location')!, flow.authorizationUrl).pathname).toMatch(/^\/api\/auth\/oauth2\/interaction\/[\w-]+$/);
+    // ... and sends one without PKCE back to the client with an error, as the description says.
+    const withoutPkce = await authorizationRequest(flow.authorizationUrl, { client_id: client.id, redirect_uri: redirectUri, code_challenge: undefined, code_challenge_method: undefined });
+    const refused = new URL((await fetch(withoutPkce.url, { redirect: 'manual' })).headers.get('location')!);
+    expect(refused.origin + refused.pathname).toBe(redirectUri);
+    expect(refused.searchParams.get('error')).toBe('invalid_request');
+
+    // The token endpoint answers a token request with an RFC 6749 error, not a 404.
+    const token = await protocolPost(flow.tokenUrl, { grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: redirectUri, client_id: client.id, code_verifier: request.verifier });
+    expect(token.status).toBe(400);
+    expect(token.body.error).toBe('invalid_grant');
   });
 
   it('shows the health answer inside data', () => {
     const success = doc.paths['/public/health'].get.responses['200'].content['application/json'].schema;
     expect(success.properties.data.properties.checks.properties.database).toBeDefined();
-    expect(doc.paths['/public/health'].get.responses['503'].description).toContain('SERVICE_UNAVAILABLE');
+    expect(codesAt(resolved.paths['/public/health'].get, 503)).toEqual(['SERVICE_UNAVAILABLE']);
+  });
+});
+
+describe('what the service answers is what the document says', () => {
+  /** The API's own headers: each one sent must be documented on that response. */
+  const API_HEADERS = /^(x-request-id|ratelimit-.*|retry-after|idempotent-replayed|www-authenticate)$/;
+
+  async function expectDocumented(operation: any, label: string, res: { status: number; headers: Headers; body: any }) {
+    const response = operation.responses[String(res.status)];
+    expect(response, `${label}: ${res.status} ${res.body?.code} is not documented`).toBeDefined();
+    expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
+    if (res.status >= 400) expect(codesAt(operation, res.status), label).toContain(res.body.code);
+    const documented = Object.keys(response.headers ?? {}).map((name) => name.toLowerCase());
+    for (const name of res.headers.keys()) if (API_HEADERS.test(name)) expect(documented, `${label}: header ${name}`).toContain(name);
+    for (const [name, header] of Object.entries<any>(response.headers ?? {})) {
+      if (header.required) expect(res.headers.has(name), `${label}: header ${name}`).toBe(true);
+    }
+  }
+
+  /** What ends the caller's standing, so that it comes after everything else it could still reach. */
+  const endsStanding = (op: Operation) => Number(/\/(sign-out|leave)$/.test(op.path));
+
+  /** Calls every operation as `headers` say, with stand-in ids and an empty body. */
+  async function probeAll(caller: string, headers: Record<string, string>, organization = newId()) {
+    const operations = operationsOf(resolved).sort((a, b) => endsStanding(a) - endsStanding(b));
+    for (const { method, path, operation } of operations) {
+      const url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'organizationId' ? organization : newId()));
+      const body = method === 'get' || method === 'delete' ? undefined : '{}';
+      const res = await t.request(`/api${url}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json', ...headers }, body });
+      await expectDocumented(operation, `${caller}: ${method} ${path}`, res);
+      if (caller === 'anonymous') {
+        expect(res.status === 401 && res.body.code === 'AUTHENTICATION_REQUIRED', `${caller}: ${method} ${path} security`).toBe(needsCredential(operation));
+      }
+    }
+  }
+
+  it('to callers without a credential, and with a bad one', async () => {
+    await probeAll('anonymous', {});
+    await probeAll('unknown API key', { 'x-api-key': `ba_${'x'.repeat(43)}` });
+    await probeAll('bad bearer token', { authorization: 'Bearer not-a-token' });
+    await probeAll('cookie from an untrusted origin', { cookie: owner.cookie, origin: 'https://elsewhere.example' }, organizationId);
+  }, 120_000);
+
+  it('to tokens that lack the scopes', async () => {
+    const key = await createApiKey(t, { userId: owner.userId, scopes: ['analytics:read'] });
+    await probeAll('API key without the scopes', { 'x-api-key': key }, organizationId);
+    const { token } = await createBearerToken(t, { userId: owner.userId, scopes: ['analytics:read'] });
+    await probeAll('OAuth token without the scopes', { authorization: `Bearer ${token}` }, organizationId);
+  }, 120_000);
+
+  it('to signed-in users: a member, an unverified user and the owner', async () => {
+    const member = await signUp(t);
+    await addMember(t, organizationId, member.userId, 'member');
+    await probeAll('member', asBrowser(member.cookie), organizationId);
+    const unverified = await signUp(t, { verified: false });
+    await probeAll('unverified user', asBrowser(unverified.cookie), await defaultOrganizationId(t, unverified.userId));
+    await probeAll('owner', asBrowser(owner.cookie), organizationId);
+  }, 120_000);
+
+  it('to an Idempotency-Key: its longest documented length is kept and replayed, one more is refused', async () => {
+    const operation = resolved.paths['/auth/sign-out'].post;
+    const { maxLength } = operation.parameters.find((p: any) => p.name === 'Idempotency-Key').schema;
+    const send = (key: string) => t.request('/api/auth/sign-out', { method: 'POST', headers: { 'idempotency-key': key } });
+    const key = `k${newId()}`.padEnd(maxLength, 'k');
+    const first = await send(key);
+    await expectDocumented(operation, 'first', first);
+    const replayed = await send(key);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    await expectDocumented(operation, 'replay', replayed);
+    const tooLong = await send(`${key}k`);
+    expect([tooLong.status, tooLong.body.code]).toEqual([400, 'BAD_REQUEST']);
+    await expectDocumented(operation, 'too long', tooLong);
   });
 });
 
