@@ -34,11 +34,15 @@ export function sentBinding(config: Pick<Config, 'baseUrl'>, req: Request): stri
   return value && TOKEN_PATTERN.test(value) ? value : undefined;
 }
 
-/** The browser's binding value: the one it sent, or a new one set in its cookie with this answer. */
+/**
+ * The browser's binding value: the one it sent, or a new one set in its cookie with this answer.
+ * SameSite=Lax, as the session cookie: a link opened from a mail client (another site) still sends it,
+ * so a page opened twice keeps one value and both forms work.
+ */
 export function formBinding(config: Pick<Config, 'baseUrl'>, req: Request, res: Response): string {
   const sent = sentBinding(config, req);
   if (sent) return sent;
   const value = randomToken();
-  res.appendHeader('Set-Cookie', `${cookieName(config)}=${value}; Path=/; HttpOnly; Secure; SameSite=Strict`);
+  res.appendHeader('Set-Cookie', `${cookieName(config)}=${value}; Path=/; HttpOnly; Secure; SameSite=Lax`);
   return value;
 }

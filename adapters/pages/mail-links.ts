@@ -86,6 +86,7 @@ ${signInForm(csrf, token, email)}`,
 export function mailLinkPages(services: Services, csrfKey: string): express.Router {
   const routes = express.Router();
   const { config } = services;
+  // A frontend opens the links (APP_URL elsewhere): nothing to serve here.
   if (config.appUrl !== config.baseUrl.replace(/\/$/, '')) return routes;
   const csrf = formCsrf(csrfKey);
   const readForm = express.urlencoded({ extended: false, limit: '16kb' });

@@ -64,6 +64,8 @@ function expectProtectedPage(page: { headers: Headers; html: string }) {
   expect(csp).toContain("default-src 'none'");
   expect(csp).not.toMatch(/script-src/);
   expect(page.headers.get('cache-control')).toBe('no-store');
+  // Forms must post with an Origin (the API's cookie check), which no-referrer would make `null`; the token in the URL stays here.
+  expect(page.headers.get('referrer-policy')).toBe('strict-origin');
   expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   expect(page.html).not.toContain('<script');
 }
@@ -76,8 +78,9 @@ describe('each page, opened from its link', () => {
     expectProtectedPage(page);
     expect(page.html).toContain('<form method="post"');
     expect(csrfOf(page.html)).toMatch(/^[\w-]{20,}$/);
-    // The token is bound to a cookie of this browser.
+    // The token is bound to a cookie of this browser: the page opened again (another tab) has the same.
     expect(b.cookies.size).toBeGreaterThan(0);
+    expect(csrfOf((await open(b, `${t.url}${path}?token=some-token`)).html)).toBe(csrfOf(page.html));
   });
 
   it('says what is wrong with a link that has no token', async () => {
