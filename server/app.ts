@@ -54,7 +54,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     embedded = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), port: config.embeddedPostgresPort, log });
     databaseUrl = embedded.url;
   }
-  const orm = await openDatabase(databaseUrl, log);
+  const orm = await openDatabase(databaseUrl, log).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
 
   let redis: Redis | undefined;
   if (config.redisUrl) {

@@ -6,6 +6,9 @@
  *   into 503 SERVICE_UNAVAILABLE within seconds and the pool recovers by itself when it comes back.
  * - What knex has to say about lost connections goes to our log (warn), as JSON like every other line,
  *   instead of console.
+ * - Opening says which database (host, port and name: never the URL, which carries the password) and
+ *   how many migrations it applied. Failing to open, or to start the embedded PostgreSQL, is a
+ *   DatabaseStartError: one line for the person starting the service.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,10 +57,46 @@ export function ormOptions(clientUrl: string, log?: Logger): Options {
   };
 }
 
+/**
+ * The database could not be started or opened, said in one sentence with what to do. Its stack is that
+ * sentence: main.ts prints "Failed to start: <stack>", which must stay one line.
+ */
+export class DatabaseStartError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DatabaseStartError';
+    this.stack = message;
+  }
+}
+
+/** Where a database URL points, without its user and password. */
+function databaseLocation(clientUrl: string): { host: string; port: number; name: string } {
+  const url = new URL(clientUrl);
+  return { host: url.hostname, port: Number(url.port || 5432), name: decodeURIComponent(url.pathname.slice(1)) };
+}
+
+/** Connects, applies the pending migrations and logs both; a failure is a DatabaseStartError. */
 export async function openDatabase(clientUrl: string, log?: Logger): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(clientUrl, log));
-  await orm.getMigrator().up();
-  return orm;
+  const database = databaseLocation(clientUrl);
+  const where = `${database.host}:${database.port}/${database.name}`;
+  let orm: Orm | undefined;
+  try {
+    orm = await MikroORM.init(ormOptions(clientUrl, log));
+    const applied = await orm.getMigrator().up();
+    const migrations = { applied: applied.length, total: migrationsList.length };
+    log?.info({ database, migrations }, `using database ${where}; migrations: ${migrations.applied} applied now, ${migrations.total} in all`);
+    return orm;
+  } catch (error) {
+    log?.debug({ err: error }, 'opening the database failed');
+    await orm?.close(true).catch(() => {});
+    throw new DatabaseStartError(`cannot open the database ${where}: ${reasonOf(error)}`, { cause: error });
+  }
+}
+
+/** An error's message on one line; an AggregateError (one connection attempt per address) says each. */
+function reasonOf(error: unknown): string {
+  const messages = error instanceof AggregateError ? error.errors.map(reasonOf) : [error instanceof Error ? error.message : String(error)];
+  return messages.join('; ').replace(/\s+/g, ' ').trim();
 }
 
 /** One round trip to prove the database answers; rejects after `timeoutMs`. */
