@@ -6,6 +6,8 @@
  *   rules as POST /api/auth/sign-in/email and starts the same session cookie.
  * - The sign-in form's email must be an email address (the schema of the API's sign-in): anything
  *   else is the ordinary wrong-credentials answer, and never reaches the database.
+ * - The consent page lists every scope the request asks for, offline_access ("stay connected") too:
+ *   approving it there is what lets the client have refresh tokens (provider.ts).
  * - An account whose email is not verified is refused at consent (403) and gets no grant: an
  *   unverified address must not mint credentials that outlive the sign-in.
  * - Every form carries a CSRF token bound to the interaction (HMAC of its uid), compared in constant time.
@@ -23,7 +25,12 @@ import { ApiError, toApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError } from '../../server/trpc.js';
 import { formCsrf } from '../pages/form-csrf.js';
+import { USER_SCOPES } from '../../server/scopes.js';
 import { consentPage, errorPage, signInPage } from './pages.js';
+import { OIDC_SCOPES } from './provider.js';
+
+/** The scopes a grant can hold (the provider's `scopes`); anything else a request names is ignored by it. */
+const GRANTABLE_SCOPES: ReadonlySet<string> = new Set([...OIDC_SCOPES, ...USER_SCOPES]);
 
 /** Forms post here and the answer redirects on to the client, so form-action must allow its origin too. */
 function pageCsp(redirectUri: unknown): string {
@@ -78,7 +85,10 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
       const accountId = interaction.session?.accountId;
       if (accountId && (await emailUnverified(accountId))) return send(res, 403, verifyFirst());
       const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-      const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
+      // Everything the client will hold once approved (offline_access included), not only what is new:
+      // prompt=consent asks again for scopes approved before, and an empty list would approve blindly.
+      const requested = typeof params.scope === 'string' ? params.scope.split(' ').filter((s) => GRANTABLE_SCOPES.has(s)) : [];
+      const scopes = [...new Set([...requested, ...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
       send(res, 200, consentPage({ action: `${base(uid)}/confirm`, abort: `${base(uid)}/abort`, csrf: csrfFor(uid), clientName: client.name, logoUri: client.logoUri, scopes }), params.redirect_uri);
     } catch (error) {
       send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));

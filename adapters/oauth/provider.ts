@@ -4,6 +4,8 @@
  * - authorization code with PKCE S256 required for every client (plain is not supported at all),
  *   no implicit or hybrid flow, no password grant; client credentials for confidential clients;
  * - codes live 60 s and are single use; refresh tokens rotate and live 30 days;
+ * - a refresh token is issued exactly when the user approved `offline_access` for the client and the
+ *   request asked for it (offlineAccess below): no prompt=consent needed, never silently dropped;
  * - access tokens are 15-minute JWTs for this API's audience, signed with keys kept encrypted in
  *   PostgreSQL; userinfo accepts them;
  * - the provider's own session lasts only as long as this service's: a request without a valid session
@@ -13,8 +15,8 @@
  *   (interactions.ts): it gets no grant, and no code under an older one (prompt=none: consent_required).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { JWK } from 'jose';
-import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { decodeJwt, type JWK } from 'jose';
+import Provider, { errors, interactionPolicy, type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { UserSchema } from '../../entities/user.js';
 import type { CredentialCache } from '../../server/auth/credential-cache.js';
 import { readSessionToken, validateSessionToken } from '../../server/auth/sessions.js';
@@ -65,6 +67,41 @@ function interactionsPolicy(config: Config, em: EntityManager, credentialCache: 
   return policy;
 }
 
+/**
+ * `offline_access` follows the user's approval. OpenID Connect Core section 11 has a provider honour it
+ * only with prompt=consent "unless other conditions for processing the request permitting offline
+ * access" are in place, and oidc-provider drops it from any other request without a word. Here the
+ * condition is this: the scope is listed on the consent page (interactions.ts), a grant that lacks it
+ * always takes the user there (prompt=none answers consent_required), and only an approval there puts
+ * it in the grant, which the user can withdraw (DELETE /api/user/oauth-grants/{clientId}) and which
+ * a password change or reset ends. So the scope the client sent is kept, whatever its prompt:
+ * - a client that may not have it (not among its allowed scopes, or not registered for the
+ *   refresh_token grant, without which the token would be useless) is refused with invalid_scope,
+ *   redirected to it, instead of being answered as if it had not asked;
+ * - the code then carries offline_access only when it was both asked for and approved, and
+ *   issueRefreshToken issues a refresh token exactly then.
+ *
+ * It runs as the validator of the `scope` parameter (extraParams), which oidc-provider calls after its
+ * own scope checks at the authorization endpoint and for pushed authorization requests, and reads the
+ * scope as sent: the query or form (as oidc-provider reads them), or the pushed request's stored parameters.
+ */
+async function offlineAccess(ctx: KoaContextWithOIDC, value: string | undefined, client: Client): Promise<void> {
+  const current = new Set(value?.split(' ') ?? []);
+  if (current.has('offline_access') || !scopeAsSent(ctx).includes('offline_access')) return;
+  if (!client.scope?.split(' ').includes('offline_access')) throw new errors.InvalidScope('requested scope is not allowed', 'offline_access');
+  if (!client.grantTypeAllowed('refresh_token')) {
+    throw new errors.InvalidScope('offline_access needs the refresh_token grant, which this client is not registered for', 'offline_access');
+  }
+  ctx.oidc.params!.scope = [...current, 'offline_access'].join(' ');
+}
+
+/** The scope parameter of the authorization request as the client sent it (before oidc-provider's checks). */
+function scopeAsSent(ctx: KoaContextWithOIDC): string[] {
+  const pushed = ctx.oidc.entities.PushedAuthorizationRequest;
+  const source: Record<string, unknown> | undefined = pushed ? decodeJwt(pushed.request) : ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined) : ctx.query;
+  return typeof source?.scope === 'string' ? source.scope.split(' ') : [];
+}
+
 export function createProvider(options: ProviderOptions): Provider {
   const { config, em } = options;
   const audience = apiAudience(config);
@@ -77,6 +114,9 @@ export function createProvider(options: ProviderOptions): Provider {
     responseTypes: ['code'],
     pkce: { required: () => true },
     rotateRefreshToken: true,
+    extraParams: { scope: offlineAccess },
+    // A code carries offline_access only when the request asked for it and the user approved it (above).
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     ttl: { AccessToken: 900, ClientCredentials: 900, AuthorizationCode: 60, RefreshToken: 30 * DAY, Grant: 30 * DAY, IdToken: 3600, Interaction: 3600, Session: 14 * DAY },
     routes: {
       authorization: '/authorize',

@@ -39,7 +39,6 @@ async function authorize(b: CookieBrowser, config: oidc.Configuration, extra: Re
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-    prompt: 'consent',
     ...extra,
   });
   return { ...(await b.follow(url.toString())), verifier, state };
@@ -70,6 +69,8 @@ describe('authorization code with PKCE', () => {
     const consentHtml = await consent.res.text();
     expect(consentHtml).toContain('Read your projects');
     expect(consentHtml).toContain('See your email address');
+    // offline_access, asked for without prompt=consent, is listed, and its approval brings the refresh token below.
+    expect(consentHtml).toContain('Stay connected when you are not using it');
 
     const done = await formPost(b, `${consent.url}/confirm`, { csrf: csrfOf(consentHtml) });
     const callback = new URL(done.url);
