@@ -29,7 +29,7 @@ import { ERROR_PAGE_CSP, errorPage } from './pages.js';
 import { OIDC_SCOPES, apiAudience, issuerOf } from './provider.js';
 import { USER_SCOPES } from '../../server/scopes.js';
 
-const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke']);
+const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke', '/request']);
 /** Endpoints a person's browser is sent to: their errors are pages, not JSON. */
 const BROWSER_FACING = /^\/(authorize|end-session)(\/|$)/;
 const parseForm = express.urlencoded({ extended: false, limit: '64kb' });

@@ -132,6 +132,20 @@ describe('offline_access approved on the consent page, without prompt=consent', 
     expect(tokens.refresh_token).toBeTruthy();
   });
 
+  it('takes a pushed authorization request from a confidential client, authenticated by its secret', async () => {
+    const user = await signUp(t);
+    const client = await registerClient(t, { name: 'Pushing Partner', redirectUris: [REDIRECT] });
+    const config = await discoverConfidential(client);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT, scope: OFFLINE, state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const { callback } = await authorize(signedInBrowser(user), url.toString());
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    expect(tokens.refresh_token).toBeTruthy();
+  });
+
   it('keeps the approval: a later request for offline_access, and prompt=none, get a refresh token without asking again', async () => {
     const user = await signUp(t);
     const client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT] });
