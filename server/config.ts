@@ -136,7 +136,7 @@ function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, B
     trustProxy: base.TRUST_PROXY,
     trustedOrigins: base.TRUSTED_ORIGINS.length > 0 ? base.TRUSTED_ORIGINS : [new URL(baseUrl).origin],
     dataDir: path.resolve(base.DATA_DIR),
-    mailDir: path.resolve(base.MAIL_DIR ?? path.join(base.DATA_DIR, 'mail')),
+    mailDir: path.resolve(base.MAIL_DIR || path.join(base.DATA_DIR, 'mail')),
     smtpUrl: base.SMTP_URL,
     mailFrom: base.MAIL_FROM,
     encryptionKey: base.ENCRYPTION_KEY || undefined,
