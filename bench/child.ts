@@ -89,7 +89,8 @@ export function answerProbes(): void {
     }
     if (probe.command === 'snapshot') {
       const file = path.resolve(probe.file);
-      if (!file.startsWith(`${path.resolve(os.tmpdir())}${path.sep}`)) throw new Error(`snapshots go under ${os.tmpdir()}, not ${file}`);
+      if (!file.startsWith(`${path.resolve(os.tmpdir())}${path.sep}`))
+        throw new Error(`snapshots go under ${os.tmpdir()}, not ${file}`);
       gc?.();
       return { file: v8.writeHeapSnapshot(file) };
     }

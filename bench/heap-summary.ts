@@ -91,10 +91,13 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const signed = (n: number, show: (n: number) => string) => (n > 0 ? `+${show(n)}` : n < 0 ? `-${show(-n)}` : show(0));
 
 export function printHeapComparison(label: string, before: HeapSummary, after: HeapSummary, top = 15): void {
-  console.log(`\n${label}: ${kib(before.totalSize)} in ${before.nodes} objects -> ${kib(after.totalSize)} in ${after.nodes} objects (${signed(after.totalSize - before.totalSize, kib)}, ${signed(after.nodes - before.nodes, String)} objects)`);
+  console.log(
+    `\n${label}: ${kib(before.totalSize)} in ${before.nodes} objects -> ${kib(after.totalSize)} in ${after.nodes} objects (${signed(after.totalSize - before.totalSize, kib)}, ${signed(after.nodes - before.nodes, String)} objects)`,
+  );
   const rows = compareHeapSummaries(before, after, top);
   const width = Math.min(48, Math.max(12, ...rows.map((r) => r.group.length)));
-  const line = (cells: string[]) => console.log(`  ${cells.map((c, i) => (i === 0 ? c.slice(0, width).padEnd(width) : c.padStart(12))).join(' ')}`);
+  const line = (cells: string[]) =>
+    console.log(`  ${cells.map((c, i) => (i === 0 ? c.slice(0, width).padEnd(width) : c.padStart(12))).join(' ')}`);
   line(['constructor', 'count', 'Δ count', 'size', 'Δ size']);
   for (const { group, before: b, after: a } of rows) {
     line([group, String(a.count), signed(a.count - b.count, String), kib(a.size), signed(a.size - b.size, kib)]);

@@ -50,7 +50,11 @@ export interface StartOptions {
  * goes to our stderr so that a server's warnings stay visible without mixing into the report; its
  * answers to probes (PROBE lines) go to `probe`.
  */
-export async function startChild(script: string, env: Record<string, string | undefined>, startOptions: StartOptions = {}): Promise<Child> {
+export async function startChild(
+  script: string,
+  env: Record<string, string | undefined>,
+  startOptions: StartOptions = {},
+): Promise<Child> {
   const options = { startMs: 120_000, graceMs: 15_000, ...startOptions };
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, script)], {
     cwd: root,
@@ -89,12 +93,18 @@ export async function startChild(script: string, env: Record<string, string | un
         pending.delete(id);
         fn();
       };
-      pending.set(id, { resolve: (value) => settle(() => resolve(value as T)), reject: (error) => settle(() => reject(error)) });
+      pending.set(id, {
+        resolve: (value) => settle(() => resolve(value as T)),
+        reject: (error) => settle(() => reject(error)),
+      });
       child.stdin.write(`${JSON.stringify({ id, ...request })}\n`);
     });
 
   const ready = new Promise<ChildInfo>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${options.startMs} ms`)), options.startMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start within ${options.startMs} ms`)),
+      options.startMs,
+    );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited before listening (${signal ?? `code ${code}`})`));
@@ -157,7 +167,8 @@ export interface Measurement {
 
 /** Warms up (JIT, connection pools, caches), discards that, then measures. Latencies in ms. */
 export async function measure(url: string, options: LoadOptions): Promise<Measurement> {
-  const run = (duration: number) => autocannon({ url, connections: options.connections, duration, headers: options.headers });
+  const run = (duration: number) =>
+    autocannon({ url, connections: options.connections, duration, headers: options.headers });
   await run(options.warmupSeconds);
   const result = await run(options.durationSeconds);
   return {
@@ -175,9 +186,18 @@ export const clean = (m: Measurement) => m.errors === 0 && m.non2xx === 0;
 
 export function printTable(rows: Array<{ label: string; m: Measurement }>): void {
   const width = Math.max(6, ...rows.map((r) => r.label.length));
-  const line = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(width) : c.padStart(10))).join('  '));
+  const line = (cells: string[]) =>
+    console.log(cells.map((c, i) => (i === 0 ? c.padEnd(width) : c.padStart(10))).join('  '));
   line(['target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx']);
   for (const { label, m } of rows) {
-    line([label, m.reqPerSec.toFixed(0), m.p50.toFixed(2), m.p99.toFixed(2), String(m.requests), String(m.errors), String(m.non2xx)]);
+    line([
+      label,
+      m.reqPerSec.toFixed(0),
+      m.p50.toFixed(2),
+      m.p99.toFixed(2),
+      String(m.requests),
+      String(m.errors),
+      String(m.non2xx),
+    ]);
   }
 }

@@ -11,7 +11,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { clean, createBenchDatabase, envInt, measure, printTable, startChild, verify, type Measurement } from './lib.js';
+import {
+  clean,
+  createBenchDatabase,
+  envInt,
+  measure,
+  printTable,
+  startChild,
+  verify,
+  type Measurement,
+} from './lib.js';
 import { BENCH_ORIGIN, targets } from './targets.js';
 
 const load = {
@@ -25,7 +34,8 @@ const cleanups: Array<() => Promise<void>> = [];
 let cleaning: Promise<void> | undefined;
 const cleanUp = () =>
   (cleaning ??= (async () => {
-    for (const undo of cleanups.reverse()) await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
+    for (const undo of cleanups.reverse())
+      await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
   })());
 
 async function main(): Promise<boolean> {
@@ -47,8 +57,12 @@ async function main(): Promise<boolean> {
   });
   cleanups.push(full.stop);
 
-  console.log(`node ${process.version}, ${os.cpus().length} CPUs; ${load.connections} connections, ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s per target`);
-  console.log(`database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs; ${load.connections} connections, ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s per target`,
+  );
+  console.log(
+    `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`,
+  );
   console.log(`rate limiter: ${String(full.info.rateLimits)}\n`);
 
   const rows: Array<{ label: string; m: Measurement }> = [];
@@ -63,7 +77,11 @@ async function main(): Promise<boolean> {
     rows.push({ label: `full ${target.name}`, m });
 
     if (target.baseline) {
-      const bare = await startChild('bench/bare.ts', { NODE_ENV: 'production', BARE_PATH: path.split('?')[0], BARE_BODY: body });
+      const bare = await startChild('bench/bare.ts', {
+        NODE_ENV: 'production',
+        BARE_PATH: path.split('?')[0],
+        BARE_BODY: body,
+      });
       cleanups.push(bare.stop);
       const b = await measure(`${bare.url}${path}`, load);
       await bare.stop();
@@ -82,7 +100,11 @@ async function main(): Promise<boolean> {
       const f = await measure(`${floor.url}${path}`, load);
       await floor.stop();
       rows.push({ label: `floor ${target.name}`, m: f });
-      ratios.push({ name: `${target.name} vs the database floor`, ratio: m.reqPerSec / f.reqPerSec, minRatio: target.floorMinRatio });
+      ratios.push({
+        name: `${target.name} vs the database floor`,
+        ratio: m.reqPerSec / f.reqPerSec,
+        minRatio: target.floorMinRatio,
+      });
     } else if (target.floorMinRatio !== undefined) {
       console.log(`${target.name}: the database floor needs DATABASE_URL; skipped`);
     }
@@ -92,12 +114,17 @@ async function main(): Promise<boolean> {
   printTable(rows);
   console.log('');
   for (const { name, ratio, minRatio } of ratios) {
-    const note = full.info.rateLimits === 'redis' ? '' : ' (the targets are stated for the Redis limiter; this run used memory)';
-    const verdict = minRatio === undefined ? '' : `; target >= ${minRatio.toFixed(2)} ${ratio >= minRatio ? 'MET' : 'NOT MET'}${note}`;
+    const note =
+      full.info.rateLimits === 'redis' ? '' : ' (the targets are stated for the Redis limiter; this run used memory)';
+    const verdict =
+      minRatio === undefined
+        ? ''
+        : `; target >= ${minRatio.toFixed(2)} ${ratio >= minRatio ? 'MET' : 'NOT MET'}${note}`;
     console.log(`${name}: full/bare = ${ratio.toFixed(2)}${verdict}`);
   }
   const invalid = rows.filter((r) => !clean(r.m));
-  for (const { label, m } of invalid) console.log(`INVALID: ${label} had ${m.errors} errors (${m.timeouts} timeouts) and ${m.non2xx} non-2xx answers`);
+  for (const { label, m } of invalid)
+    console.log(`INVALID: ${label} had ${m.errors} errors (${m.timeouts} timeouts) and ${m.non2xx} non-2xx answers`);
   return invalid.length === 0;
 }
 

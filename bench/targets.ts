@@ -31,13 +31,19 @@ async function sessionCookie(baseUrl: string): Promise<{ headers: Record<string,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: 'a benchmark passphrase', name: 'Bench' }),
   });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('session='))?.split(';')[0];
-  if (res.status !== 201 || !cookie) throw new Error(`sign-up for the benchmark failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('session='))
+    ?.split(';')[0];
+  if (res.status !== 201 || !cookie)
+    throw new Error(`sign-up for the benchmark failed: ${res.status} ${await res.text()}`);
   return { headers: { cookie } };
 }
 
 /** A signed-in owner of an organization with 20 projects; the path lists them. */
-async function organizationWithProjects(baseUrl: string): Promise<{ headers: Record<string, string>; path: string; organizationId: string }> {
+async function organizationWithProjects(
+  baseUrl: string,
+): Promise<{ headers: Record<string, string>; path: string; organizationId: string }> {
   const { headers } = await sessionCookie(baseUrl);
   const json = (res: Response) => res.json() as Promise<{ data: Array<{ id: string }> }>;
   const organizations = await json(await fetch(`${baseUrl}/api/user/organizations`, { headers }));
@@ -47,9 +53,14 @@ async function organizationWithProjects(baseUrl: string): Promise<{ headers: Rec
     const res = await fetch(`${baseUrl}/api/user/organizations/${organizationId}/projects`, {
       method: 'POST',
       headers: write,
-      body: JSON.stringify({ name: `Project ${i}`, website: 'https://example.com', description: 'A project of the benchmark' }),
+      body: JSON.stringify({
+        name: `Project ${i}`,
+        website: 'https://example.com',
+        description: 'A project of the benchmark',
+      }),
     });
-    if (res.status !== 201) throw new Error(`creating projects for the benchmark failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 201)
+      throw new Error(`creating projects for the benchmark failed: ${res.status} ${await res.text()}`);
   }
   return { headers, path: `/api/user/organizations/${organizationId}/projects?limit=20`, organizationId };
 }

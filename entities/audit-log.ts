@@ -24,7 +24,14 @@ export const AuditLogSchema = new EntitySchema<AuditLogEntry>({
   properties: {
     id: idColumn,
     organizationId: { ...ownedBy('Organization'), fieldName: 'organization_id', index: false },
-    actorUserId: { kind: 'm:1', entity: 'User', mapToPk: true, nullable: true, deleteRule: 'set null', fieldName: 'actor_user_id' },
+    actorUserId: {
+      kind: 'm:1',
+      entity: 'User',
+      mapToPk: true,
+      nullable: true,
+      deleteRule: 'set null',
+      fieldName: 'actor_user_id',
+    },
     actorType: { type: 'string', length: 16 },
     action: { type: 'string', length: 64 },
     targetType: { type: 'string', length: 32 },

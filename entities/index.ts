@@ -11,4 +11,21 @@ import { SessionSchema } from './session.js';
 import { AccountSchema, UserSchema } from './user.js';
 import { VerificationSchema } from './verification.js';
 
-export const entities = [UserSchema, AccountSchema, SessionSchema, VerificationSchema, LoginEventSchema, OrganizationSchema, MemberSchema, InviteSchema, ProjectSchema, AuditLogSchema, ApiKeySchema, IdempotencySchema, OAuthClientSchema, OidcArtifactSchema, SigningKeySchema, RevokedAccessTokenSchema];
+export const entities = [
+  UserSchema,
+  AccountSchema,
+  SessionSchema,
+  VerificationSchema,
+  LoginEventSchema,
+  OrganizationSchema,
+  MemberSchema,
+  InviteSchema,
+  ProjectSchema,
+  AuditLogSchema,
+  ApiKeySchema,
+  IdempotencySchema,
+  OAuthClientSchema,
+  OidcArtifactSchema,
+  SigningKeySchema,
+  RevokedAccessTokenSchema,
+];

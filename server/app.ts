@@ -51,7 +51,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), port: config.embeddedPostgresPort, log });
+    embedded = await startEmbeddedPostgres({
+      dir: path.join(config.dataDir, 'postgres'),
+      port: config.embeddedPostgresPort,
+      log,
+    });
     databaseUrl = embedded.url;
   }
   const orm = await openDatabase(databaseUrl, log).catch(async (error: unknown) => {
@@ -74,7 +78,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis,
     limiter: createRateLimiter({ budgets: config.budgets, prefix: config.rateLimitPrefix, redis }),
     health: createHealthCheck({ orm, redis, cacheMs: config.healthCacheMs }),
-    credentialCache: createCredentialCache({ redis, prefix: config.rateLimitPrefix, ttlSeconds: config.credentialCacheTtl, log }),
+    credentialCache: createCredentialCache({
+      redis,
+      prefix: config.rateLimitPrefix,
+      ttlSeconds: config.credentialCacheTtl,
+      log,
+    }),
     mailer: createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, from: config.mailFrom, log }),
     now: options.now ?? (() => new Date()),
   };
@@ -103,7 +112,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use('/api', createRestAdapter(services, router));
   app.use('/trpc', createTrpcAdapter(services, router));
   app.use((req, res) => {
-    sendEnvelope(res, errorEnvelope(404, 'NOT_FOUND', `No route ${req.method} ${req.path}`, { requestId: String(req.id) }));
+    sendEnvelope(
+      res,
+      errorEnvelope(404, 'NOT_FOUND', `No route ${req.method} ${req.path}`, { requestId: String(req.id) }),
+    );
   });
 
   return {

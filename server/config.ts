@@ -67,11 +67,17 @@ const trustProxy = z
   .transform((v, ctx): false | number | string[] => {
     if (v === undefined || v === '' || v === 'false') return false;
     if (/^\d+$/.test(v)) return Number(v);
-    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     try {
       proxyaddr.compile(list);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `is not a hop count or a list of addresses/CIDRs (${(error as Error).message})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `is not a hop count or a list of addresses/CIDRs (${(error as Error).message})`,
+      });
       return z.NEVER;
     }
     return list;
@@ -87,13 +93,19 @@ export const baseSchema = z.object({
   APP_URL: optionalUrl(['http', 'https']),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
-  RATE_LIMIT_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_:.-]').default('rl'),
+  RATE_LIMIT_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_:.-]')
+    .default('rl'),
   TRUST_PROXY: trustProxy,
   TRUSTED_ORIGINS: z
     .string()
     .optional()
     .transform((v, ctx) => {
-      const list = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const list = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const origin of list) {
         if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
           ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });

@@ -92,7 +92,10 @@ function forkFor(input: ContextInput): EntityManager {
   if (!beforeCommit) return input.services.orm.em.fork();
   // An event manager of its own, so that the hook sees this request's transactions only.
   const em = input.services.orm.em.fork({ freshEventManager: true });
-  em.getEventManager().registerSubscriber({ beforeTransactionCommit: ({ em: inTransaction, transaction }) => beforeCommit(inTransaction as EntityManager, transaction) });
+  em.getEventManager().registerSubscriber({
+    beforeTransactionCommit: ({ em: inTransaction, transaction }) =>
+      beforeCommit(inTransaction as EntityManager, transaction),
+  });
   return em;
 }
 
@@ -113,16 +116,28 @@ export function createContextInner(input: ContextInput): Context {
     userAgent: input.userAgent ?? '',
     requestId,
     get log() {
-      log ??= typeof input.log === 'function' ? input.log() : (input.log ?? input.services.log.child({ reqId: requestId }));
+      log ??=
+        typeof input.log === 'function' ? input.log() : (input.log ?? input.services.log.child({ reqId: requestId }));
       return log;
     },
     transport: input.transport ?? 'direct',
     authenticate() {
-      auth ??= input.principal !== undefined
-        ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
-        : input.credentials
-          ? resolveCredentials({ config: input.services.config, em: getEm(), credentialCache: input.services.credentialCache, now: input.services.now(), log: input.services.log, accessTokens: input.services.accessTokens }, input.credentials)
-          : Promise.resolve({ principal: null });
+      auth ??=
+        input.principal !== undefined
+          ? Promise.resolve(input.principal ? { principal: input.principal } : { principal: null })
+          : input.credentials
+            ? resolveCredentials(
+                {
+                  config: input.services.config,
+                  em: getEm(),
+                  credentialCache: input.services.credentialCache,
+                  now: input.services.now(),
+                  log: input.services.log,
+                  accessTokens: input.services.accessTokens,
+                },
+                input.credentials,
+              )
+            : Promise.resolve({ principal: null });
       return auth;
     },
     principal: null,

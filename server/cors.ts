@@ -18,13 +18,26 @@ import type { NextFunction, Request, Response } from 'express';
 import { RATE_LIMIT_HEADERS } from './trpc.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
-const ALLOW_HEADERS = 'Content-Type, Authorization, X-Api-Key, Idempotency-Key, X-Request-Id, trpc-accept, x-trpc-source';
-const EXPOSE_HEADERS = ['X-Request-Id', ...RATE_LIMIT_HEADERS, 'Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'Location', 'Content-Disposition'].join(', ');
+const ALLOW_HEADERS =
+  'Content-Type, Authorization, X-Api-Key, Idempotency-Key, X-Request-Id, trpc-accept, x-trpc-source';
+const EXPOSE_HEADERS = [
+  'X-Request-Id',
+  ...RATE_LIMIT_HEADERS,
+  'Retry-After',
+  'Idempotent-Replayed',
+  'WWW-Authenticate',
+  'Location',
+  'Content-Disposition',
+].join(', ');
 const PREFLIGHT_MAX_AGE = '600';
 
 /** Whether anyone may read this route's answers: a public REST path, or a tRPC call of public procedures only. */
 function isPublic(req: Request): boolean {
-  if (req.baseUrl === '/trpc') return req.path.slice(1).split(',').every((name) => name.startsWith('public.'));
+  if (req.baseUrl === '/trpc')
+    return req.path
+      .slice(1)
+      .split(',')
+      .every((name) => name.startsWith('public.'));
   return req.path.startsWith('/public/') || req.path === '/openapi.json';
 }
 

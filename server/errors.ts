@@ -56,7 +56,8 @@ export interface FieldError {
 }
 
 export const RATE_LIMIT_MESSAGE = 'Too many requests from this IP, please try again later.';
-const INTERNAL_MESSAGE = 'Something went wrong on our side. The error has been logged; quote the request id when reporting it.';
+const INTERNAL_MESSAGE =
+  'Something went wrong on our side. The error has been logged; quote the request id when reporting it.';
 
 export class ApiError extends TRPCError {
   readonly apiCode: ErrorCode;
@@ -65,7 +66,12 @@ export class ApiError extends TRPCError {
   /** Decided before the procedure's logic ran (see the list above); false for what the logic threw. */
   readonly refusal: boolean;
 
-  constructor(code: ErrorCode, message: string, meta: ErrorMeta = {}, options: { cause?: unknown; refusal?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    meta: ErrorMeta = {},
+    options: { cause?: unknown; refusal?: boolean } = {},
+  ) {
     super({ code: ERROR_CODES[code].trpc, message, cause: options.cause });
     this.name = 'ApiError';
     this.apiCode = code;
@@ -109,7 +115,9 @@ export function fieldErrors(issues: ZodLikeIssue[], location: FieldError['locati
 /** The message of a VALIDATION_ERROR: the one bad field named, or how many there are. */
 export function validationMessage(errors: FieldError[]): string {
   const first = errors[0];
-  return first && errors.length === 1 ? `Invalid ${first.field}: ${first.error}` : `The request has ${errors.length} invalid fields`;
+  return first && errors.length === 1
+    ? `Invalid ${first.field}: ${first.error}`
+    : `The request has ${errors.length} invalid fields`;
 }
 
 function validationError(issues: ZodLikeIssue[], location: FieldError['location'], refusal: boolean): ApiError {
@@ -142,7 +150,12 @@ export function toApiError(error: unknown, location: FieldError['location'] = 'b
     // wrapped as INTERNAL_SERVER_ERROR, and is the logic's own answer.
     if (isZodError(error.cause)) return validationError(error.cause.issues, location, error.code === 'BAD_REQUEST');
     if (isDatabaseUnavailable(error.cause)) {
-      return new ApiError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE, { retryAfter: 5 }, { cause: error.cause });
+      return new ApiError(
+        'SERVICE_UNAVAILABLE',
+        SERVICE_UNAVAILABLE_MESSAGE,
+        { retryAfter: 5 },
+        { cause: error.cause },
+      );
     }
     const mapped = FROM_TRPC[error.code];
     if (mapped) return new ApiError(mapped[0], mapped[1], {}, { cause: error });

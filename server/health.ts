@@ -28,8 +28,16 @@ export function createHealthCheck(deps: { orm: Orm; redis?: Redis; cacheMs: numb
 
   async function run(): Promise<HealthReport> {
     const [database, redis] = await Promise.all([
-      pingDatabase(deps.orm).then((): CheckState => 'ok', (): CheckState => 'down'),
-      deps.redis ? pingRedis(deps.redis).then((): CheckState => 'ok', (): CheckState => 'down') : Promise.resolve<CheckState>('disabled'),
+      pingDatabase(deps.orm).then(
+        (): CheckState => 'ok',
+        (): CheckState => 'down',
+      ),
+      deps.redis
+        ? pingRedis(deps.redis).then(
+            (): CheckState => 'ok',
+            (): CheckState => 'down',
+          )
+        : Promise.resolve<CheckState>('disabled'),
     ]);
     const status = database === 'down' ? 'down' : redis === 'down' ? 'degraded' : 'ok';
     return { status, checks: { database, redis } };

@@ -24,7 +24,10 @@ function isDatabaseError(error: Record<string, unknown>): boolean {
     'severity' in error ||
     'sqlState' in error ||
     (typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code)) ||
-    (typeof error.name === 'string' && /Exception$/.test(error.name) && typeof error.message === 'string' && / - /.test(error.message))
+    (typeof error.name === 'string' &&
+      /Exception$/.test(error.name) &&
+      typeof error.message === 'string' &&
+      / - /.test(error.message))
   );
 }
 
@@ -40,7 +43,8 @@ function withoutValues(serialized: Serialized): Serialized {
   const clean: Serialized = {};
   for (const [key, value] of Object.entries(serialized)) {
     if (VALUE_FIELDS.includes(key)) continue;
-    if ((key === 'message' || key === 'stack') && typeof value === 'string') clean[key] = value.replace(DETAIL_LINE, '').replace(SQL_LITERAL, "'?'");
+    if ((key === 'message' || key === 'stack') && typeof value === 'string')
+      clean[key] = value.replace(DETAIL_LINE, '').replace(SQL_LITERAL, "'?'");
     else if (key === 'cause' && value && typeof value === 'object') clean[key] = withoutValues(value as Serialized);
     else clean[key] = value;
   }
@@ -64,6 +68,10 @@ export interface LoggerOptions {
 export function createLogger(level: string, { destination, pretty: readable = false }: LoggerOptions = {}): Logger {
   const options = { level, base: undefined, serializers: { err: serializeError } };
   // In the main thread (not a worker transport): development volumes only.
-  if (readable) return pino(options, pretty({ destination: destination ?? 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  if (readable)
+    return pino(
+      options,
+      pretty({ destination: destination ?? 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }),
+    );
   return destination ? pino(options, destination) : pino(options);
 }

@@ -36,12 +36,25 @@ const mail = await simpleParser(await readFile(file));
 const links = [...new Set(mail.text?.match(/https?:\/\/\S+/g) ?? [])];
 
 if (process.argv.includes('--token')) {
-  const token = links.map((link) => (URL.canParse(link) ? new URL(link).searchParams.get('token') : null)).find(Boolean);
+  const token = links
+    .map((link) => (URL.canParse(link) ? new URL(link).searchParams.get('token') : null))
+    .find(Boolean);
   if (!token) fail(`The newest mail (${file}) has no link with a token.`);
   process.stdout.write(`${token}\n`);
 } else {
-  const to = [mail.to].flat().map((address) => address?.text ?? '').join(', ');
+  const to = [mail.to]
+    .flat()
+    .map((address) => address?.text ?? '')
+    .join(', ');
   process.stdout.write(
-    [`file:    ${file}`, `date:    ${mail.date?.toISOString() ?? ''}`, `to:      ${to}`, `subject: ${mail.subject ?? ''}`, 'links:', ...links.map((link) => `  ${link}`), ''].join('\n'),
+    [
+      `file:    ${file}`,
+      `date:    ${mail.date?.toISOString() ?? ''}`,
+      `to:      ${to}`,
+      `subject: ${mail.subject ?? ''}`,
+      'links:',
+      ...links.map((link) => `  ${link}`),
+      '',
+    ].join('\n'),
   );
 }

@@ -35,7 +35,9 @@ export interface Mailer {
 }
 
 /** A part nodemailer writes as given: UTF-8 text, 8bit, no line folded. */
-const asWritten = (contentType: string, body: string) => ({ raw: `Content-Type: ${contentType}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}` });
+const asWritten = (contentType: string, body: string) => ({
+  raw: `Content-Type: ${contentType}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}`,
+});
 
 export function createMailer(options: { smtpUrl?: string; mailDir: string; from: string; log: Logger }): Mailer {
   const { smtpUrl, mailDir, from, log } = options;
@@ -47,9 +49,17 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string; from:
 
   async function send(mail: Mail): Promise<void> {
     if (smtpUrl) return void (await transport.sendMail({ from, ...mail }));
-    const info = await transport.sendMail({ from, to: mail.to, subject: mail.subject, alternatives: [asWritten('text/plain', mail.text), asWritten('text/html', mail.html)] });
+    const info = await transport.sendMail({
+      from,
+      to: mail.to,
+      subject: mail.subject,
+      alternatives: [asWritten('text/plain', mail.text), asWritten('text/html', mail.html)],
+    });
     await mkdir(mailDir, { recursive: true });
-    const file = path.join(mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++counter).padStart(6, '0')}.eml`);
+    const file = path.join(
+      mailDir,
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++counter).padStart(6, '0')}.eml`,
+    );
     await writeFile(file, (info as unknown as { message: Buffer }).message);
     const link = /https?:\/\/\S+/.exec(mail.text)?.[0];
     log.info({ to: mail.to, subject: mail.subject, file }, 'SMTP_URL is unset: mail written to a file');
@@ -63,7 +73,12 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string; from:
         const message = typeof mail === 'function' ? await mail() : mail;
         if (message) await send(message);
       })()
-        .catch((error: unknown) => log.error({ err: error, ...(typeof mail === 'function' ? {} : { to: mail.to, subject: mail.subject }) }, 'mail delivery failed'))
+        .catch((error: unknown) =>
+          log.error(
+            { err: error, ...(typeof mail === 'function' ? {} : { to: mail.to, subject: mail.subject }) },
+            'mail delivery failed',
+          ),
+        )
         .finally(() => pending.delete(sending));
       pending.add(sending);
     },

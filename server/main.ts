@@ -29,7 +29,9 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const pretty = config.logFormat ? config.logFormat === 'pretty' : config.nodeEnv !== 'production' && process.stdout.isTTY;
+  const pretty = config.logFormat
+    ? config.logFormat === 'pretty'
+    : config.nodeEnv !== 'production' && process.stdout.isTTY;
   const log = createLogger(config.logLevel, { pretty });
   const app = await createApp(config, { log });
   const serving = await serve(app, { port: config.port, host: config.host });
@@ -63,7 +65,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const said = error instanceof DatabaseStartError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const said =
+    error instanceof DatabaseStartError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
   process.stderr.write(`Failed to start: ${said}\n`);
   process.exit(1);
 });

@@ -8,7 +8,12 @@ import { z } from 'zod';
 
 export const PageInput = z.object({
   offset: z.coerce.number().int('Must be a whole number').min(0, 'Must be 0 or more').default(0),
-  limit: z.coerce.number().int('Must be a whole number').min(1, 'Must be between 1 and 100').max(100, 'Must be between 1 and 100').default(20),
+  limit: z.coerce
+    .number()
+    .int('Must be a whole number')
+    .min(1, 'Must be between 1 and 100')
+    .max(100, 'Must be between 1 and 100')
+    .default(20),
 });
 export type PageRequest = z.output<typeof PageInput>;
 
@@ -45,7 +50,11 @@ export async function pageOfRows<T>(
 ): Promise<{ rows: T[]; total: number }> {
   const connection = em.getConnection();
   const [rows, counted] = await Promise.all([
-    connection.execute<T[]>(`select ${query.columns} ${query.from} order by ${query.orderBy} offset ? limit ?`, [...query.params, page.offset, page.limit]),
+    connection.execute<T[]>(`select ${query.columns} ${query.from} order by ${query.orderBy} offset ? limit ?`, [
+      ...query.params,
+      page.offset,
+      page.limit,
+    ]),
     connection.execute<{ total: string }[]>(`select count(*) as total ${query.from}`, query.params),
   ]);
   return { rows, total: Number(counted[0]?.total ?? 0) };

@@ -74,7 +74,9 @@ export function mostRestrictive(results: RateLimitResult[]): RateLimitResult | u
       !worst ||
       Number(result.allowed) < Number(worst.allowed) ||
       (result.allowed === worst.allowed && result.remaining < worst.remaining) ||
-      (result.allowed === worst.allowed && result.remaining === worst.remaining && result.resetSeconds > worst.resetSeconds)
+      (result.allowed === worst.allowed &&
+        result.remaining === worst.remaining &&
+        result.resetSeconds > worst.resetSeconds)
     ) {
       worst = result;
     }

@@ -43,7 +43,10 @@ export async function connectRedis(redis: Redis, log: Logger, timeoutMs = 3000):
       }),
     ]);
   } catch (error) {
-    log.warn({ err: (error as Error).message }, 'Redis is not reachable at start; using in-memory insurance limits until it is');
+    log.warn(
+      { err: (error as Error).message },
+      'Redis is not reachable at start; using in-memory insurance limits until it is',
+    );
   } finally {
     clearTimeout(timer);
   }

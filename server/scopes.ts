@@ -1,10 +1,16 @@
 /** Scopes a token can carry and permissions a role grants (API.md section 7). */
 export const USER_SCOPES = [
-  'user:read', 'user:write',
-  'projects:read', 'projects:write',
-  'subscription:read', 'subscription:write',
-  'api-keys:read', 'api-keys:write', 'api-keys:delete',
-  'organizations:read', 'organizations:write',
+  'user:read',
+  'user:write',
+  'projects:read',
+  'projects:write',
+  'subscription:read',
+  'subscription:write',
+  'api-keys:read',
+  'api-keys:write',
+  'api-keys:delete',
+  'organizations:read',
+  'organizations:write',
   'analytics:read',
 ] as const;
 export type Scope = (typeof USER_SCOPES)[number];
@@ -23,6 +29,11 @@ export type Role = (typeof ROLES)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   owner: PERMISSIONS,
-  admin: ['organization:read', 'organization:manage-members', 'organization:manage-security', 'organization:manage-settings'],
+  admin: [
+    'organization:read',
+    'organization:manage-members',
+    'organization:manage-security',
+    'organization:manage-settings',
+  ],
   member: ['organization:read'],
 };

@@ -17,7 +17,9 @@ export interface Encrypter {
 }
 
 function parseKey(value: string): Buffer {
-  return /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
+  return /^[0-9a-f]{64}$/i.test(value)
+    ? Buffer.from(value, 'hex')
+    : Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
 }
 
 export function loadEncryptionKey(config: Config, log: Logger): Buffer {
@@ -38,7 +40,12 @@ export function createEncrypter(key: Buffer): Encrypter {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return ['v1', iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+      return [
+        'v1',
+        iv.toString('base64url'),
+        body.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+      ].join('.');
     },
     decrypt(ciphertext) {
       const [version, iv, body, tag] = ciphertext.split('.');

@@ -14,7 +14,15 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { BudgetName } from './config.js';
 import type { AuthResult } from './auth/credentials.js';
 import type { Context } from './context.js';
-import { ApiError, RATE_LIMIT_MESSAGE, toApiError, validationMessage, type ErrorCode, type ErrorMeta, type FieldError } from './errors.js';
+import {
+  ApiError,
+  RATE_LIMIT_MESSAGE,
+  toApiError,
+  validationMessage,
+  type ErrorCode,
+  type ErrorMeta,
+  type FieldError,
+} from './errors.js';
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
 import { ULID_PATTERN } from './ids.js';
 import { ROLE_PERMISSIONS, type Permission, type Scope } from './scopes.js';
@@ -90,7 +98,10 @@ export function refuse(code: ErrorCode, message: string, meta?: ErrorMeta): ApiE
 }
 
 export function rateLimitError(result: RateLimitResult): ApiError {
-  return refuse('RATE_LIMIT_ERROR', RATE_LIMIT_MESSAGE, { message: RATE_LIMIT_MESSAGE, retryAfter: result.resetSeconds });
+  return refuse('RATE_LIMIT_ERROR', RATE_LIMIT_MESSAGE, {
+    message: RATE_LIMIT_MESSAGE,
+    retryAfter: result.resetSeconds,
+  });
 }
 
 /** Enough to show the pattern; a body of ten thousand NULs does not need ten thousand lines back. */
@@ -104,7 +115,8 @@ const MAX_NAMED_FIELDS = 20;
  */
 export function nulByteError(input: unknown, location: FieldError['location']): ApiError | undefined {
   const errors: FieldError[] = [];
-  const named = (field: string) => errors.push({ field: field.replaceAll('\0', '\\u0000'), error: 'Must not contain a NUL byte (\\u0000)', location });
+  const named = (field: string) =>
+    errors.push({ field: field.replaceAll('\0', '\\u0000'), error: 'Must not contain a NUL byte (\\u0000)', location });
   const pending: [value: unknown, field: string][] = [[input, '']];
   const seen = new Set<object>();
   while (pending.length > 0 && errors.length < MAX_NAMED_FIELDS) {
@@ -149,7 +161,9 @@ export const rateLimitGuard = t.middleware(async ({ ctx, meta, type, getRawInput
   // Merging a context copies it (and forks its EntityManager): only where there is something to add.
   if (!readsCredentials) return next();
   // A refused credential is thrown by the tiers that need a principal, before the logic runs.
-  const authError = auth.error && new ApiError(auth.error.apiCode, auth.error.message, auth.error.meta, { cause: auth.error.cause, refusal: true });
+  const authError =
+    auth.error &&
+    new ApiError(auth.error.apiCode, auth.error.message, auth.error.meta, { cause: auth.error.cause, refusal: true });
   return next({ ctx: { principal: auth.principal, authError } });
 });
 
@@ -224,7 +238,8 @@ export const tenantProcedure = guarded
   .use(requirePrincipal)
   .use(async ({ ctx, meta, getRawInput, next }) => {
     const raw = await getRawInput();
-    const organizationId = typeof raw === 'object' && raw !== null ? (raw as { organizationId?: unknown }).organizationId : undefined;
+    const organizationId =
+      typeof raw === 'object' && raw !== null ? (raw as { organizationId?: unknown }).organizationId : undefined;
     if (typeof organizationId !== 'string' || !ULID_PATTERN.test(organizationId)) {
       throw refuse('TENANT_CONTEXT_MISSING', 'This route needs a well-formed organization id in its path');
     }
@@ -236,7 +251,9 @@ export const tenantProcedure = guarded
     if (!found) throw refuse('FORBIDDEN', 'You are not a member of this organization');
     const permissions = ROLE_PERMISSIONS[found.role];
     if (meta?.ownerOnly && found.role !== 'owner') {
-      throw refuse('INSUFFICIENT_PERMISSIONS', 'Only an owner of the organization can do this', { requiredPermissions: ['owner'] });
+      throw refuse('INSUFFICIENT_PERMISSIONS', 'Only an owner of the organization can do this', {
+        requiredPermissions: ['owner'],
+      });
     }
     if (meta?.permission && !permissions.includes(meta.permission)) {
       throw refuse('INSUFFICIENT_PERMISSIONS', `Your role (${found.role}) lacks the permission ${meta.permission}`, {

@@ -37,7 +37,11 @@ async function ownToken(services: Services, callerId: string, token: string): Pr
   return verified;
 }
 
-export async function introspectAccessToken(services: Services, callerId: string, token: string): Promise<Record<string, unknown>> {
+export async function introspectAccessToken(
+  services: Services,
+  callerId: string,
+  token: string,
+): Promise<Record<string, unknown>> {
   const verified = await ownToken(services, callerId, token);
   if (!verified) return { active: false };
   const { scope, client_id, sub, exp, iat, iss, aud, jti } = verified.claims;

@@ -51,7 +51,8 @@ function storable(model: string, id: string, payload: AdapterPayload): AdapterPa
 function restored(model: string, id: string, payload: AdapterPayload): AdapterPayload {
   if (model === 'Grant') return payload;
   const found = { ...payload, jti: id };
-  if (model === 'Interaction' && typeof found.returnTo === 'string') found.returnTo = found.returnTo.replaceAll(UID_MARK, id);
+  if (model === 'Interaction' && typeof found.returnTo === 'string')
+    found.returnTo = found.returnTo.replaceAll(UID_MARK, id);
   return found;
 }
 
@@ -74,7 +75,15 @@ export function createAdapterClass(em: EntityManager, now: () => Date) {
          values (?, ?, ?, ?, ?, ?, ?, null)
          on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
            user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-        [this.model, storedId(this.model, id), JSON.stringify(storable(this.model, id, payload)), payload.grantId ?? null, userCode, payload.uid ?? null, expiresAt],
+        [
+          this.model,
+          storedId(this.model, id),
+          JSON.stringify(storable(this.model, id, payload)),
+          payload.grantId ?? null,
+          userCode,
+          payload.uid ?? null,
+          expiresAt,
+        ],
       );
     }
 
@@ -100,11 +109,17 @@ export function createAdapterClass(em: EntityManager, now: () => Date) {
 
     async consume(id: string): Promise<void> {
       // The first use starts the grace period; later uses must not extend it.
-      await connection().execute('update oidc_artifacts set consumed_at = coalesce(consumed_at, ?) where model = ? and id = ?', [now(), this.model, storedId(this.model, id)]);
+      await connection().execute(
+        'update oidc_artifacts set consumed_at = coalesce(consumed_at, ?) where model = ? and id = ?',
+        [now(), this.model, storedId(this.model, id)],
+      );
     }
 
     async destroy(id: string): Promise<void> {
-      await connection().execute('delete from oidc_artifacts where model = ? and id = ?', [this.model, storedId(this.model, id)]);
+      await connection().execute('delete from oidc_artifacts where model = ? and id = ?', [
+        this.model,
+        storedId(this.model, id),
+      ]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -140,9 +155,18 @@ async function saveRegisteredClient(em: EntityManager, id: string, payload: Adap
      on conflict (id) do update set name = excluded.name, redirect_uris = excluded.redirect_uris, allowed_scopes = excluded.allowed_scopes,
        grant_types = excluded.grant_types, logo_uri = excluded.logo_uri, policy_uri = excluded.policy_uri, tos_uri = excluded.tos_uri, updated_at = excluded.updated_at`,
     [
-      id, String(payload.client_name ?? 'Registered client').slice(0, 100), type, secret ? sha256Hex(secret) : null,
-      JSON.stringify(payload.redirect_uris ?? []), JSON.stringify(scopes), JSON.stringify(payload.grant_types ?? ['authorization_code']),
-      payload.logo_uri ?? null, payload.policy_uri ?? null, payload.tos_uri ?? null, now, now,
+      id,
+      String(payload.client_name ?? 'Registered client').slice(0, 100),
+      type,
+      secret ? sha256Hex(secret) : null,
+      JSON.stringify(payload.redirect_uris ?? []),
+      JSON.stringify(scopes),
+      JSON.stringify(payload.grant_types ?? ['authorization_code']),
+      payload.logo_uri ?? null,
+      payload.policy_uri ?? null,
+      payload.tos_uri ?? null,
+      now,
+      now,
     ],
   );
 }

@@ -61,12 +61,18 @@ export function presentedCredentials(req: Request): PresentedCredentials | null 
 }
 
 /** Which registered client the credentials name, and whether they prove it; undefined for none. */
-export async function namedClient(em: EntityManager, presented: PresentedCredentials): Promise<NamedClient | undefined> {
+export async function namedClient(
+  em: EntityManager,
+  presented: PresentedCredentials,
+): Promise<NamedClient | undefined> {
   if (presented.clientId === undefined) return undefined;
   const client = await registeredClient(em, presented.clientId);
   if (!client) return undefined;
   const secretHash = typeof client.client_secret === 'string' ? client.client_secret : undefined;
-  const proven = secretHash !== undefined && presented.secret !== undefined && constantTimeEqual(sha256Hex(presented.secret), secretHash);
+  const proven =
+    secretHash !== undefined &&
+    presented.secret !== undefined &&
+    constantTimeEqual(sha256Hex(presented.secret), secretHash);
   return { clientId: presented.clientId, proven, public: secretHash === undefined && presented.secret === undefined };
 }
 

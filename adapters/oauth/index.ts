@@ -38,14 +38,17 @@ const parseJson = express.json({ limit: '64kb' });
 /** Reads a form body (or a registration's JSON) up front, so that its values are checked before the provider's turn. */
 async function readBody(req: Request, res: Response): Promise<void> {
   for (const parse of [parseForm, parseJson]) {
-    await new Promise<void>((resolve, reject) => parse(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      parse(req, res, (error?: unknown) => (error ? reject(error) : resolve())),
+    );
   }
 }
 
 function carriesNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some(carriesNul);
-  if (value && typeof value === 'object') return Object.entries(value).some(([key, v]) => key.includes('\u0000') || carriesNul(v));
+  if (value && typeof value === 'object')
+    return Object.entries(value).some(([key, v]) => key.includes('\u0000') || carriesNul(v));
   return false;
 }
 
@@ -53,7 +56,10 @@ function carriesNul(value: unknown): boolean {
 function protocolError(req: Request, res: Response, status: number, error: string, description: string): void {
   res.status(status);
   if (BROWSER_FACING.test(req.path)) {
-    return void res.setHeader('Content-Security-Policy', ERROR_PAGE_CSP).type('html').send(errorPage(`${error}: ${description}`));
+    return void res
+      .setHeader('Content-Security-Policy', ERROR_PAGE_CSP)
+      .type('html')
+      .send(errorPage(`${error}: ${description}`));
   }
   res.json({ error, error_description: description });
 }
@@ -104,37 +110,54 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
     if (!(await spend(req, res))) return;
     res.setHeader('Cache-Control', 'no-store');
     const token = /^bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const verified = token && services.accessTokens ? await services.accessTokens.verify(services.orm.em.fork(), token, services.now()) : null;
-    const user = verified?.user?.isActive && verified.allScopes.includes('openid')
-      ? await services.orm.em.fork().findOne(UserSchema, { id: verified.subject, isActive: true })
-      : null;
+    const verified =
+      token && services.accessTokens
+        ? await services.accessTokens.verify(services.orm.em.fork(), token, services.now())
+        : null;
+    const user =
+      verified?.user?.isActive && verified.allScopes.includes('openid')
+        ? await services.orm.em.fork().findOne(UserSchema, { id: verified.subject, isActive: true })
+        : null;
     if (!verified || !user) {
       res.status(401).setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return void res.json({ error: 'invalid_token', error_description: 'The access token is invalid, expired, revoked or lacks the openid scope' });
+      return void res.json({
+        error: 'invalid_token',
+        error_description: 'The access token is invalid, expired, revoked or lacks the openid scope',
+      });
     }
     res.json({
       sub: user.id,
       ...(verified.allScopes.includes('email') ? { email: user.email, email_verified: user.verifiedAt !== null } : {}),
-      ...(verified.allScopes.includes('profile') ? { name: user.fullName, updated_at: Math.floor(user.updatedAt.getTime() / 1000) } : {}),
+      ...(verified.allScopes.includes('profile')
+        ? { name: user.fullName, updated_at: Math.floor(user.updatedAt.getTime() / 1000) }
+        : {}),
     });
   };
   app.get('/api/auth/oauth2/userinfo', userinfo);
   app.post('/api/auth/oauth2/userinfo', userinfo);
 
-  app.use('/api/auth/oauth2/interaction', async (req, res, next) => {
-    if (await spend(req, res)) next();
-  }, interactionRoutes(services, provider, csrfKey));
+  app.use(
+    '/api/auth/oauth2/interaction',
+    async (req, res, next) => {
+      if (await spend(req, res)) next();
+    },
+    interactionRoutes(services, provider, csrfKey),
+  );
 
   app.use('/api/auth/oauth2', async (req: Request, res: Response, next: NextFunction) => {
     try {
       let unreadable = false;
       if (req.method === 'POST' || req.method === 'PUT') await readBody(req, res).catch(() => (unreadable = true));
-      const presented = req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path) && !unreadable ? presentedCredentials(req) : undefined;
+      const presented =
+        req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path) && !unreadable
+          ? presentedCredentials(req)
+          : undefined;
       if (!(await spend(req, res, req.path === '/token' ? tokenBudgetKey(req, presented) : undefined))) return;
       // Everything under /api/auth is uncacheable (API.md section 3); the provider may say so itself too.
       res.setHeader('Cache-Control', 'no-store');
       if (unreadable) return protocolError(req, res, 400, 'invalid_request', 'the request body could not be read');
-      if (/%00/i.test(req.originalUrl) || carriesNul(req.body)) return protocolError(req, res, 400, 'invalid_request', 'a parameter contains a NUL character');
+      if (/%00/i.test(req.originalUrl) || carriesNul(req.body))
+        return protocolError(req, res, 400, 'invalid_request', 'a parameter contains a NUL character');
       if (presented === null) return invalidClient(res, true, 'the client credentials are not properly form-encoded');
       if (presented) handOnHashed(req, presented);
 

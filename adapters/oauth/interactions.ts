@@ -52,7 +52,8 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
   }
 
   async function clientName(clientId: unknown) {
-    const client = typeof clientId === 'string' ? await services.orm.em.fork().findOne(OAuthClientSchema, { id: clientId }) : null;
+    const client =
+      typeof clientId === 'string' ? await services.orm.em.fork().findOne(OAuthClientSchema, { id: clientId }) : null;
     return { name: client?.name ?? 'An application', logoUri: client?.logoUri ?? undefined };
   }
 
@@ -61,7 +62,10 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
     return !user || user.verifiedAt === null;
   }
 
-  const verifyFirst = () => errorPage('Verify your email address first: open the link we emailed you, then go back to the application and try again.');
+  const verifyFirst = () =>
+    errorPage(
+      'Verify your email address first: open the link we emailed you, then go back to the application and try again.',
+    );
 
   const csrfValid = (req: Request, uid: string) => csrf.sentWith(req.body, uid);
 
@@ -76,22 +80,58 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
           const ctx = createContext(services, 'rest', req, res);
           const auth = await ctx.authenticate();
           if (auth.principal?.kind === 'session') {
-            return void (await provider.interactionFinished(req, res, { login: { accountId: auth.principal.userId } }, { mergeWithLastSubmission: false }));
+            return void (await provider.interactionFinished(
+              req,
+              res,
+              { login: { accountId: auth.principal.userId } },
+              { mergeWithLastSubmission: false },
+            ));
           }
         }
         const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
-        return send(res, 200, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: hint }), params.redirect_uri);
+        return send(
+          res,
+          200,
+          signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: hint }),
+          params.redirect_uri,
+        );
       }
       const accountId = interaction.session?.accountId;
       if (accountId && (await emailUnverified(accountId))) return send(res, 403, verifyFirst());
-      const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+      const details = prompt.details as {
+        missingOIDCScope?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
       // Everything the client will hold once approved (offline_access included), not only what is new:
       // prompt=consent asks again for scopes approved before, and an empty list would approve blindly.
-      const requested = typeof params.scope === 'string' ? params.scope.split(' ').filter((s) => GRANTABLE_SCOPES.has(s)) : [];
-      const scopes = [...new Set([...requested, ...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
-      send(res, 200, consentPage({ action: `${base(uid)}/confirm`, abort: `${base(uid)}/abort`, csrf: csrfFor(uid), clientName: client.name, logoUri: client.logoUri, scopes }), params.redirect_uri);
+      const requested =
+        typeof params.scope === 'string' ? params.scope.split(' ').filter((s) => GRANTABLE_SCOPES.has(s)) : [];
+      const scopes = [
+        ...new Set([
+          ...requested,
+          ...(details.missingOIDCScope ?? []),
+          ...Object.values(details.missingResourceScopes ?? {}).flat(),
+        ]),
+      ];
+      send(
+        res,
+        200,
+        consentPage({
+          action: `${base(uid)}/confirm`,
+          abort: `${base(uid)}/abort`,
+          csrf: csrfFor(uid),
+          clientName: client.name,
+          logoUri: client.logoUri,
+          scopes,
+        }),
+        params.redirect_uri,
+      );
     } catch (error) {
-      send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));
+      send(
+        res,
+        400,
+        errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'),
+      );
       services.log.debug({ err: (error as Error).message }, 'interaction not found');
     }
   });
@@ -102,7 +142,12 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
     const { email = '', password = '' } = req.body as { email?: string; password?: string };
     const address = Email.safeParse(email);
     // What was typed goes back into the form, less what no address holds (a NUL, say).
-    const normalized = address.success ? address.data : email.trim().toLowerCase().replace(/[\u0000-\u001f\u007f]/g, '');
+    const normalized = address.success
+      ? address.data
+      : email
+          .trim()
+          .toLowerCase()
+          .replace(/[\u0000-\u001f\u007f]/g, '');
     try {
       const interaction = await provider.interactionDetails(req, res);
       const ctx = createContext(services, 'rest', req, res);
@@ -113,15 +158,35 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
         if (!address.success) throw new ApiError('INVALID_CREDENTIALS', 'Invalid email or password');
         const user = await checkPassword(ctx, normalized, password.slice(0, 256));
         await ctx.em.transactional((em) => startSession(em, ctx, user.id, services.now()));
-        await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          req,
+          res,
+          { login: { accountId: user.id } },
+          { mergeWithLastSubmission: false },
+        );
       } catch (error) {
         const apiError = toApiError(error);
         const message = apiError.apiCode === 'INVALID_CREDENTIALS' ? 'Invalid email or password.' : apiError.message;
         const client = await clientName(interaction.params.client_id);
-        send(res, apiError.status === 429 ? 429 : 401, signInPage({ action: `${base(uid)}/login`, csrf: csrfFor(uid), clientName: client.name, email: normalized, error: message }), interaction.params.redirect_uri);
+        send(
+          res,
+          apiError.status === 429 ? 429 : 401,
+          signInPage({
+            action: `${base(uid)}/login`,
+            csrf: csrfFor(uid),
+            clientName: client.name,
+            email: normalized,
+            error: message,
+          }),
+          interaction.params.redirect_uri,
+        );
       }
     } catch {
-      send(res, 400, errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'));
+      send(
+        res,
+        400,
+        errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'),
+      );
     }
   });
 
@@ -136,10 +201,15 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
       const grant = interaction.grantId
         ? (await provider.Grant.find(interaction.grantId))!
         : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
-      const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+      const details = prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
       if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
       if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-      for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+      for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {}))
+        grant.addResourceScope(resource, scopes.join(' '));
       const grantId = await grant.save();
       await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     } catch {
@@ -151,7 +221,12 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
     const uid = String(req.params.uid);
     if (!csrfValid(req, uid)) return send(res, 403, errorPage('The form has expired; go back and try again.'));
     try {
-      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied the request' }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user denied the request' },
+        { mergeWithLastSubmission: false },
+      );
     } catch {
       send(res, 400, errorPage('This request has expired or is invalid.'));
     }

@@ -21,17 +21,26 @@ export function rotateSigningKeys(em: EntityManager, now: Date): Promise<number>
 }
 
 export async function loadSigningKeys(em: EntityManager, encrypter: Encrypter, now: Date): Promise<JWK[]> {
-  await em.getConnection().execute('delete from signing_keys where retired_at < ?', [new Date(now.getTime() - RETIRED_KEY_PUBLISHED_MS)]);
+  await em
+    .getConnection()
+    .execute('delete from signing_keys where retired_at < ?', [new Date(now.getTime() - RETIRED_KEY_PUBLISHED_MS)]);
   let keys = await em.find(SigningKeySchema, {}, { orderBy: { createdAt: 'desc' } });
   for (const alg of ALGORITHMS) {
     if (keys.some((k) => k.alg === alg && !k.retiredAt)) continue;
     const { privateKey } = await generateKeyPair(alg, { extractable: true });
-    const jwk = { ...(await exportJWK(privateKey)), alg, use: 'sig', kid: `${alg.toLowerCase()}-${now.getTime().toString(36)}` };
+    const jwk = {
+      ...(await exportJWK(privateKey)),
+      alg,
+      use: 'sig',
+      kid: `${alg.toLowerCase()}-${now.getTime().toString(36)}`,
+    };
     // Two instances starting at once may both generate: the primary key keeps one per kid.
-    await em.getConnection().execute(
-      'insert into signing_keys (kid, alg, encrypted_jwk, created_at, retired_at) values (?, ?, ?, ?, null) on conflict do nothing',
-      [jwk.kid, alg, encrypter.encrypt(JSON.stringify(jwk)), now],
-    );
+    await em
+      .getConnection()
+      .execute(
+        'insert into signing_keys (kid, alg, encrypted_jwk, created_at, retired_at) values (?, ?, ?, ?, null) on conflict do nothing',
+        [jwk.kid, alg, encrypter.encrypt(JSON.stringify(jwk)), now],
+      );
   }
   keys = await em.fork().find(SigningKeySchema, {}, { orderBy: { createdAt: 'desc' } });
   // Active keys first: oidc-provider signs with the first key of each algorithm.

@@ -23,7 +23,13 @@ const SCOPE_WORDS: Record<string, string> = {
   'analytics:read': 'Read your analytics',
 };
 
-export function signInPage(options: { action: string; csrf: string; clientName: string; email?: string; error?: string }): string {
+export function signInPage(options: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  email?: string;
+  error?: string;
+}): string {
   return page(
     'Sign in',
     `<h1>Sign in</h1><p>to continue to <strong>${escapeHtml(options.clientName)}</strong></p>
@@ -36,8 +42,17 @@ ${options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p
   );
 }
 
-export function consentPage(options: { action: string; abort: string; csrf: string; clientName: string; logoUri?: string; scopes: string[] }): string {
-  const items = options.scopes.map((s) => `<li>${escapeHtml(SCOPE_WORDS[s] ?? s)} <small>(${escapeHtml(s)})</small></li>`).join('');
+export function consentPage(options: {
+  action: string;
+  abort: string;
+  csrf: string;
+  clientName: string;
+  logoUri?: string;
+  scopes: string[];
+}): string {
+  const items = options.scopes
+    .map((s) => `<li>${escapeHtml(SCOPE_WORDS[s] ?? s)} <small>(${escapeHtml(s)})</small></li>`)
+    .join('');
   return page(
     'Authorize access',
     `${options.logoUri ? `<img src="${escapeHtml(options.logoUri)}" alt="">` : ''}<h1>${escapeHtml(options.clientName)} wants to:</h1>

@@ -16,7 +16,13 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt, type JWK } from 'jose';
-import Provider, { errors, interactionPolicy, type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  errors,
+  interactionPolicy,
+  type Client,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import { UserSchema } from '../../entities/user.js';
 import type { CredentialCache } from '../../server/auth/credential-cache.js';
 import { readSessionToken, validateSessionToken } from '../../server/auth/sessions.js';
@@ -48,22 +54,41 @@ export interface ProviderOptions {
 }
 
 /** The default prompts, and the checks that tie them to this service's session and to verified emails. */
-function interactionsPolicy(config: Config, em: EntityManager, credentialCache: CredentialCache, now: () => Date): interactionPolicy.Prompt[] {
+function interactionsPolicy(
+  config: Config,
+  em: EntityManager,
+  credentialCache: CredentialCache,
+  now: () => Date,
+): interactionPolicy.Prompt[] {
   const { Check, base } = interactionPolicy;
   const policy = base();
   policy.get('login')!.checks.add(
-    new Check('service_session', "the end-user's session with this service has ended", 'login_required', async (ctx: KoaContextWithOIDC) => {
-      const accountId = ctx.oidc.session?.accountId;
-      if (!accountId) return Check.NO_NEED_TO_PROMPT;
-      const token = readSessionToken(config, ctx.get('cookie'));
-      const valid = token === undefined ? null : await validateSessionToken(em.fork(), credentialCache, token, now());
-      return valid && valid.user.id === accountId && valid.user.isActive ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
-    }),
+    new Check(
+      'service_session',
+      "the end-user's session with this service has ended",
+      'login_required',
+      async (ctx: KoaContextWithOIDC) => {
+        const accountId = ctx.oidc.session?.accountId;
+        if (!accountId) return Check.NO_NEED_TO_PROMPT;
+        const token = readSessionToken(config, ctx.get('cookie'));
+        const valid = token === undefined ? null : await validateSessionToken(em.fork(), credentialCache, token, now());
+        return valid && valid.user.id === accountId && valid.user.isActive
+          ? Check.NO_NEED_TO_PROMPT
+          : Check.REQUEST_PROMPT;
+      },
+    ),
   );
-  policy.get('consent')!.checks.add(
-    new Check('email_not_verified', 'the end-user has not verified their email address', 'consent_required', (ctx: KoaContextWithOIDC) =>
-      ctx.oidc.account?.emailVerified === false ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT),
-  );
+  policy
+    .get('consent')!
+    .checks.add(
+      new Check(
+        'email_not_verified',
+        'the end-user has not verified their email address',
+        'consent_required',
+        (ctx: KoaContextWithOIDC) =>
+          ctx.oidc.account?.emailVerified === false ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+      ),
+    );
   return policy;
 }
 
@@ -88,9 +113,13 @@ function interactionsPolicy(config: Config, em: EntityManager, credentialCache: 
 async function offlineAccess(ctx: KoaContextWithOIDC, value: string | undefined, client: Client): Promise<void> {
   const current = new Set(value?.split(' ') ?? []);
   if (current.has('offline_access') || !scopeAsSent(ctx).includes('offline_access')) return;
-  if (!client.scope?.split(' ').includes('offline_access')) throw new errors.InvalidScope('requested scope is not allowed', 'offline_access');
+  if (!client.scope?.split(' ').includes('offline_access'))
+    throw new errors.InvalidScope('requested scope is not allowed', 'offline_access');
   if (!client.grantTypeAllowed('refresh_token')) {
-    throw new errors.InvalidScope('offline_access needs the refresh_token grant, which this client is not registered for', 'offline_access');
+    throw new errors.InvalidScope(
+      'offline_access needs the refresh_token grant, which this client is not registered for',
+      'offline_access',
+    );
   }
   ctx.oidc.params!.scope = [...current, 'offline_access'].join(' ');
 }
@@ -98,7 +127,11 @@ async function offlineAccess(ctx: KoaContextWithOIDC, value: string | undefined,
 /** The scope parameter of the authorization request as the client sent it (before oidc-provider's checks). */
 function scopeAsSent(ctx: KoaContextWithOIDC): string[] {
   const pushed = ctx.oidc.entities.PushedAuthorizationRequest;
-  const source: Record<string, unknown> | undefined = pushed ? decodeJwt(pushed.request) : ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined) : ctx.query;
+  const source: Record<string, unknown> | undefined = pushed
+    ? decodeJwt(pushed.request)
+    : ctx.method === 'POST'
+      ? (ctx.oidc.body as Record<string, unknown> | undefined)
+      : ctx.query;
   return typeof source?.scope === 'string' ? source.scope.split(' ') : [];
 }
 
@@ -116,8 +149,18 @@ export function createProvider(options: ProviderOptions): Provider {
     rotateRefreshToken: true,
     extraParams: { scope: offlineAccess },
     // A code carries offline_access only when the request asked for it and the user approved it (above).
-    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    ttl: { AccessToken: 900, ClientCredentials: 900, AuthorizationCode: 60, RefreshToken: 30 * DAY, Grant: 30 * DAY, IdToken: 3600, Interaction: 3600, Session: 14 * DAY },
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    ttl: {
+      AccessToken: 900,
+      ClientCredentials: 900,
+      AuthorizationCode: 60,
+      RefreshToken: 30 * DAY,
+      Grant: 30 * DAY,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: 14 * DAY,
+    },
     routes: {
       authorization: '/authorize',
       token: '/token',
@@ -136,7 +179,10 @@ export function createProvider(options: ProviderOptions): Provider {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       // A client may introspect and revoke only the tokens issued to it.
-      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
@@ -150,13 +196,20 @@ export function createProvider(options: ProviderOptions): Provider {
           // RFC 8707: a resource this provider issues no tokens for is the client's error, not ours.
           if (resource !== audience) throw new errors.InvalidTarget();
           // OIDC scopes too: the one access token serves this API and userinfo (API.md section 10).
-          return { scope: ['openid', 'profile', 'email', ...USER_SCOPES].join(' '), audience, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return {
+            scope: ['openid', 'profile', 'email', ...USER_SCOPES].join(' '),
+            audience,
+            accessTokenTTL: 900,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
         },
       },
     },
     // Access tokens name the grant that issued them, so revoking that grant (a reused code, a replayed
     // refresh token, a withdrawal) ends exactly its tokens (server/auth/bearer.ts).
-    extraTokenClaims: (_ctx, token) => ('grantId' in token && typeof token.grantId === 'string' ? { grant_id: token.grantId } : undefined),
+    extraTokenClaims: (_ctx, token) =>
+      'grantId' in token && typeof token.grantId === 'string' ? { grant_id: token.grantId } : undefined,
     // Protocol errors shown to a person (a bad client or redirect URI) use this service's error page.
     async renderError(ctx, out) {
       ctx.type = 'html';
@@ -169,7 +222,13 @@ export function createProvider(options: ProviderOptions): Provider {
       return {
         accountId: user.id,
         emailVerified: user.verifiedAt !== null,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: user.verifiedAt !== null, name: user.fullName, updated_at: Math.floor(user.updatedAt.getTime() / 1000) }),
+        claims: async () => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: user.verifiedAt !== null,
+          name: user.fullName,
+          updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+        }),
       };
     },
   };

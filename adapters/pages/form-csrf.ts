@@ -30,7 +30,11 @@ const cookieName = (config: Pick<Config, 'baseUrl'>) => (config.baseUrl.startsWi
 /** The binding value this browser sends in its cookie, if it sends a well-formed one. */
 export function sentBinding(config: Pick<Config, 'baseUrl'>, req: Request): string | undefined {
   const prefix = `${cookieName(config)}=`;
-  const value = req.headers.cookie?.split(';').map((part) => part.trim()).find((part) => part.startsWith(prefix))?.slice(prefix.length);
+  const value = req.headers.cookie
+    ?.split(';')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith(prefix))
+    ?.slice(prefix.length);
   return value && TOKEN_PATTERN.test(value) ? value : undefined;
 }
 

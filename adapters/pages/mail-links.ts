@@ -29,12 +29,17 @@ const createCaller = createCallerFactory(appRouter);
 
 /** A page with a heading and one message; an error message is marked as an alert. */
 function notice(title: string, message: string, error = false): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p${error ? ' class="error" role="alert"' : ''}>${escapeHtml(message)}</p>`);
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1><p${error ? ' class="error" role="alert"' : ''}>${escapeHtml(message)}</p>`,
+  );
 }
 
 const errorLine = (error?: string) => (error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '');
 const hidden = (fields: Record<string, string>) =>
-  Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`).join('');
+  Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
+    .join('');
 
 function verifyPage(csrf: string, token: string): string {
   return page(
@@ -91,7 +96,8 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
   const csrf = formCsrf(csrfKey);
   const readForm = express.urlencoded({ extended: false, limit: '16kb' });
 
-  const caller = (req: Request, res: Response) => createCaller(createContext(services, 'rest', req, res, res.locals.globalBudget));
+  const caller = (req: Request, res: Response) =>
+    createCaller(createContext(services, 'rest', req, res, res.locals.globalBudget));
   const field = (req: Request, name: string) => {
     const value = (req.body as Record<string, unknown> | undefined)?.[name];
     return typeof value === 'string' ? value : '';
@@ -100,7 +106,8 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
   /** The API's answer to a failed call; an unexpected one is logged, as the API adapters do. */
   function failure(req: Request, error: unknown): ApiError {
     const apiError = toApiError(error);
-    if (apiError.apiCode === 'INTERNAL_ERROR') (req.log ?? services.log).error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
+    if (apiError.apiCode === 'INTERNAL_ERROR')
+      (req.log ?? services.log).error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
     return apiError;
   }
 
@@ -119,9 +126,11 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
   /** Reads the form, then refuses it unless it carries the CSRF token of this browser's cookie. */
   function form(req: Request, res: Response, next: NextFunction): void {
     readForm(req, res, (error?: unknown) => {
-      if (error) return sendPage(res, 400, notice('The form could not be read', 'Open the link from the email again.', true));
+      if (error)
+        return sendPage(res, 400, notice('The form could not be read', 'Open the link from the email again.', true));
       const binding = sentBinding(config, req);
-      if (!binding || !csrf.sentWith(req.body, binding)) return sendPage(res, 403, notice('The form has expired', 'Open the link from the email again.', true));
+      if (!binding || !csrf.sentWith(req.body, binding))
+        return sendPage(res, 403, notice('The form has expired', 'Open the link from the email again.', true));
       next();
     });
   }
@@ -129,7 +138,11 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
   /** The link's token; a link without one gets a page saying so. */
   function linkToken(req: Request, res: Response, next: NextFunction): void {
     if (typeof req.query.token === 'string' && req.query.token) return next();
-    sendPage(res, 400, notice('This link is incomplete', 'It has no token. Open the link from the email again, whole.', true));
+    sendPage(
+      res,
+      400,
+      notice('This link is incomplete', 'It has no token. Open the link from the email again, whole.', true),
+    );
   }
 
   /** The CSRF token for a page opened from a link (the browser's cookie is set if it has none yet). */
@@ -159,11 +172,19 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
     const token = field(req, 'token');
     try {
       await caller(req, res).auth.resetPassword({ token, password: field(req, 'password') });
-      sendPage(res, 200, notice('Password changed', 'Your password has been changed and every session of the account signed out. Sign in with the new password.'));
+      sendPage(
+        res,
+        200,
+        notice(
+          'Password changed',
+          'Your password has been changed and every session of the account signed out. Sign in with the new password.',
+        ),
+      );
     } catch (error) {
       const apiError = failure(req, error);
       // A dead link cannot be used again; anything else (a weak password, a spent budget) may be retried.
-      if (apiError.apiCode === 'INVALID_OR_EXPIRED_TOKEN') return sendPage(res, apiError.status, notice('The password was not changed', apiError.message, true));
+      if (apiError.apiCode === 'INVALID_OR_EXPIRED_TOKEN')
+        return sendPage(res, apiError.status, notice('The password was not changed', apiError.message, true));
       sendPage(res, apiError.status, resetPage(postedCsrf(req), token, apiError.message));
     }
   });
@@ -172,7 +193,10 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
     try {
       const { principal } = await createContext(services, 'rest', req, res).authenticate();
       const token = String(req.query.token);
-      const html = principal?.kind === 'session' ? acceptPage(freshCsrf(req, res), token, principal.email) : signInPage(freshCsrf(req, res), token);
+      const html =
+        principal?.kind === 'session'
+          ? acceptPage(freshCsrf(req, res), token, principal.email)
+          : signInPage(freshCsrf(req, res), token);
       sendPage(res, 200, html);
     } catch (error) {
       const apiError = failure(req, error);
@@ -201,7 +225,8 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
     } catch (error) {
       const apiError = failure(req, error);
       // No session, or one that has ended: sign in, here.
-      if (apiError.status === 401) return sendPage(res, 401, signInPage(postedCsrf(req), token, undefined, apiError.message));
+      if (apiError.status === 401)
+        return sendPage(res, 401, signInPage(postedCsrf(req), token, undefined, apiError.message));
       sendPage(res, apiError.status, notice('The invitation was not accepted', apiError.message, true));
     }
   });

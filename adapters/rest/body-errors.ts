@@ -22,7 +22,8 @@ export function nestsDeeperThan(json: Uint8Array, max: number): boolean {
   for (let i = 0; i < json.length; i++) {
     const byte = json[i];
     if (inString) {
-      if (byte === 0x5c) i++; // a backslash: the escaped character cannot end the string
+      if (byte === 0x5c)
+        i++; // a backslash: the escaped character cannot end the string
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) inString = true;
     else if (byte === 0x5b || byte === 0x7b) {
@@ -35,12 +36,19 @@ export function nestsDeeperThan(json: Uint8Array, max: number): boolean {
 /** body-parser's `verify` hook: sees the raw bytes after the size limit and before JSON.parse. */
 function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
   // Other charsets would hide brackets from a byte scan; JSON between systems is UTF-8 anyway.
-  if (encoding !== null && !/^utf-?8$/.test(encoding)) throw Object.assign(new Error(`unsupported charset "${encoding}"`), { type: 'charset.unsupported' });
-  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { type: TOO_DEEP });
+  if (encoding !== null && !/^utf-?8$/.test(encoding))
+    throw Object.assign(new Error(`unsupported charset "${encoding}"`), { type: 'charset.unsupported' });
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH))
+    throw Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { type: TOO_DEEP });
 }
 
 /** REST: any body (the adapter checks the media type first), parsed into `req.body`. */
-export const readJsonBody = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true, verify: refuseDeepJson });
+export const readJsonBody = express.json({
+  limit: MAX_BODY_BYTES,
+  strict: true,
+  type: () => true,
+  verify: refuseDeepJson,
+});
 
 /**
  * tRPC: JSON bodies only, kept as text in `req.body`, which tRPC's adapter then parses itself (an input

@@ -33,7 +33,12 @@ const PAGE_CSP = [
  * Off: the default fonts (Scalar's font host), the AI agent (on for localhost pages, it calls
  * Scalar's API through its proxy) and the developer tools (share and deploy to Scalar's registry).
  */
-const CONFIGURATION = { url: '/api/openapi.json', withDefaultFonts: false, agent: { disabled: true }, showDeveloperTools: 'never' };
+const CONFIGURATION = {
+  url: '/api/openapi.json',
+  withDefaultFonts: false,
+  agent: { disabled: true },
+  showDeveloperTools: 'never',
+};
 
 interface Bundle {
   source: Buffer;

@@ -54,7 +54,12 @@ export function requestHash(method: string, path: string, body: unknown): string
   return sha256Hex(`${method} ${path}\n${JSON.stringify(body ?? null)}`);
 }
 
-export async function claimIdempotencyKey(services: Services, principal: string, key: string, hash: string): Promise<Claim> {
+export async function claimIdempotencyKey(
+  services: Services,
+  principal: string,
+  key: string,
+  hash: string,
+): Promise<Claim> {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw new ApiError('BAD_REQUEST', `Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters`);
   }
@@ -77,37 +82,68 @@ export async function claimIdempotencyKey(services: Services, principal: string,
     return {
       kind: 'run',
       markCommitted: async (em, transaction) => {
-        const marked = await em.getConnection().execute<{ key: string }[]>(
-          `update idempotency_keys set committed_at = ? where ${mine} returning key`,
-          [services.now(), principal, key, claimId],
-          'all',
-          transaction,
-        );
+        const marked = await em
+          .getConnection()
+          .execute<{ key: string }[]>(
+            `update idempotency_keys set committed_at = ? where ${mine} returning key`,
+            [services.now(), principal, key, claimId],
+            'all',
+            transaction,
+          );
         if (marked.length === 0) {
-          throw new ApiError('IDEMPOTENCY_KEY_IN_USE', 'This request ran too long and a retry with the same Idempotency-Key took over; nothing was changed by this one');
+          throw new ApiError(
+            'IDEMPOTENCY_KEY_IN_USE',
+            'This request ran too long and a retry with the same Idempotency-Key took over; nothing was changed by this one',
+          );
         }
       },
       complete: async (status, body) => {
-        await connection.execute(`update idempotency_keys set status = ?, body = ?, completed_at = ? where ${mine}`, [status, body, services.now(), principal, key, claimId]);
+        await connection.execute(`update idempotency_keys set status = ?, body = ?, completed_at = ? where ${mine}`, [
+          status,
+          body,
+          services.now(),
+          principal,
+          key,
+          claimId,
+        ]);
       },
       release: async () => {
-        await connection.execute(`delete from idempotency_keys where ${mine} and committed_at is null`, [principal, key, claimId]);
+        await connection.execute(`delete from idempotency_keys where ${mine} and committed_at is null`, [
+          principal,
+          key,
+          claimId,
+        ]);
       },
     };
   }
-  const [existing] = await connection.execute<Row[]>('select request_hash, status, body, committed_at from idempotency_keys where principal = ? and key = ?', [principal, key]);
+  const [existing] = await connection.execute<Row[]>(
+    'select request_hash, status, body, committed_at from idempotency_keys where principal = ? and key = ?',
+    [principal, key],
+  );
   if (!existing) return claimIdempotencyKey(services, principal, key, hash);
   if (existing.request_hash !== hash) {
-    throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request; use a new key for a new request');
+    throw new ApiError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was used with another request; use a new key for a new request',
+    );
   }
   if (existing.body === SECRET_WITHHELD) {
-    throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'A request with this Idempotency-Key already succeeded; the secret it created is shown only once');
+    throw new ApiError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'A request with this Idempotency-Key already succeeded; the secret it created is shown only once',
+    );
   }
   if (existing.status === null || existing.body === null) {
     if (existing.committed_at !== null) {
-      throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'A request with this Idempotency-Key already made its change, but its answer was lost; read the result instead of retrying');
+      throw new ApiError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'A request with this Idempotency-Key already made its change, but its answer was lost; read the result instead of retrying',
+      );
     }
-    throw new ApiError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still in progress; retry shortly');
+    throw new ApiError(
+      'IDEMPOTENCY_KEY_IN_USE',
+      'A request with this Idempotency-Key is still in progress; retry shortly',
+    );
   }
   return { kind: 'replay', status: existing.status, body: existing.body };
 }

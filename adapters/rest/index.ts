@@ -57,7 +57,8 @@ function requestIdOf(req: Request): string {
   return String(req.id);
 }
 
-const announcesBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+const announcesBody = (req: Request) =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
 /**
  * Spends a request's global budget once, when its headers arrive and before anything reads its body;
@@ -120,7 +121,12 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     if (!JSON_TYPE.test(contentType)) {
       req.resume();
       const shown = contentType ? `"${contentType.split(';')[0]}"` : 'a body without Content-Type';
-      void fail(new ApiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be JSON (Content-Type: application/json), not ${shown}`))(req, res);
+      void fail(
+        new ApiError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Request bodies must be JSON (Content-Type: application/json), not ${shown}`,
+        ),
+      )(req, res);
       return;
     }
     readJsonBody(req, res, (error?: unknown) => {
@@ -138,7 +144,12 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
   }
 
   /** Rewrites whatever trpc-to-openapi is about to send into the envelope (and keeps it for an idempotent retry). */
-  function wrapInEnvelope(req: Request, res: Response, route: RestRoute, claim?: Extract<Claim, { kind: 'run' }>): void {
+  function wrapInEnvelope(
+    req: Request,
+    res: Response,
+    route: RestRoute,
+    claim?: Extract<Claim, { kind: 'run' }>,
+  ): void {
     const end = res.end.bind(res) as (chunk?: unknown) => Response;
     res.end = ((chunk?: unknown) => {
       res.end = end as Response['end'];
@@ -175,7 +186,8 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     let ctx = contexts.get(req);
     if (!ctx) {
       const holdsKey = req.method === 'POST' && req.headers['idempotency-key'] !== undefined;
-      const markKey = async (em: EntityManager, transaction: unknown) => res.locals.idempotencyClaim?.markCommitted(em, transaction);
+      const markKey = async (em: EntityManager, transaction: unknown) =>
+        res.locals.idempotencyClaim?.markCommitted(em, transaction);
       ctx = createContext(services, 'rest', req, res, res.locals.globalBudget, holdsKey ? markKey : undefined);
       contexts.set(req, ctx);
     }
@@ -188,7 +200,9 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     if (req.method !== 'POST' || typeof key !== 'string') return undefined;
     const ctx = contextFor(req, res);
     const auth = await ctx.authenticate();
-    const principal = auth.principal ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}` : `ip:${clientKey(ctx.ip)}`;
+    const principal = auth.principal
+      ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}`
+      : `ip:${clientKey(ctx.ip)}`;
     return claimIdempotencyKey(services, principal, key, requestHash(req.method, req.path, req.body));
   }
 
@@ -197,7 +211,11 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     maxBodySize: MAX_BODY_BYTES,
     createContext: ({ req, res }: { req: Request; res: Response }) => contextFor(req, res),
     responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
-      if (ctx?.res) outcomes.set(ctx.res, errors.length === 0 ? { ok: true, output: data[0] } : { ok: false, refusal: toApiError(errors[0]).refusal });
+      if (ctx?.res)
+        outcomes.set(
+          ctx.res,
+          errors.length === 0 ? { ok: true, output: data[0] } : { ok: false, refusal: toApiError(errors[0]).refusal },
+        );
       return {};
     },
     onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
@@ -226,10 +244,18 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     if (!match) return void fail(new ApiError('NOT_FOUND', `No route ${req.method} /api${req.path}`))(req, res);
     if ('allowed' in match) {
       res.setHeader('Allow', [...new Set(match.allowed)].join(', '));
-      return void fail(new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api${req.path}; use ${match.allowed.join(' or ')}`))(req, res);
+      return void fail(
+        new ApiError(
+          'METHOD_NOT_ALLOWED',
+          `${req.method} is not allowed on /api${req.path}; use ${match.allowed.join(' or ')}`,
+        ),
+      )(req, res);
     }
     if (match.params.organizationId === '') {
-      return void fail(new ApiError('TENANT_CONTEXT_MISSING', 'This route needs an organization id in its path'))(req, res);
+      return void fail(new ApiError('TENANT_CONTEXT_MISSING', 'This route needs an organization id in its path'))(
+        req,
+        res,
+      );
     }
     // trpc-to-openapi hands path parameters over still percent-encoded, where a NUL is three harmless
     // characters; decoded, it is refused here as the guard refuses it anywhere else in an input.
@@ -275,8 +301,10 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
 function logFailure(services: Services, req: Request, error: unknown): void {
   const apiError = toApiError(error);
   const log = req.log ?? services.log;
-  if (apiError.apiCode === 'INTERNAL_ERROR') log.error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
-  else if (apiError.apiCode === 'SERVICE_UNAVAILABLE') log.warn({ err: (apiError.cause as Error | undefined)?.message, reqId: req.id }, 'database unavailable');
+  if (apiError.apiCode === 'INTERNAL_ERROR')
+    log.error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
+  else if (apiError.apiCode === 'SERVICE_UNAVAILABLE')
+    log.warn({ err: (apiError.cause as Error | undefined)?.message, reqId: req.id }, 'database unavailable');
 }
 
 interface ErrorBody {
@@ -331,4 +359,3 @@ function locate(req: Request, route: RestRoute, field: string): FieldError['loca
   const body = req.body as Record<string, unknown> | undefined;
   return body && typeof body === 'object' && root in body ? 'body' : 'query';
 }
-

@@ -107,7 +107,14 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   if (write && meta.tier !== 'public' && meta.tier !== 'webhook') add('CSRF_REJECTED');
   if (method === 'POST') add('IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE');
   if (needsPrincipal(meta)) {
-    add('AUTHENTICATION_REQUIRED', 'NO_TOKEN_PROVIDED', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_API_KEY', 'USER_NOT_ACTIVE', 'FORBIDDEN');
+    add(
+      'AUTHENTICATION_REQUIRED',
+      'NO_TOKEN_PROVIDED',
+      'INVALID_OR_EXPIRED_TOKEN',
+      'INVALID_API_KEY',
+      'USER_NOT_ACTIVE',
+      'FORBIDDEN',
+    );
     if (!meta.sessionOnly) add('NO_SCOPES_AVAILABLE');
     if (!meta.sessionOnly && meta.scopes?.length) add('API_KEY_MISSING_SCOPES', 'INSUFFICIENT_PERMISSIONS');
     if (meta.verifiedEmail) add('EMAIL_NOT_VERIFIED');
@@ -115,7 +122,11 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   if (meta.tier === 'tenant') add('TENANT_CONTEXT_MISSING');
   if (meta.tier === 'tenant' && (meta.permission || meta.ownerOnly)) add('INSUFFICIENT_PERMISSIONS');
 
-  const resourceIds = [...input.path, ...fields.filter((name) => name === 'id'), ...input.body.filter((name) => name.endsWith('Id'))];
+  const resourceIds = [
+    ...input.path,
+    ...fields.filter((name) => name === 'id'),
+    ...input.body.filter((name) => name.endsWith('Id')),
+  ];
   if (resourceIds.some((name) => name !== 'organizationId')) {
     add('NOT_FOUND');
     if (meta.tier === 'tenant') add('TENANT_VIOLATION');
@@ -129,7 +140,12 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
 const ENVELOPE_KEYS = ['success', 'status', 'code', 'message', 'data', 'meta'];
 
 function successSchema(status: number, data: Schema): Schema {
-  const isList = data.type === 'object' && typeof data.properties === 'object' && data.properties !== null && 'items' in data.properties && 'hasMore' in data.properties;
+  const isList =
+    data.type === 'object' &&
+    typeof data.properties === 'object' &&
+    data.properties !== null &&
+    'items' in data.properties &&
+    'hasMore' in data.properties;
   const properties = (data.properties ?? {}) as Record<string, Schema>;
   return {
     type: 'object',
@@ -204,7 +220,8 @@ const PARAMETERS = {
     name: 'X-Request-Id',
     in: 'header',
     required: false,
-    description: 'Your id for this request, echoed in the answer if it is at most 128 letters, digits or `_.:@-`; else one is generated',
+    description:
+      'Your id for this request, echoed in the answer if it is at most 128 letters, digits or `_.:@-`; else one is generated',
     schema: { type: 'string' },
   },
   IdempotencyKey: {
@@ -219,16 +236,39 @@ const PARAMETERS = {
 };
 
 const HEADERS = {
-  'X-Request-Id': { description: 'The request id: yours if it was safe, else generated', required: true, schema: { type: 'string' } },
-  'RateLimit-Limit': { description: 'Requests allowed in the most restrictive budget that applied', required: true, schema: { type: 'integer', minimum: 0 } },
-  'RateLimit-Remaining': { description: 'Requests left in that budget', required: true, schema: { type: 'integer', minimum: 0 } },
-  'RateLimit-Reset': { description: 'Seconds until that budget resets', required: true, schema: { type: 'integer', minimum: 0 } },
+  'X-Request-Id': {
+    description: 'The request id: yours if it was safe, else generated',
+    required: true,
+    schema: { type: 'string' },
+  },
+  'RateLimit-Limit': {
+    description: 'Requests allowed in the most restrictive budget that applied',
+    required: true,
+    schema: { type: 'integer', minimum: 0 },
+  },
+  'RateLimit-Remaining': {
+    description: 'Requests left in that budget',
+    required: true,
+    schema: { type: 'integer', minimum: 0 },
+  },
+  'RateLimit-Reset': {
+    description: 'Seconds until that budget resets',
+    required: true,
+    schema: { type: 'integer', minimum: 0 },
+  },
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
-  'Idempotent-Replayed': { description: 'Present when this is the kept answer of an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
-  'WWW-Authenticate': { description: '`Bearer error="invalid_token"` when a bearer token was refused (RFC 6750)', schema: { type: 'string' } },
+  'Idempotent-Replayed': {
+    description: 'Present when this is the kept answer of an earlier request with the same Idempotency-Key',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  'WWW-Authenticate': {
+    description: '`Bearer error="invalid_token"` when a bearer token was refused (RFC 6750)',
+    schema: { type: 'string' },
+  },
 };
 
-const headerRefs = (names: (keyof typeof HEADERS)[]) => Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+const headerRefs = (names: (keyof typeof HEADERS)[]) =>
+  Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
 
 function responseHeaders(method: RestRoute['method'], status: number): Record<string, unknown> {
   const names: (keyof typeof HEADERS)[] = ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
@@ -247,7 +287,12 @@ function securitySchemes(baseUrl: string) {
       name: sessionCookieName({ baseUrl }),
       description: 'The session a sign-in sets (HttpOnly). A write with it needs an `Origin` in TRUSTED_ORIGINS.',
     },
-    apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'A personal access token `ba_…`; it must carry the scopes listed on the operation' },
+    apiKey: {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-Api-Key',
+      description: 'A personal access token `ba_…`; it must carry the scopes listed on the operation',
+    },
     oauth2: {
       type: 'oauth2',
       description:
@@ -255,7 +300,12 @@ function securitySchemes(baseUrl: string) {
         'The access token (a JWT) goes in `Authorization: Bearer`; refresh tokens rotate on every use. ' +
         `Discovery: ${issuer}/.well-known/openid-configuration. Tokens of the client-credentials grant act for no user and are refused here.`,
       flows: {
-        authorizationCode: { authorizationUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, refreshUrl: `${issuer}/token`, scopes: SCOPE_DESCRIPTIONS },
+        authorizationCode: {
+          authorizationUrl: `${issuer}/authorize`,
+          tokenUrl: `${issuer}/token`,
+          refreshUrl: `${issuer}/token`,
+          scopes: SCOPE_DESCRIPTIONS,
+        },
       },
     },
   } as const;
@@ -310,7 +360,12 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
   const generatedSchemas = Object.entries(doc.components?.schemas ?? {}).filter(([name]) => !name.startsWith('error.'));
   doc.components = {
     ...doc.components,
-    schemas: { ...Object.fromEntries(generatedSchemas), ErrorEnvelope: ERROR_ENVELOPE, ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES) }, PageMeta: PAGE_META },
+    schemas: {
+      ...Object.fromEntries(generatedSchemas),
+      ErrorEnvelope: ERROR_ENVELOPE,
+      ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES) },
+      PageMeta: PAGE_META,
+    },
     parameters: { ...doc.components?.parameters, ...PARAMETERS },
     headers: { ...doc.components?.headers, ...HEADERS },
   } as OpenAPIObject['components'];
@@ -343,8 +398,12 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
     operation.responses = responses as GeneratedOperation['responses'];
     operation.security = securityFor(route.meta);
     const headerParameters = route.method === 'POST' ? ['RequestId', 'IdempotencyKey'] : ['RequestId'];
-    operation.parameters = [...(operation.parameters ?? []), ...headerParameters.map((name) => ({ $ref: `#/components/parameters/${name}` }))];
-    operation.description = [operation.description, ...requirements(route.meta)].filter(Boolean).join('\n\n') || undefined;
+    operation.parameters = [
+      ...(operation.parameters ?? []),
+      ...headerParameters.map((name) => ({ $ref: `#/components/parameters/${name}` })),
+    ];
+    operation.description =
+      [operation.description, ...requirements(route.meta)].filter(Boolean).join('\n\n') || undefined;
     for (const tag of operation.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
   }
   doc.tags = tags.map((name) => (TAG_DESCRIPTIONS[name] ? { name, description: TAG_DESCRIPTIONS[name] } : { name }));

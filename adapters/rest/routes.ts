@@ -42,7 +42,14 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
         return `(?<${param[1]}>[^/]*)`;
       })
       .join('/');
-    routes.push({ procedurePath, method: openapi.method, path: openapi.path, pattern: new RegExp(`^${source}/?$`), pathParams, meta });
+    routes.push({
+      procedurePath,
+      method: openapi.method,
+      path: openapi.path,
+      pattern: new RegExp(`^${source}/?$`),
+      pathParams,
+      meta,
+    });
   }
   return routes;
 }

@@ -14,7 +14,10 @@ import { issueVerification } from './verifications.js';
  * address; the address changes only when that link is used (POST /api/auth/verify-email).
  */
 export const changeEmail = sessionProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/change-email', tags: ['auth'], summary: 'Change my email address' }, message: 'Confirmation sent to the new address' })
+  .meta({
+    openapi: { method: 'POST', path: '/auth/change-email', tags: ['auth'], summary: 'Change my email address' },
+    message: 'Confirmation sent to the new address',
+  })
   .input(z.strictObject({ newEmail: Email, password: GivenPassword }))
   .output(z.object({ email: z.string(), pendingEmail: z.string() }))
   .mutation(async ({ ctx, input }) => {
@@ -25,9 +28,15 @@ export const changeEmail = sessionProcedure
       });
     }
     await requirePassword(ctx.em, userId, input.password);
-    if (await ctx.em.count(UserSchema, { email: input.newEmail })) throw new ApiError('CONFLICT', 'Another account already uses this email address');
+    if (await ctx.em.count(UserSchema, { email: input.newEmail }))
+      throw new ApiError('CONFLICT', 'Another account already uses this email address');
     await spendMailBudget(ctx, 'change-email', input.newEmail);
-    const token = await issueVerification(ctx.em, { userId, purpose: 'change-email', email: input.newEmail, now: ctx.services.now() });
+    const token = await issueVerification(ctx.em, {
+      userId,
+      purpose: 'change-email',
+      email: input.newEmail,
+      now: ctx.services.now(),
+    });
     ctx.services.mailer.sendInBackground(changeEmailMail(ctx.services.config.appUrl, input.newEmail, token));
     return { email, pendingEmail: input.newEmail };
   });

@@ -11,7 +11,10 @@ import { requirePassword } from './password-check.js';
  * used it to sign in, to authorize an app or to move the account to another address.
  */
 export const changePassword = sessionProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/change-password', tags: ['auth'], summary: 'Change my password' }, message: 'Password changed successfully' })
+  .meta({
+    openapi: { method: 'POST', path: '/auth/change-password', tags: ['auth'], summary: 'Change my password' },
+    message: 'Password changed successfully',
+  })
   .input(z.strictObject({ currentPassword: GivenPassword, newPassword: NewPassword }))
   .output(z.object({ revokedSessions: z.number().int() }))
   .mutation(async ({ ctx, input }) => {
@@ -23,7 +26,12 @@ export const changePassword = sessionProcedure
       account.updatedAt = now;
       em.persist(account);
       await em.flush();
-      return endCredentials(em, ctx.principal.userId, { sessions: { except: ctx.principal.sessionId }, oauthGrants: true, emailedLinks: true }, now);
+      return endCredentials(
+        em,
+        ctx.principal.userId,
+        { sessions: { except: ctx.principal.sessionId }, oauthGrants: true, emailedLinks: true },
+        now,
+      );
     });
     await ctx.services.credentialCache.forget(ended.cacheKeys);
     return { revokedSessions: ended.revokedSessions };

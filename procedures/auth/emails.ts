@@ -20,13 +20,34 @@ function message(to: string, subject: string, intro: string, action: string, lin
 const link = (appUrl: string, page: string, token: string) => `${appUrl}/${page}?token=${encodeURIComponent(token)}`;
 
 export function verifyEmailMail(appUrl: string, to: string, token: string): Mail {
-  return message(to, 'Verify your email address', 'Please confirm that this is your email address.', 'Verify your email', link(appUrl, 'verify-email', token), 'The link works once, for 24 hours. If you did not sign up, ignore this email.');
+  return message(
+    to,
+    'Verify your email address',
+    'Please confirm that this is your email address.',
+    'Verify your email',
+    link(appUrl, 'verify-email', token),
+    'The link works once, for 24 hours. If you did not sign up, ignore this email.',
+  );
 }
 
 export function changeEmailMail(appUrl: string, to: string, token: string): Mail {
-  return message(to, 'Confirm your new email address', 'You asked to use this address for your account.', 'Confirm the new address', link(appUrl, 'verify-email', token), 'The link works once, for 24 hours. If you did not ask for this, ignore this email.');
+  return message(
+    to,
+    'Confirm your new email address',
+    'You asked to use this address for your account.',
+    'Confirm the new address',
+    link(appUrl, 'verify-email', token),
+    'The link works once, for 24 hours. If you did not ask for this, ignore this email.',
+  );
 }
 
 export function resetPasswordMail(appUrl: string, to: string, token: string): Mail {
-  return message(to, 'Reset your password', 'Someone asked to reset the password of your account.', 'Choose a new password', link(appUrl, 'reset-password', token), 'The link works once, for 1 hour. If it was not you, ignore this email; your password stays as it is.');
+  return message(
+    to,
+    'Reset your password',
+    'Someone asked to reset the password of your account.',
+    'Choose a new password',
+    link(appUrl, 'reset-password', token),
+    'The link works once, for 1 hour. If it was not you, ignore this email; your password stays as it is.',
+  );
 }

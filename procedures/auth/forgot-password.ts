@@ -12,7 +12,10 @@ import { issueVerification } from './verifications.js';
  * known and an unknown address also take the same time.
  */
 export const forgotPassword = authProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/forgot-password', tags: ['auth'], summary: 'Email a password reset link' }, message: 'If an account uses this address, a reset link is on its way' })
+  .meta({
+    openapi: { method: 'POST', path: '/auth/forgot-password', tags: ['auth'], summary: 'Email a password reset link' },
+    message: 'If an account uses this address, a reset link is on its way',
+  })
   .input(z.strictObject({ email: Email }))
   .output(z.object({ sent: z.boolean() }))
   .mutation(async ({ ctx, input }) => {

@@ -6,7 +6,10 @@ import { iso, IsoDate, UserSummary, userSummary } from './schemas.js';
 
 /** GET /api/auth/session: the current session and user, or null when signed out (or the cookie is stale). */
 export const getSession = authProcedure
-  .meta({ openapi: { method: 'GET', path: '/auth/session', tags: ['auth'], summary: 'The current session' }, message: 'Session fetched successfully' })
+  .meta({
+    openapi: { method: 'GET', path: '/auth/session', tags: ['auth'], summary: 'The current session' },
+    message: 'Session fetched successfully',
+  })
   .input(z.void())
   .output(
     z
@@ -24,7 +27,12 @@ export const getSession = authProcedure
       ctx.em.findOneOrFail(UserSchema, { id: principal.userId }),
     ]);
     return {
-      session: { id: session.id, createdAt: iso(session.createdAt), lastSeenAt: iso(session.lastSeenAt), expiresAt: iso(session.expiresAt) },
+      session: {
+        id: session.id,
+        createdAt: iso(session.createdAt),
+        lastSeenAt: iso(session.lastSeenAt),
+        expiresAt: iso(session.expiresAt),
+      },
       user: userSummary(user),
     };
   });

@@ -17,7 +17,10 @@ const ActiveSession = z.object({
 
 /** GET /api/auth/sessions: the signed-in user's live sessions, newest first. */
 export const listSessions = sessionProcedure
-  .meta({ openapi: { method: 'GET', path: '/auth/sessions', tags: ['auth'], summary: 'My active sessions' }, message: 'Items fetched successfully' })
+  .meta({
+    openapi: { method: 'GET', path: '/auth/sessions', tags: ['auth'], summary: 'My active sessions' },
+    message: 'Items fetched successfully',
+  })
   .input(PageInput)
   .output(pageOf(ActiveSession))
   .query(async ({ ctx, input }) => {

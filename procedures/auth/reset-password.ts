@@ -19,7 +19,15 @@ import { consumeVerification, invalidToken, isLiveVerification } from './verific
  * - The address's failed sign-ins are cleared, so an owner locked out by someone guessing can sign in.
  */
 export const resetPassword = authProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/reset-password', tags: ['auth'], summary: 'Set a new password with a reset token' }, message: 'Password reset successfully' })
+  .meta({
+    openapi: {
+      method: 'POST',
+      path: '/auth/reset-password',
+      tags: ['auth'],
+      summary: 'Set a new password with a reset token',
+    },
+    message: 'Password reset successfully',
+  })
   .input(z.strictObject({ token: z.string().min(1, 'Required').max(256), password: NewPassword }))
   .output(z.object({ revokedSessions: z.number().int() }))
   .mutation(async ({ ctx, input }) => {
@@ -39,11 +47,35 @@ export const resetPassword = authProcedure
         account.passwordHash = passwordHash;
         account.updatedAt = now;
       } else {
-        em.persist(em.create(AccountSchema, { id: newId(), userId: user.id, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
+        em.persist(
+          em.create(AccountSchema, {
+            id: newId(),
+            userId: user.id,
+            providerId: 'credential',
+            passwordHash,
+            createdAt: now,
+            updatedAt: now,
+          }),
+        );
       }
       await em.flush();
-      const actor = { principal: { userId: user.id, kind: 'emailed-link' as const }, ip: ctx.ip, userAgent: ctx.userAgent };
-      const ended = await endCredentials(em, user.id, { sessions: 'all', apiKeys: true, oauthGrants: true, emailedLinks: true, invites: { actor, reason: 'password-reset' } }, now);
+      const actor = {
+        principal: { userId: user.id, kind: 'emailed-link' as const },
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+      };
+      const ended = await endCredentials(
+        em,
+        user.id,
+        {
+          sessions: 'all',
+          apiKeys: true,
+          oauthGrants: true,
+          emailedLinks: true,
+          invites: { actor, reason: 'password-reset' },
+        },
+        now,
+      );
       return { email: user.email, ended };
     });
     await ctx.services.credentialCache.forget(ended.cacheKeys);

@@ -6,7 +6,10 @@ import { sessionProcedure } from '../../server/trpc.js';
 
 /** POST /api/auth/revoke-session: ends one of my sessions (another user's id is simply not found). */
 export const revokeSession = sessionProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/revoke-session', tags: ['auth'], summary: 'End one of my sessions' }, message: 'Session revoked successfully' })
+  .meta({
+    openapi: { method: 'POST', path: '/auth/revoke-session', tags: ['auth'], summary: 'End one of my sessions' },
+    message: 'Session revoked successfully',
+  })
   .input(z.strictObject({ id: z.string().regex(ULID_PATTERN, 'Must be a session id') }))
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 
 /** An email address as accounts store it: trimmed and lower-cased. */
-export const Email = z.string().trim().toLowerCase().max(320, 'Must be at most 320 characters').email('Must be an email address');
+export const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(320, 'Must be at most 320 characters')
+  .email('Must be an email address');
 
 export const IsoDate = z.string().describe('ISO 8601 UTC timestamp');
 export const iso = (date: Date): string => date.toISOString();

@@ -11,7 +11,15 @@ import { issueVerification } from './verifications.js';
  * is looked up after answering, as in forgot-password.ts), so it reveals no account.
  */
 export const sendVerificationEmail = authProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/send-verification-email', tags: ['auth'], summary: 'Send the verification email again' }, message: 'If the address needs verifying, an email is on its way' })
+  .meta({
+    openapi: {
+      method: 'POST',
+      path: '/auth/send-verification-email',
+      tags: ['auth'],
+      summary: 'Send the verification email again',
+    },
+    message: 'If the address needs verifying, an email is on its way',
+  })
   .input(z.strictObject({ email: Email }))
   .output(z.object({ sent: z.boolean() }))
   .mutation(async ({ ctx, input }) => {

@@ -11,7 +11,12 @@ import { startSession } from './start-session.js';
  */
 export const signInEmail = authProcedure
   .meta({
-    openapi: { method: 'POST', path: '/auth/sign-in/email', tags: ['auth'], summary: 'Sign in with email and password' },
+    openapi: {
+      method: 'POST',
+      path: '/auth/sign-in/email',
+      tags: ['auth'],
+      summary: 'Sign in with email and password',
+    },
     message: 'Signed in successfully',
     rateLimit: ['signIn'],
   })

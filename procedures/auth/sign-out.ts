@@ -4,7 +4,10 @@ import { authProcedure } from '../../server/trpc.js';
 
 /** POST /api/auth/sign-out: revokes the current session (if any) and clears the cookie. */
 export const signOut = authProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/sign-out', tags: ['auth'], summary: 'Sign out' }, message: 'Signed out successfully' })
+  .meta({
+    openapi: { method: 'POST', path: '/auth/sign-out', tags: ['auth'], summary: 'Sign out' },
+    message: 'Signed out successfully',
+  })
   .input(z.strictObject({}))
   .output(z.object({ signedOut: z.boolean() }))
   .mutation(async ({ ctx }) => {
@@ -12,7 +15,9 @@ export const signOut = authProcedure
     if (ctx.authError?.apiCode === 'CSRF_REJECTED') throw ctx.authError;
     const sessionId = ctx.principal?.sessionId;
     if (sessionId && ctx.principal) {
-      await ctx.services.credentialCache.forget(await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: sessionId }, ctx.services.now()));
+      await ctx.services.credentialCache.forget(
+        await revokeSessions(ctx.em, { userId: ctx.principal.userId, id: sessionId }, ctx.services.now()),
+      );
     }
     ctx.setCookie(clearedSessionCookie(ctx.services.config));
     return { signedOut: sessionId !== undefined };

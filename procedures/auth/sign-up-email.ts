@@ -17,7 +17,6 @@ export const SignUpInput = z.strictObject({
   name: z.string().trim().min(1, 'Required').max(200, 'Must be at most 200 characters'),
 });
 
-
 const emailTaken = () => new ApiError('CONFLICT', 'An account with this email already exists');
 
 /**
@@ -26,7 +25,12 @@ const emailTaken = () => new ApiError('CONFLICT', 'An account with this email al
  */
 export const signUpEmail = authProcedure
   .meta({
-    openapi: { method: 'POST', path: '/auth/sign-up/email', tags: ['auth'], summary: 'Create an account with email and password' },
+    openapi: {
+      method: 'POST',
+      path: '/auth/sign-up/email',
+      tags: ['auth'],
+      summary: 'Create an account with email and password',
+    },
     message: 'Account created successfully',
     status: 201,
     rateLimit: ['signUp'],
@@ -40,13 +44,37 @@ export const signUpEmail = authProcedure
     try {
       const { user, session, token } = await ctx.em.transactional(async (em) => {
         const user = em.create(UserSchema, {
-          id: newId(), email: input.email, fullName: input.name, isActive: true, verifiedAt: null, lastLoginAt: null,
-          emailPreferences: { marketingOptOut: false }, role: 'user', createdAt: now, updatedAt: now,
+          id: newId(),
+          email: input.email,
+          fullName: input.name,
+          isActive: true,
+          verifiedAt: null,
+          lastLoginAt: null,
+          emailPreferences: { marketingOptOut: false },
+          role: 'user',
+          createdAt: now,
+          updatedAt: now,
         });
         em.persist(user);
-        em.persist(em.create(AccountSchema, { id: newId(), userId: user.id, providerId: 'credential', passwordHash, createdAt: now, updatedAt: now }));
+        em.persist(
+          em.create(AccountSchema, {
+            id: newId(),
+            userId: user.id,
+            providerId: 'credential',
+            passwordHash,
+            createdAt: now,
+            updatedAt: now,
+          }),
+        );
         const owner = { userId: user.id, kind: 'session' as const };
-        createOwnedOrganization(em, { name: `${input.name}'s organization`.slice(0, 100), slug: uniqueSlug(input.name), owner, ip: ctx.ip, userAgent: ctx.userAgent, now });
+        createOwnedOrganization(em, {
+          name: `${input.name}'s organization`.slice(0, 100),
+          slug: uniqueSlug(input.name),
+          owner,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+          now,
+        });
         await em.flush();
         const token = await issueVerification(em, { userId: user.id, purpose: 'verify-email', email: user.email, now });
         const session = await startSession(em, ctx, user.id, now);

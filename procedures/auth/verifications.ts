@@ -23,7 +23,11 @@ export async function issueVerification(
   em: EntityManager,
   input: { userId: string; purpose: VerificationPurpose; email: string; now: Date },
 ): Promise<string> {
-  await em.nativeUpdate(VerificationSchema, { userId: input.userId, purpose: input.purpose, usedAt: null }, { usedAt: input.now });
+  await em.nativeUpdate(
+    VerificationSchema,
+    { userId: input.userId, purpose: input.purpose, usedAt: null },
+    { usedAt: input.now },
+  );
   const token = randomToken();
   em.persist(
     em.create(VerificationSchema, {
@@ -74,8 +78,18 @@ export async function consumeVerification(
 }
 
 /** Whether a token would be accepted now, without using it (to avoid hashing a password for nothing). */
-export async function isLiveVerification(em: EntityManager, token: string, purpose: VerificationPurpose, now: Date): Promise<boolean> {
+export async function isLiveVerification(
+  em: EntityManager,
+  token: string,
+  purpose: VerificationPurpose,
+  now: Date,
+): Promise<boolean> {
   if (!TOKEN_PATTERN.test(token)) return false;
-  const found = await em.count(VerificationSchema, { tokenHash: sha256Hex(token), purpose, usedAt: null, expiresAt: { $gt: now } });
+  const found = await em.count(VerificationSchema, {
+    tokenHash: sha256Hex(token),
+    purpose,
+    usedAt: null,
+    expiresAt: { $gt: now },
+  });
   return found > 0;
 }

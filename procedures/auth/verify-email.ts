@@ -13,7 +13,15 @@ import { consumeVerification } from './verifications.js';
  * still unused that were mailed to the old address (procedures/shared/end-credentials.ts).
  */
 export const verifyEmail = authProcedure
-  .meta({ openapi: { method: 'POST', path: '/auth/verify-email', tags: ['auth'], summary: 'Verify an email address with an emailed token' }, message: 'Email verified successfully' })
+  .meta({
+    openapi: {
+      method: 'POST',
+      path: '/auth/verify-email',
+      tags: ['auth'],
+      summary: 'Verify an email address with an emailed token',
+    },
+    message: 'Email verified successfully',
+  })
   .input(z.strictObject({ token: z.string().min(1, 'Required').max(256) }))
   .output(z.object({ email: z.string(), isVerified: z.boolean() }))
   .mutation(async ({ ctx, input }) => {
@@ -26,7 +34,10 @@ export const verifyEmail = authProcedure
           user.email = token.email;
         } else if (token.email !== user.email) {
           // The address changed since this message was sent; it proves nothing about the current one.
-          throw new ApiError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid, expired or already used; request a new one');
+          throw new ApiError(
+            'INVALID_OR_EXPIRED_TOKEN',
+            'This link is invalid, expired or already used; request a new one',
+          );
         }
         if (token.purpose === 'change-email' || !user.verifiedAt) user.verifiedAt = now;
         user.updatedAt = now;
@@ -40,7 +51,8 @@ export const verifyEmail = authProcedure
       await ctx.services.credentialCache.forget(stale);
       return result;
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw new ApiError('CONFLICT', 'Another account already uses this email address');
+      if (error instanceof UniqueConstraintViolationException)
+        throw new ApiError('CONFLICT', 'Another account already uses this email address');
       throw error;
     }
   });

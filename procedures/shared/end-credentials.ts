@@ -45,20 +45,27 @@ export interface Ended {
 /** Ends the user's credentials named by `ending`. */
 export async function endCredentials(em: EntityManager, userId: string, ending: Ending, now: Date): Promise<Ended> {
   const sessions = ending.sessions
-    ? await revokeSessions(em, { userId, ...(ending.sessions === 'all' ? {} : { except: ending.sessions.except }) }, now)
+    ? await revokeSessions(
+        em,
+        { userId, ...(ending.sessions === 'all' ? {} : { except: ending.sessions.except }) },
+        now,
+      )
     : [];
   const stale = [...sessions];
   if (ending.apiKeys) {
-    const keys = await em.getConnection().execute<{ key_hash: string; previous_key_hash: string | null }[]>(
-      'update api_keys set revoked_at = ? where user_id = ? and revoked_at is null returning key_hash, previous_key_hash',
-      [now, userId],
-      'all',
-      em.getTransactionContext(),
-    );
+    const keys = await em
+      .getConnection()
+      .execute<{ key_hash: string; previous_key_hash: string | null }[]>(
+        'update api_keys set revoked_at = ? where user_id = ? and revoked_at is null returning key_hash, previous_key_hash',
+        [now, userId],
+        'all',
+        em.getTransactionContext(),
+      );
     for (const key of keys) stale.push(key.key_hash, ...(key.previous_key_hash ? [key.previous_key_hash] : []));
   }
   if (ending.oauthGrants) await revokeOAuthGrants(em, { userId });
   if (ending.emailedLinks) await em.nativeUpdate(VerificationSchema, { userId, usedAt: null }, { usedAt: now });
-  if (ending.invites) await revokeInvitesOutOfReach(em, { userId, role: null }, ending.invites.actor, ending.invites.reason, now);
+  if (ending.invites)
+    await revokeInvitesOutOfReach(em, { userId, role: null }, ending.invites.actor, ending.invites.reason, now);
   return { revokedSessions: sessions.length, cacheKeys: stale };
 }

@@ -60,17 +60,26 @@ export async function revokeInvitesOutOfReach(
     conditions.push(`role in (${roles.map(() => '?').join(', ')})`);
     params.push(...roles);
   }
-  const revoked = await em.getConnection().execute<RevokedRow[]>(
-    `update invites set status = 'revoked', revoked_at = ? where ${conditions.join(' and ')} returning id, organization_id, email, role`,
-    params,
-    'all',
-    em.getTransactionContext(),
-  );
+  const revoked = await em
+    .getConnection()
+    .execute<RevokedRow[]>(
+      `update invites set status = 'revoked', revoked_at = ? where ${conditions.join(' and ')} returning id, organization_id, email, role`,
+      params,
+      'all',
+      em.getTransactionContext(),
+    );
   for (const invite of revoked) {
-    audit(em, { ...actor, organizationId: invite.organization_id }, {
-      action: 'invite.revoked', targetType: 'invite', targetId: invite.id,
-      metadata: { email: invite.email, role: invite.role, reason, invitedBy: sender.userId },
-    }, now);
+    audit(
+      em,
+      { ...actor, organizationId: invite.organization_id },
+      {
+        action: 'invite.revoked',
+        targetType: 'invite',
+        targetId: invite.id,
+        metadata: { email: invite.email, role: invite.role, reason, invitedBy: sender.userId },
+      },
+      now,
+    );
   }
   return revoked.length;
 }
@@ -80,21 +89,34 @@ export async function revokeInvitesOutOfReach(
  * (FOR SHARE, so a concurrent demotion waits for this transaction) and refuses what their role,
  * as it is now, may not send.
  */
-export async function lockSenderRole(em: EntityManager, organizationId: string, userId: string, inviteRole: Role): Promise<void> {
-  const [row] = await em.getConnection().execute<{ role: Role }[]>(
-    'select role from members where organization_id = ? and user_id = ? for share',
-    [organizationId, userId],
-    'all',
-    em.getTransactionContext(),
-  );
+export async function lockSenderRole(
+  em: EntityManager,
+  organizationId: string,
+  userId: string,
+  inviteRole: Role,
+): Promise<void> {
+  const [row] = await em
+    .getConnection()
+    .execute<{ role: Role }[]>(
+      'select role from members where organization_id = ? and user_id = ? for share',
+      [organizationId, userId],
+      'all',
+      em.getTransactionContext(),
+    );
   if (!row) throw new ApiError('FORBIDDEN', 'You are not a member of this organization');
   const outOfReach = rolesOutOfReach(row.role);
   if (outOfReach === null) {
-    throw new ApiError('INSUFFICIENT_PERMISSIONS', `Your role (${row.role}) lacks the permission organization:manage-members`, {
-      requiredPermissions: ['organization:manage-members'],
-    });
+    throw new ApiError(
+      'INSUFFICIENT_PERMISSIONS',
+      `Your role (${row.role}) lacks the permission organization:manage-members`,
+      {
+        requiredPermissions: ['organization:manage-members'],
+      },
+    );
   }
   if (outOfReach.includes(inviteRole)) {
-    throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can invite an owner', { requiredPermissions: ['owner'] });
+    throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can invite an owner', {
+      requiredPermissions: ['owner'],
+    });
   }
 }

@@ -18,11 +18,22 @@ import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 export type MailKind = 'reset-password' | 'verify-email' | 'change-email' | 'invite';
 
 /** Spends the budgets of one mail of `kind` to `to`; throws RATE_LIMIT_ERROR when one is spent. */
-export async function spendMailBudget(ctx: Context, kind: MailKind, to: string, organizationId?: string): Promise<void> {
+export async function spendMailBudget(
+  ctx: Context,
+  kind: MailKind,
+  to: string,
+  organizationId?: string,
+): Promise<void> {
   const spends: [BudgetName, string][] =
     kind === 'invite'
-      ? [['emailSend', `invite:${to}`], ['organizationEmail', organizationId ?? 'none']]
-      : [['emailSend', `ip:${clientKey(ctx.ip)}`], ['emailSend', `${kind}:${to}`]];
+      ? [
+          ['emailSend', `invite:${to}`],
+          ['organizationEmail', organizationId ?? 'none'],
+        ]
+      : [
+          ['emailSend', `ip:${clientKey(ctx.ip)}`],
+          ['emailSend', `${kind}:${to}`],
+        ];
   const results = await Promise.all(spends.map(([budget, key]) => ctx.services.limiter.consume(budget, key)));
   const refused = results.find((result) => !result.allowed);
   if (refused) {

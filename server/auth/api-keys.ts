@@ -67,7 +67,9 @@ interface CachedApiKey {
 }
 
 async function loadApiKey(em: EntityManager, keyHash: string, now: Date): Promise<CachedApiKey | undefined> {
-  const [row] = await preparedRows<ApiKeyRow & { previous_key_hash: string | null; previous_key_expires_at: string | null }>(
+  const [row] = await preparedRows<
+    ApiKeyRow & { previous_key_hash: string | null; previous_key_expires_at: string | null }
+  >(
     em,
     'api_key_by_hash',
     `select k.id, k.user_id, k.scopes, k.organization_id, k.expires_at, k.last_used_at, k.previous_key_hash, k.previous_key_expires_at,
@@ -95,7 +97,13 @@ async function loadApiKey(em: EntityManager, keyHash: string, now: Date): Promis
 }
 
 /** The key behind an X-Api-Key value (from the credential cache when it is there), or null when it does not verify. */
-export async function validateApiKey(em: EntityManager, cache: CredentialCache, value: string, now: Date, log: Logger): Promise<ValidApiKey | null> {
+export async function validateApiKey(
+  em: EntityManager,
+  cache: CredentialCache,
+  value: string,
+  now: Date,
+  log: Logger,
+): Promise<ValidApiKey | null> {
   if (!API_KEY_PATTERN.test(value)) return null;
   const keyHash = sha256Hex(value);
   let key = await cache.get<CachedApiKey>(keyHash);

@@ -34,14 +34,25 @@ export interface VerifiedAccessToken {
 
 const KNOWN: ReadonlySet<string> = new Set(USER_SCOPES);
 
-export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string; audience: string }): AccessTokenVerifier {
-  const publicKeys = options.jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart }) => publicPart);
+export function createAccessTokenVerifier(options: {
+  jwks: JWK[];
+  issuer: string;
+  audience: string;
+}): AccessTokenVerifier {
+  const publicKeys = options.jwks.map(
+    ({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart }) => publicPart,
+  );
   const keys: JWTVerifyGetKey = createLocalJWKSet({ keys: publicKeys });
   return {
     async verify(em, token, now) {
       let payload;
       try {
-        ({ payload } = await jwtVerify(token, keys, { issuer: options.issuer, audience: options.audience, currentDate: now, algorithms: ['RS256', 'ES256'] }));
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer: options.issuer,
+          audience: options.audience,
+          currentDate: now,
+          algorithms: ['RS256', 'ES256'],
+        }));
       } catch {
         return null;
       }
@@ -51,10 +62,20 @@ export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string
       const allScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
       const clientOnly = payload.sub === clientId;
       const verified: VerifiedAccessToken = {
-        subject: payload.sub, clientId, scopes: new Set(allScopes.filter((s: string): s is Scope => KNOWN.has(s))), allScopes, clientOnly, claims: { ...payload, jti, exp },
+        subject: payload.sub,
+        clientId,
+        scopes: new Set(allScopes.filter((s: string): s is Scope => KNOWN.has(s))),
+        allScopes,
+        clientOnly,
+        claims: { ...payload, jti, exp },
       };
       if (clientOnly) {
-        const revoked = await preparedRows(em, 'oauth_revoked_jti', 'select 1 from revoked_access_tokens where jti = $1', [jti]);
+        const revoked = await preparedRows(
+          em,
+          'oauth_revoked_jti',
+          'select 1 from revoked_access_tokens where jti = $1',
+          [jti],
+        );
         return revoked.length ? null : verified;
       }
       if (typeof payload.grant_id !== 'string') return null;
@@ -70,7 +91,10 @@ export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string
         [payload.grant_id, payload.sub, clientId, now, jti],
       );
       if (!row) return null;
-      return { ...verified, user: { email: row.email, isActive: row.is_active, emailVerified: row.verified_at !== null } };
+      return {
+        ...verified,
+        user: { email: row.email, isActive: row.is_active, emailVerified: row.verified_at !== null },
+      };
     },
   };
 }
@@ -79,7 +103,11 @@ export function createAccessTokenVerifier(options: { jwks: JWK[]; issuer: string
  * Refuses a token from now until it expires (RFC 7009). Records of tokens that have expired meanwhile
  * go in the same statement, so the table holds only tokens that could still be presented.
  */
-export async function revokeAccessToken(em: EntityManager, token: { jti: string; exp: number }, now: Date): Promise<void> {
+export async function revokeAccessToken(
+  em: EntityManager,
+  token: { jti: string; exp: number },
+  now: Date,
+): Promise<void> {
   await em.getConnection().execute(
     `with expired as (delete from revoked_access_tokens where expires_at <= ?)
      insert into revoked_access_tokens (jti, expires_at) values (?, ?) on conflict (jti) do nothing`,

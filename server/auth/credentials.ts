@@ -54,15 +54,24 @@ function failed(error: ApiError): AuthResult {
 }
 
 export async function resolveCredentials(
-  deps: { config: Config; em: EntityManager; credentialCache: CredentialCache; now: Date; log: Logger; accessTokens?: AccessTokenVerifier },
+  deps: {
+    config: Config;
+    em: EntityManager;
+    credentialCache: CredentialCache;
+    now: Date;
+    log: Logger;
+    accessTokens?: AccessTokenVerifier;
+  },
   request: RequestCredentials,
 ): Promise<AuthResult> {
   try {
     if (request.authorization !== undefined) {
       const [scheme, ...rest] = request.authorization.trim().split(/\s+/);
       const token = rest.join(' ');
-      if (!scheme || (scheme.toLowerCase() === 'bearer' && !token)) return failed(new ApiError('NO_TOKEN_PROVIDED', 'The Authorization header is empty'));
-      const invalid = () => failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The bearer token is invalid, expired or revoked'));
+      if (!scheme || (scheme.toLowerCase() === 'bearer' && !token))
+        return failed(new ApiError('NO_TOKEN_PROVIDED', 'The Authorization header is empty'));
+      const invalid = () =>
+        failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The bearer token is invalid, expired or revoked'));
       if (scheme.toLowerCase() !== 'bearer' || !deps.accessTokens) return invalid();
       const verified = await deps.accessTokens.verify(deps.em, token, deps.now);
       // A client acting for itself has no user behind it, so no user route or tenant is its to use.
@@ -70,7 +79,14 @@ export async function resolveCredentials(
       const { user } = verified;
       if (!user.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
       return {
-        principal: { kind: 'oauth', userId: verified.subject, email: user.email, emailVerified: user.emailVerified, scopes: verified.scopes, oauthClientId: verified.clientId },
+        principal: {
+          kind: 'oauth',
+          userId: verified.subject,
+          email: user.email,
+          emailVerified: user.emailVerified,
+          scopes: verified.scopes,
+          oauthClientId: verified.clientId,
+        },
       };
     }
     if (request.apiKey !== undefined) {
@@ -96,7 +112,8 @@ export async function resolveCredentials(
       return failed(new ApiError('CSRF_REJECTED', 'Cookie-authenticated writes must come from a trusted Origin'));
     }
     const valid = await validateSessionToken(deps.em, deps.credentialCache, token, deps.now);
-    if (!valid) return failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The session is invalid or has expired; sign in again'));
+    if (!valid)
+      return failed(new ApiError('INVALID_OR_EXPIRED_TOKEN', 'The session is invalid or has expired; sign in again'));
     if (!valid.user.isActive) return failed(new ApiError('USER_NOT_ACTIVE', 'This account has been deactivated'));
     return {
       principal: {

@@ -11,14 +11,24 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** Withdraws the user's grants (to one client, or to all); returns how many grants went. */
-export async function revokeOAuthGrants(em: EntityManager, where: { userId: string; clientId?: string }): Promise<number> {
+export async function revokeOAuthGrants(
+  em: EntityManager,
+  where: { userId: string; clientId?: string },
+): Promise<number> {
   const params: unknown[] = [where.userId];
   let clientCondition = '';
   if (where.clientId !== undefined) {
     clientCondition = ` and payload->>'clientId' = ?`;
     params.push(where.clientId);
   } else {
-    await em.getConnection().execute(`delete from oidc_artifacts where model = 'Session' and payload->>'accountId' = ?`, [where.userId], 'run', em.getTransactionContext());
+    await em
+      .getConnection()
+      .execute(
+        `delete from oidc_artifacts where model = 'Session' and payload->>'accountId' = ?`,
+        [where.userId],
+        'run',
+        em.getTransactionContext(),
+      );
   }
   // Data-modifying CTEs share a snapshot, so the second delete reads the ids the first returns.
   const grants = await em.getConnection().execute<{ id: string }[]>(

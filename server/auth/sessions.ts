@@ -34,7 +34,10 @@ export function clearedSessionCookie(config: Pick<Config, 'baseUrl'>): string {
 }
 
 /** The session token in a Cookie header, if any. */
-export function readSessionToken(config: Pick<Config, 'baseUrl'>, cookieHeader: string | undefined): string | undefined {
+export function readSessionToken(
+  config: Pick<Config, 'baseUrl'>,
+  cookieHeader: string | undefined,
+): string | undefined {
   if (!cookieHeader) return undefined;
   const name = sessionCookieName(config);
   for (const part of cookieHeader.split(';')) {
@@ -51,7 +54,10 @@ export interface NewSession {
 }
 
 /** Creates a session row; the caller persists it (inside its own transaction when it has one). */
-export function createSession(em: EntityManager, input: { userId: string; ip: string; userAgent: string; now: Date }): NewSession {
+export function createSession(
+  em: EntityManager,
+  input: { userId: string; ip: string; userAgent: string; now: Date },
+): NewSession {
   const token = randomToken();
   const expiresAt = new Date(input.now.getTime() + SESSION_ABSOLUTE_MS);
   const session = em.create(SessionSchema, {
@@ -108,7 +114,12 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
       lastSeenAt: toDate(row.last_seen_at).getTime(),
       expiresAt: toDate(row.expires_at).getTime(),
     },
-    user: { id: row.user_id, email: row.email, isActive: row.is_active, verifiedAt: toDateOrNull(row.verified_at)?.getTime() ?? null },
+    user: {
+      id: row.user_id,
+      email: row.email,
+      isActive: row.is_active,
+      verifiedAt: toDateOrNull(row.verified_at)?.getTime() ?? null,
+    },
   };
 }
 
@@ -116,7 +127,12 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
  * The session behind a cookie's token: from the session cache when it is there, else one indexed
  * read (no entity hydration). Null when it is malformed, unknown, revoked, past 30 days or idle for 7.
  */
-export async function validateSessionToken(em: EntityManager, cache: CredentialCache, token: string, now: Date): Promise<ValidSession | null> {
+export async function validateSessionToken(
+  em: EntityManager,
+  cache: CredentialCache,
+  token: string,
+  now: Date,
+): Promise<ValidSession | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
   const tokenHash = sha256Hex(token);
   let found = await cache.get<CachedSession>(tokenHash);
@@ -134,8 +150,19 @@ export async function validateSessionToken(em: EntityManager, cache: CredentialC
     await cache.set(tokenHash, found);
   }
   return {
-    session: { id: session.id, userId: session.userId, createdAt: new Date(session.createdAt), lastSeenAt: new Date(session.lastSeenAt), expiresAt: new Date(session.expiresAt) },
-    user: { id: user.id, email: user.email, isActive: user.isActive, verifiedAt: user.verifiedAt === null ? null : new Date(user.verifiedAt) },
+    session: {
+      id: session.id,
+      userId: session.userId,
+      createdAt: new Date(session.createdAt),
+      lastSeenAt: new Date(session.lastSeenAt),
+      expiresAt: new Date(session.expiresAt),
+    },
+    user: {
+      id: user.id,
+      email: user.email,
+      isActive: user.isActive,
+      verifiedAt: user.verifiedAt === null ? null : new Date(user.verifiedAt),
+    },
   };
 }
 
@@ -158,12 +185,14 @@ export async function revokeSessions(
     conditions.push('id <> ?');
     params.push(where.except);
   }
-  const rows = await em.getConnection().execute<{ token_hash: string }[]>(
-    `update sessions set revoked_at = ? where ${conditions.join(' and ')} returning token_hash`,
-    params,
-    'all',
-    em.getTransactionContext(),
-  );
+  const rows = await em
+    .getConnection()
+    .execute<{ token_hash: string }[]>(
+      `update sessions set revoked_at = ? where ${conditions.join(' and ')} returning token_hash`,
+      params,
+      'all',
+      em.getTransactionContext(),
+    );
   return rows.map((r) => r.token_hash);
 }
 

@@ -20,7 +20,8 @@ afterAll(async () => {
 });
 
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
-const signIn = (email: string, password: string, ip: string) => postJson(t, '/api/auth/sign-in/email', { email, password }, undefined, from(ip));
+const signIn = (email: string, password: string, ip: string) =>
+  postJson(t, '/api/auth/sign-in/email', { email, password }, undefined, from(ip));
 
 describe('budgets', () => {
   it('allows 5 sign-ins a minute per IP, then 429 with Retry-After', async () => {
@@ -28,7 +29,10 @@ describe('budgets', () => {
     for (let i = 0; i < 6; i++) statuses.push((await signIn(uniqueEmail(), 'whatever-password', '192.0.2.1')).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     const refused = await signIn(uniqueEmail(), 'whatever-password', '192.0.2.1');
-    expect(refused.body).toMatchObject({ code: 'RATE_LIMIT_ERROR', message: 'Too many requests from this IP, please try again later.' });
+    expect(refused.body).toMatchObject({
+      code: 'RATE_LIMIT_ERROR',
+      message: 'Too many requests from this IP, please try again later.',
+    });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await signIn(uniqueEmail(), 'whatever-password', '192.0.2.2')).status).toBe(401);
   });
@@ -36,7 +40,17 @@ describe('budgets', () => {
   it('allows 3 sign-ups a minute per IP', async () => {
     const statuses = [];
     for (let i = 0; i < 4; i++) {
-      statuses.push((await postJson(t, '/api/auth/sign-up/email', { email: uniqueEmail(), password: 'a fine passphrase', name: 'N' }, undefined, from('192.0.2.3'))).status);
+      statuses.push(
+        (
+          await postJson(
+            t,
+            '/api/auth/sign-up/email',
+            { email: uniqueEmail(), password: 'a fine passphrase', name: 'N' },
+            undefined,
+            from('192.0.2.3'),
+          )
+        ).status,
+      );
     }
     expect(statuses).toEqual([201, 201, 201, 429]);
   });
@@ -44,7 +58,10 @@ describe('budgets', () => {
   it('allows 5 reset mails an hour per target address, from any IP', async () => {
     const email = uniqueEmail('reset');
     const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await postJson(t, '/api/auth/forgot-password', { email }, undefined, from(`192.0.2.${10 + i}`))).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (await postJson(t, '/api/auth/forgot-password', { email }, undefined, from(`192.0.2.${10 + i}`))).status,
+      );
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
   });
 });
@@ -53,22 +70,40 @@ describe('the failed sign-in budgets', () => {
   let quick: TestApp;
   beforeAll(async () => {
     quick = await startTestApp({
-      env: { TRUST_PROXY: 'loopback', SMTP_URL: inbox.url, RATE_LIMIT_SIGN_IN_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_GLOBAL_POINTS: '100000', RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: '30' },
+      env: {
+        TRUST_PROXY: 'loopback',
+        SMTP_URL: inbox.url,
+        RATE_LIMIT_SIGN_IN_POINTS: '10000',
+        RATE_LIMIT_SIGN_UP_POINTS: '100',
+        RATE_LIMIT_GLOBAL_POINTS: '100000',
+        RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: '30',
+      },
     });
   });
   afterAll(async () => {
     await quick?.close();
   });
 
-  const guess = (email: string, password: string, ip: string) => postJson(quick, '/api/auth/sign-in/email', { email, password }, undefined, from(ip));
+  const guess = (email: string, password: string, ip: string) =>
+    postJson(quick, '/api/auth/sign-in/email', { email, password }, undefined, from(ip));
   /** How many guesses reached the password check: each is a 'wrong-password' row of the sign-in history. */
   const checked = async (userId: string) =>
-    Number((await quick.services.orm.em.fork().getConnection().execute<{ n: string }[]>(
-      `select count(*) as n from login_history where user_id = ? and reason = 'wrong-password'`, [userId]))[0]!.n);
+    Number(
+      (
+        await quick.services.orm.em
+          .fork()
+          .getConnection()
+          .execute<{ n: string }[]>(
+            `select count(*) as n from login_history where user_id = ? and reason = 'wrong-password'`,
+            [userId],
+          )
+      )[0]!.n,
+    );
 
   it('blocks an email for 15 minutes after 10 failed sign-ins from one client, even with the right password', async () => {
     const user = await signUp(quick, { ip: '192.0.2.50' });
-    for (let i = 0; i < 10; i++) expect((await guess(user.email, 'wrong password!', '198.18.0.1')).body.code).toBe('INVALID_CREDENTIALS');
+    for (let i = 0; i < 10; i++)
+      expect((await guess(user.email, 'wrong password!', '198.18.0.1')).body.code).toBe('INVALID_CREDENTIALS');
     const blocked = await guess(user.email, user.password, '198.18.0.1');
     expect(blocked.status).toBe(429);
     expect(blocked.body.meta.retryAfter).toBeGreaterThan(14 * 60);
@@ -95,7 +130,11 @@ describe('the failed sign-in budgets', () => {
 
   it('checks at most 10 of 100 concurrent wrong guesses from one client (/64) against the password', async () => {
     const user = await signUp(quick);
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => guess(user.email, `wrong guess ${i}`, `2001:db8:5:6::${(i + 1).toString(16)}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        guess(user.email, `wrong guess ${i}`, `2001:db8:5:6::${(i + 1).toString(16)}`),
+      ),
+    );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(90);
@@ -105,14 +144,31 @@ describe('the failed sign-in budgets', () => {
 
   it('checks at most the email-only ceiling (30 here) of 100 concurrent guesses spread over 100 hosts', async () => {
     const user = await signUp(quick);
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => guess(user.email, `wrong guess ${i}`, `198.19.${Math.floor(i / 200)}.${(i % 200) + 1}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        guess(user.email, `wrong guess ${i}`, `198.19.${Math.floor(i / 200)}.${(i % 200) + 1}`),
+      ),
+    );
     expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(30);
     expect(await checked(user.userId)).toBeLessThanOrEqual(30);
     // The owner, locked out by the ceiling, gets back in through the emailed reset link.
     expect((await guess(user.email, user.password, '192.0.2.200')).status).toBe(429);
-    expect((await postJson(quick, '/api/auth/forgot-password', { email: user.email }, undefined, from('192.0.2.200'))).status).toBe(200);
+    expect(
+      (await postJson(quick, '/api/auth/forgot-password', { email: user.email }, undefined, from('192.0.2.200')))
+        .status,
+    ).toBe(200);
     const token = await inbox.tokenFor(user.email, /Reset/);
-    expect((await postJson(quick, '/api/auth/reset-password', { token, password: 'my own new passphrase' }, undefined, from('192.0.2.200'))).status).toBe(200);
+    expect(
+      (
+        await postJson(
+          quick,
+          '/api/auth/reset-password',
+          { token, password: 'my own new passphrase' },
+          undefined,
+          from('192.0.2.200'),
+        )
+      ).status,
+    ).toBe(200);
     expect((await guess(user.email, 'my own new passphrase', '192.0.2.200')).status).toBe(200);
   });
 });
@@ -120,16 +176,48 @@ describe('the failed sign-in budgets', () => {
 describe('mail budgets', () => {
   it('keys the per-address budget by kind of mail: flooding one kind leaves the other, and the owner holds a working link', async () => {
     const user = await signUp(t, { ip: '192.0.2.60' });
-    for (let i = 0; i < 5; i++) expect((await postJson(t, '/api/auth/send-verification-email', { email: user.email }, undefined, from(`198.18.9.${i}`))).status).toBe(200);
-    expect((await postJson(t, '/api/auth/send-verification-email', { email: user.email }, undefined, from('198.18.9.9'))).status).toBe(429);
-    for (let i = 0; i < 5; i++) expect((await postJson(t, '/api/auth/forgot-password', { email: user.email }, undefined, from(`198.18.10.${i}`))).status).toBe(200);
-    expect((await postJson(t, '/api/auth/forgot-password', { email: user.email }, undefined, from('198.18.10.9'))).status).toBe(429);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await postJson(
+            t,
+            '/api/auth/send-verification-email',
+            { email: user.email },
+            undefined,
+            from(`198.18.9.${i}`),
+          )
+        ).status,
+      ).toBe(200);
+    expect(
+      (await postJson(t, '/api/auth/send-verification-email', { email: user.email }, undefined, from('198.18.9.9')))
+        .status,
+    ).toBe(429);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await postJson(t, '/api/auth/forgot-password', { email: user.email }, undefined, from(`198.18.10.${i}`)))
+          .status,
+      ).toBe(200);
+    expect(
+      (await postJson(t, '/api/auth/forgot-password', { email: user.email }, undefined, from('198.18.10.9'))).status,
+    ).toBe(429);
     // Whoever spent the budget delivered five reset links to the owner; the last one issued works.
-    const resets = () => inbox.messages.filter((m) => JSON.stringify(m.to ?? '').includes(user.email) && /Reset/.test(m.subject ?? ''));
+    const resets = () =>
+      inbox.messages.filter((m) => JSON.stringify(m.to ?? '').includes(user.email) && /Reset/.test(m.subject ?? ''));
     await expect.poll(() => resets().length, { timeout: 10_000 }).toBe(5);
     const tokens = resets().map((m) => /[?&]token=([A-Za-z0-9_-]+)/.exec(m.text ?? '')![1]!);
     const answers = [];
-    for (const token of tokens) answers.push((await postJson(t, '/api/auth/reset-password', { token, password: 'reset by the owner 1' }, undefined, from('192.0.2.61'))).status);
+    for (const token of tokens)
+      answers.push(
+        (
+          await postJson(
+            t,
+            '/api/auth/reset-password',
+            { token, password: 'reset by the owner 1' },
+            undefined,
+            from('192.0.2.61'),
+          )
+        ).status,
+      );
     expect(answers.filter((status) => status === 200)).toHaveLength(1);
   });
 });
@@ -148,7 +236,12 @@ describe('timing', () => {
 
   it('takes about as long for an unknown email as for a wrong password', async () => {
     const quiet = await startTestApp({
-      env: { RATE_LIMIT_SIGN_IN_POINTS: '10000', RATE_LIMIT_FAILED_SIGN_IN_POINTS: '10000', RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+      env: {
+        RATE_LIMIT_SIGN_IN_POINTS: '10000',
+        RATE_LIMIT_FAILED_SIGN_IN_POINTS: '10000',
+        RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: '10000',
+        RATE_LIMIT_SIGN_UP_POINTS: '100',
+      },
     });
     try {
       const user = await signUp(quiet);
@@ -174,32 +267,37 @@ describe('timing', () => {
     }
   });
 
-  it.each(['/api/auth/forgot-password', '/api/auth/send-verification-email'])('%s answers a known and an unknown address in about the same time', async (path) => {
-    const quiet = await startTestApp({ env: { RATE_LIMIT_EMAIL_SEND_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
-    try {
-      const user = await signUp(quiet, { verified: false });
-      const time = async (email: string) => {
-        const started = performance.now();
-        const res = await postJson(quiet, path, { email });
-        const elapsed = performance.now() - started;
-        expect(res.status).toBe(200);
-        // What follows the answer must not slow the next sample down.
-        await quiet.services.mailer.idle();
-        return elapsed;
-      };
-      for (let i = 0; i < 5; i++) await time(uniqueEmail('warm-up'));
-      const known: number[] = [];
-      const unknown: number[] = [];
-      for (let i = 0; i < 40; i++) {
-        known.push(await time(user.email));
-        unknown.push(await time(uniqueEmail('ghost')));
+  it.each(['/api/auth/forgot-password', '/api/auth/send-verification-email'])(
+    '%s answers a known and an unknown address in about the same time',
+    async (path) => {
+      const quiet = await startTestApp({
+        env: { RATE_LIMIT_EMAIL_SEND_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+      });
+      try {
+        const user = await signUp(quiet, { verified: false });
+        const time = async (email: string) => {
+          const started = performance.now();
+          const res = await postJson(quiet, path, { email });
+          const elapsed = performance.now() - started;
+          expect(res.status).toBe(200);
+          // What follows the answer must not slow the next sample down.
+          await quiet.services.mailer.idle();
+          return elapsed;
+        };
+        for (let i = 0; i < 5; i++) await time(uniqueEmail('warm-up'));
+        const known: number[] = [];
+        const unknown: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          known.push(await time(user.email));
+          unknown.push(await time(uniqueEmail('ghost')));
+        }
+        // Only the budget is spent before answering; the lookup, the token and the mail come after.
+        const ratio = median(known) / median(unknown);
+        expect(ratio).toBeGreaterThan(0.75);
+        expect(ratio).toBeLessThan(1.33);
+      } finally {
+        await quiet.close();
       }
-      // Only the budget is spent before answering; the lookup, the token and the mail come after.
-      const ratio = median(known) / median(unknown);
-      expect(ratio).toBeGreaterThan(0.75);
-      expect(ratio).toBeLessThan(1.33);
-    } finally {
-      await quiet.close();
-    }
-  });
+    },
+  );
 });

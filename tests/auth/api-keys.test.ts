@@ -29,7 +29,12 @@ const keyRow = (id: string) => t.services.orm.em.fork().findOneOrFail(ApiKeySche
 
 /** Creates a key with the user's session; returns the create answer's data. */
 async function createKey(user: SignedUp, body: Record<string, unknown> = {}) {
-  const res = await postJson(t, '/api/auth/api-key/create', { name: 'CI', scopes: ALL_KEY_SCOPES, ...body }, user.cookie);
+  const res = await postJson(
+    t,
+    '/api/auth/api-key/create',
+    { name: 'CI', scopes: ALL_KEY_SCOPES, ...body },
+    user.cookie,
+  );
   if (res.status !== 200) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.data as { key: string; id: string; scopes: string[]; organizationId: string | null };
 }
@@ -46,13 +51,24 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): 
 describe('the lifecycle of a key', () => {
   it('creates, uses, lists, narrows, rotates and deletes a key', async () => {
     const user = await signUp(t);
-    const created = await postJson(t, '/api/auth/api-key/create', { name: '  deploy bot ', scopes: [...ALL_KEY_SCOPES, 'user:read'], metadata: { env: 'ci' } }, user.cookie);
+    const created = await postJson(
+      t,
+      '/api/auth/api-key/create',
+      { name: '  deploy bot ', scopes: [...ALL_KEY_SCOPES, 'user:read'], metadata: { env: 'ci' } },
+      user.cookie,
+    );
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ success: true, code: 'OK', message: 'API key created' });
     const { key, id, start } = created.body.data;
     expect(key).toMatch(/^ba_[A-Za-z0-9_-]{43}$/);
     expect(start).toBe(key.slice(0, 8));
-    expect(created.body.data).toMatchObject({ name: 'deploy bot', scopes: ALL_KEY_SCOPES, organizationId: null, expiresAt: null, metadata: { env: 'ci' } });
+    expect(created.body.data).toMatchObject({
+      name: 'deploy bot',
+      scopes: ALL_KEY_SCOPES,
+      organizationId: null,
+      expiresAt: null,
+      metadata: { env: 'ci' },
+    });
 
     expect((await me(key)).status).toBe(200);
 
@@ -68,7 +84,13 @@ describe('the lifecycle of a key', () => {
     expect(got.body).toMatchObject({ message: 'API key fetched successfully', data: { id, start } });
     expect(JSON.stringify(got.body)).not.toContain(key);
 
-    const narrowed = await postJson(t, '/api/auth/api-key/update', { id, scopes: ['api-keys:read', 'api-keys:write', 'api-keys:delete'] }, undefined, withKey(key));
+    const narrowed = await postJson(
+      t,
+      '/api/auth/api-key/update',
+      { id, scopes: ['api-keys:read', 'api-keys:write', 'api-keys:delete'] },
+      undefined,
+      withKey(key),
+    );
     expect(narrowed.status).toBe(200);
     expect(narrowed.body.message).toBe('API key updated successfully');
     const refused = await me(key);
@@ -117,7 +139,12 @@ describe('the lifecycle of a key', () => {
     const { key, id } = await createKey(user);
     expect((await keyRow(id)).lastUsedAt).toBeNull();
     await me(key);
-    const first = (await waitFor(() => keyRow(id), (row) => row.lastUsedAt !== null)).lastUsedAt!;
+    const first = (
+      await waitFor(
+        () => keyRow(id),
+        (row) => row.lastUsedAt !== null,
+      )
+    ).lastUsedAt!;
     expect(first.getTime()).toBe(clock.at);
     tick(30);
     await me(key);
@@ -125,14 +152,26 @@ describe('the lifecycle of a key', () => {
     expect((await keyRow(id)).lastUsedAt!.getTime()).toBe(first.getTime());
     tick(31);
     await me(key);
-    const later = await waitFor(() => keyRow(id), (row) => row.lastUsedAt!.getTime() !== first.getTime());
+    const later = await waitFor(
+      () => keyRow(id),
+      (row) => row.lastUsedAt!.getTime() !== first.getTime(),
+    );
     expect(later.lastUsedAt!.getTime()).toBe(clock.at);
   });
 
   it('creates a key through createCaller', async () => {
     const user = await signUp(t);
-    const principal = { kind: 'session' as const, userId: user.userId, email: user.email, emailVerified: true, scopes: new Set<Scope>() };
-    const created = await callerFor(t.services, { principal }).auth.apiKey.create({ name: 'direct', scopes: ['user:read', 'user:read'] });
+    const principal = {
+      kind: 'session' as const,
+      userId: user.userId,
+      email: user.email,
+      emailVerified: true,
+      scopes: new Set<Scope>(),
+    };
+    const created = await callerFor(t.services, { principal }).auth.apiKey.create({
+      name: 'direct',
+      scopes: ['user:read', 'user:read'],
+    });
     expect(created).toMatchObject({ name: 'direct', scopes: ['user:read'], organizationId: null });
     expect((await me(created.key)).status).toBe(200);
   });
@@ -157,17 +196,31 @@ describe('refusals', () => {
 
   it('validates the create body', async () => {
     const user = await signUp(t);
-    const create = (body: Record<string, unknown>) => postJson(t, '/api/auth/api-key/create', { name: 'x', scopes: ['user:read'], ...body }, user.cookie);
+    const create = (body: Record<string, unknown>) =>
+      postJson(t, '/api/auth/api-key/create', { name: 'x', scopes: ['user:read'], ...body }, user.cookie);
     const unknown = await create({ scopes: ['user:read', 'root:all'] });
     expect(unknown.status).toBe(400);
     expect(unknown.body.code).toBe('VALIDATION_ERROR');
     // The REST adapter (trpc-to-openapi) replaces every zod message with 'Input validation failed',
     // so over REST the allowed scopes are read from meta.errors; tRPC shows the message itself.
     const allowed = USER_SCOPES.join(', ');
-    expect(unknown.body.meta.errors).toEqual([{ field: 'scopes', error: expect.stringContaining(allowed), location: 'body' }]);
-    const client = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${t.url}/trpc`, headers: { cookie: user.cookie, origin: ORIGIN } })] });
-    await expect(client.auth.apiKey.create.mutate({ name: 'x', scopes: ['root:all'] as never })).rejects.toThrow(allowed);
-    for (const body of [{ scopes: [] }, { expiresIn: 59 }, { expiresIn: 365 * 86_400 + 1 }, { name: '  ' }, { extra: true }, { metadata: { blob: 'x'.repeat(5000) } }]) {
+    expect(unknown.body.meta.errors).toEqual([
+      { field: 'scopes', error: expect.stringContaining(allowed), location: 'body' },
+    ]);
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${t.url}/trpc`, headers: { cookie: user.cookie, origin: ORIGIN } })],
+    });
+    await expect(client.auth.apiKey.create.mutate({ name: 'x', scopes: ['root:all'] as never })).rejects.toThrow(
+      allowed,
+    );
+    for (const body of [
+      { scopes: [] },
+      { expiresIn: 59 },
+      { expiresIn: 365 * 86_400 + 1 },
+      { name: '  ' },
+      { extra: true },
+      { metadata: { blob: 'x'.repeat(5000) } },
+    ]) {
       const res = await create(body);
       expect(res.body.code, JSON.stringify(body).slice(0, 60)).toBe('VALIDATION_ERROR');
     }
@@ -176,18 +229,35 @@ describe('refusals', () => {
   it('pins only to an organization of the caller, and a pinned key only creates keys with its pin', async () => {
     const user = await signUp(t);
     const stranger = await signUp(t);
-    const foreign = await postJson(t, '/api/auth/api-key/create', { name: 'x', scopes: ['user:read'], organizationId: await defaultOrganizationId(t, stranger.userId) }, user.cookie);
+    const foreign = await postJson(
+      t,
+      '/api/auth/api-key/create',
+      { name: 'x', scopes: ['user:read'], organizationId: await defaultOrganizationId(t, stranger.userId) },
+      user.cookie,
+    );
     expect(foreign.status).toBe(403);
     expect(foreign.body).toMatchObject({ code: 'FORBIDDEN', message: 'You are not a member of this organization' });
 
     const own = await defaultOrganizationId(t, user.userId);
     const pinned = await createKey(user, { organizationId: own });
     expect(pinned.organizationId).toBe(own);
-    const inherited = await postJson(t, '/api/auth/api-key/create', { name: 'child', scopes: ['user:read'] }, undefined, withKey(pinned.key));
+    const inherited = await postJson(
+      t,
+      '/api/auth/api-key/create',
+      { name: 'child', scopes: ['user:read'] },
+      undefined,
+      withKey(pinned.key),
+    );
     expect(inherited.status).toBe(200);
     expect(inherited.body.data.organizationId).toBe(own);
     const other = await postJson(t, '/api/user/organizations', { name: 'Second' }, user.cookie);
-    const elsewhere = await postJson(t, '/api/auth/api-key/create', { name: 'x', scopes: ['user:read'], organizationId: other.body.data.id }, undefined, withKey(pinned.key));
+    const elsewhere = await postJson(
+      t,
+      '/api/auth/api-key/create',
+      { name: 'x', scopes: ['user:read'], organizationId: other.body.data.id },
+      undefined,
+      withKey(pinned.key),
+    );
     expect(elsewhere.status).toBe(403);
     expect(elsewhere.body.code).toBe('FORBIDDEN');
   });
@@ -195,20 +265,44 @@ describe('refusals', () => {
   it('lets a key grant only the scopes it has', async () => {
     const user = await signUp(t);
     const { key, id } = await createKey(user, { scopes: ['api-keys:write', 'user:read'] });
-    const wider = await postJson(t, '/api/auth/api-key/create', { name: 'x', scopes: ['user:read', 'projects:read'] }, undefined, withKey(key));
+    const wider = await postJson(
+      t,
+      '/api/auth/api-key/create',
+      { name: 'x', scopes: ['user:read', 'projects:read'] },
+      undefined,
+      withKey(key),
+    );
     expect(wider.status).toBe(403);
     expect(wider.body.code).toBe('API_KEY_MISSING_SCOPES');
     expect(wider.body.meta.requiredScopes).toEqual(['projects:read']);
-    const widened = await postJson(t, '/api/auth/api-key/update', { id, scopes: ['user:read', 'projects:read'] }, undefined, withKey(key));
+    const widened = await postJson(
+      t,
+      '/api/auth/api-key/update',
+      { id, scopes: ['user:read', 'projects:read'] },
+      undefined,
+      withKey(key),
+    );
     expect(widened.body.code).toBe('API_KEY_MISSING_SCOPES');
-    const narrower = await postJson(t, '/api/auth/api-key/create', { name: 'x', scopes: ['user:read'] }, undefined, withKey(key));
+    const narrower = await postJson(
+      t,
+      '/api/auth/api-key/create',
+      { name: 'x', scopes: ['user:read'] },
+      undefined,
+      withKey(key),
+    );
     expect(narrower.status).toBe(200);
   });
 
   it('keeps session-only routes closed to keys', async () => {
     const user = await signUp(t);
     const { key } = await createKey(user);
-    const res = await postJson(t, '/api/auth/change-password', { currentPassword: user.password, newPassword: 'another fine passphrase 7' }, undefined, withKey(key));
+    const res = await postJson(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: user.password, newPassword: 'another fine passphrase 7' },
+      undefined,
+      withKey(key),
+    );
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('FORBIDDEN');
   });

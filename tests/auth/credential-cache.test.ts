@@ -37,23 +37,40 @@ describe('the session cache', () => {
     expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
     expect(queries.filter((q) => q.includes('from sessions'))).toHaveLength(1);
     queries.length = 0;
-    for (let i = 0; i < 3; i++) expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
     expect(queries.filter((q) => q.includes('sessions'))).toEqual([]);
     expect(queries).toHaveLength(3);
   });
 
   it('forgets a session at sign-out, a password change and an email verification', async () => {
     const user = await signUp(t);
-    const other = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: user.password }, undefined, { 'x-forwarded-for': '192.0.2.90' });
+    const other = await postJson(
+      t,
+      '/api/auth/sign-in/email',
+      { email: user.email, password: user.password },
+      undefined,
+      { 'x-forwarded-for': '192.0.2.90' },
+    );
     const otherCookie = other.headers.getSetCookie()[0]!.split(';')[0]!;
-    for (const cookie of [user.cookie, otherCookie]) expect((await t.request('/api/user/me', { headers: asBrowser(cookie) })).status).toBe(200);
+    for (const cookie of [user.cookie, otherCookie])
+      expect((await t.request('/api/user/me', { headers: asBrowser(cookie) })).status).toBe(200);
 
-    await postJson(t, '/api/auth/change-password', { currentPassword: user.password, newPassword: 'another fine passphrase' }, user.cookie);
-    expect((await t.request('/api/user/me', { headers: asBrowser(otherCookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    await postJson(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: user.password, newPassword: 'another fine passphrase' },
+      user.cookie,
+    );
+    expect((await t.request('/api/user/me', { headers: asBrowser(otherCookie) })).body.code).toBe(
+      'INVALID_OR_EXPIRED_TOKEN',
+    );
     expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
 
     await postJson(t, '/api/auth/sign-out', {}, user.cookie);
-    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe(
+      'INVALID_OR_EXPIRED_TOKEN',
+    );
   });
 });
 
@@ -74,7 +91,11 @@ describe('cached API keys and memberships', () => {
     expect((await t.request('/api/user/me', { headers })).status).toBe(200);
     expect((await t.request(`/api/user/organizations/${organizationId}/projects`, { headers })).status).toBe(200);
     const slug = (await t.request(`/api/user/organizations/${organizationId}`, { headers })).body.data.slug;
-    const deleted = await t.request(`/api/user/organizations/${organizationId}`, { method: 'DELETE', headers: asBrowser(owner.cookie), body: JSON.stringify({ confirm: slug }) });
+    const deleted = await t.request(`/api/user/organizations/${organizationId}`, {
+      method: 'DELETE',
+      headers: asBrowser(owner.cookie),
+      body: JSON.stringify({ confirm: slug }),
+    });
     expect(deleted.status).toBe(200);
     expect((await t.request('/api/user/me', { headers })).body.code).toBe('INVALID_API_KEY');
   });
@@ -86,8 +107,14 @@ describe('cached API keys and memberships', () => {
     const memberId = await addMember(t, organizationId, admin.userId, 'admin');
     const base = `/api/user/organizations/${organizationId}`;
     expect((await t.request(`${base}/settings`, { headers: asBrowser(admin.cookie) })).status).toBe(200);
-    await t.request(`${base}/members/${memberId}/role`, { method: 'PUT', headers: asBrowser(owner.cookie), body: JSON.stringify({ role: 'member' }) });
-    expect((await t.request(`${base}/settings`, { headers: asBrowser(admin.cookie) })).body.code).toBe('INSUFFICIENT_PERMISSIONS');
+    await t.request(`${base}/members/${memberId}/role`, {
+      method: 'PUT',
+      headers: asBrowser(owner.cookie),
+      body: JSON.stringify({ role: 'member' }),
+    });
+    expect((await t.request(`${base}/settings`, { headers: asBrowser(admin.cookie) })).body.code).toBe(
+      'INSUFFICIENT_PERMISSIONS',
+    );
   });
 });
 
@@ -102,7 +129,9 @@ describe.skipIf(!redisUrl())('the session cache in Redis', () => {
       expect((await b.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
       expect((await a.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(200);
       await postJson(a, '/api/auth/sign-out', {}, user.cookie);
-      expect((await b.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+      expect((await b.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe(
+        'INVALID_OR_EXPIRED_TOKEN',
+      );
     } finally {
       await a.close();
       await b.close();

@@ -30,14 +30,26 @@ beforeAll(async () => {
   t = await startTestApp({
     port,
     env: {
-      BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', SMTP_URL: inbox.url, TRUST_PROXY: 'loopback',
-      RATE_LIMIT_SIGN_UP_POINTS: '1000', RATE_LIMIT_SIGN_IN_POINTS: '1000', RATE_LIMIT_EMAIL_SEND_POINTS: '1000', CREDENTIAL_CACHE_TTL: '60',
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      SMTP_URL: inbox.url,
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '1000',
+      RATE_LIMIT_SIGN_IN_POINTS: '1000',
+      RATE_LIMIT_EMAIL_SEND_POINTS: '1000',
+      CREDENTIAL_CACHE_TTL: '60',
     },
   });
   client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT] });
-  config = await oidc.discovery(new URL(`${t.services.config.baseUrl}/api/auth/oauth2`), client.id, client.secret, oidc.ClientSecretBasic(client.secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  config = await oidc.discovery(
+    new URL(`${t.services.config.baseUrl}/api/auth/oauth2`),
+    client.id,
+    client.secret,
+    oidc.ClientSecretBasic(client.secret),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
 });
 afterAll(async () => {
   await t?.close();
@@ -56,10 +68,16 @@ const signIn = async (email: string, password: string) => {
 async function authorizeApp(user: { email: string; password: string }) {
   const b = cookieBrowser(t.services.config.baseUrl);
   const request = await authorizationRequest(config.serverMetadata().authorization_endpoint!, {
-    client_id: client.id, redirect_uri: REDIRECT, scope: 'openid email offline_access user:read', prompt: 'consent',
+    client_id: client.id,
+    redirect_uri: REDIRECT,
+    scope: 'openid email offline_access user:read',
+    prompt: 'consent',
   });
   const callback = await signInAndApprove(b, await b.follow(request.url), user);
-  return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state });
+  return oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: request.verifier,
+    expectedState: request.state,
+  });
 }
 
 /** Resets the user's password through the link mailed to them. */
@@ -76,16 +94,31 @@ describe('an account whose address is not verified', () => {
     const user = await signUp(t, { verified: false });
     const organizationId = await defaultOrganizationId(t, user.userId);
     expect((await me(asBrowser(user.cookie))).status).toBe(200);
-    const renamed = await t.request('/api/user/me', { method: 'PUT', headers: asBrowser(user.cookie), body: JSON.stringify({ fullName: 'Still Me' }) });
+    const renamed = await t.request('/api/user/me', {
+      method: 'PUT',
+      headers: asBrowser(user.cookie),
+      body: JSON.stringify({ fullName: 'Still Me' }),
+    });
     expect(renamed.status).toBe(200);
 
     const refused = [
       await postJson(t, '/api/auth/api-key/create', { name: 'k', scopes: ['user:read'] }, user.cookie),
-      await postJson(t, '/api/user/oauth-clients', { name: 'App', redirectUris: [REDIRECT], allowedScopes: ['openid'] }, user.cookie),
-      await postJson(t, `/api/user/organizations/${organizationId}/invites`, { email: uniqueEmail('co-owner'), role: 'owner' }, user.cookie),
+      await postJson(
+        t,
+        '/api/user/oauth-clients',
+        { name: 'App', redirectUris: [REDIRECT], allowedScopes: ['openid'] },
+        user.cookie,
+      ),
+      await postJson(
+        t,
+        `/api/user/organizations/${organizationId}/invites`,
+        { email: uniqueEmail('co-owner'), role: 'owner' },
+        user.cookie,
+      ),
       await postJson(t, `/api/user/invites/${'x'.repeat(43)}/accept`, {}, user.cookie),
     ];
-    for (const res of refused) expect(res.body, JSON.stringify(res.body)).toMatchObject({ status: 403, code: 'EMAIL_NOT_VERIFIED', data: null });
+    for (const res of refused)
+      expect(res.body, JSON.stringify(res.body)).toMatchObject({ status: 403, code: 'EMAIL_NOT_VERIFIED', data: null });
     expect(await t.services.orm.em.fork().count(InviteSchema, { organizationId })).toBe(0);
   });
 
@@ -94,7 +127,9 @@ describe('an account whose address is not verified', () => {
     await resetThroughMail(user.email);
     const cookie = await signIn(user.email, NEW_PASSWORD);
     expect((await me(asBrowser(cookie))).body.data).toMatchObject({ isVerified: true });
-    expect((await postJson(t, '/api/auth/api-key/create', { name: 'k', scopes: ['user:read'] }, cookie)).status).toBe(200);
+    expect((await postJson(t, '/api/auth/api-key/create', { name: 'k', scopes: ['user:read'] }, cookie)).status).toBe(
+      200,
+    );
   });
 });
 
@@ -104,13 +139,32 @@ describe('a password reset through the emailed link', () => {
     const held = await signUp(t);
     const organizationId = await defaultOrganizationId(t, held.userId);
     const secondSession = await signIn(held.email, held.password);
-    const apiKey = (await postJson(t, '/api/auth/api-key/create', { name: 'left behind', scopes: ['user:read', 'organizations:read'] }, held.cookie)).body.data.key as string;
+    const apiKey = (
+      await postJson(
+        t,
+        '/api/auth/api-key/create',
+        { name: 'left behind', scopes: ['user:read', 'organizations:read'] },
+        held.cookie,
+      )
+    ).body.data.key as string;
     const app = await authorizeApp(held);
     const invited = uniqueEmail('co-owner');
-    expect((await postJson(t, `/api/user/organizations/${organizationId}/invites`, { email: invited, role: 'owner' }, held.cookie)).status).toBe(201);
+    expect(
+      (
+        await postJson(
+          t,
+          `/api/user/organizations/${organizationId}/invites`,
+          { email: invited, role: 'owner' },
+          held.cookie,
+        )
+      ).status,
+    ).toBe(201);
     const inviteToken = await inbox.tokenFor(invited, /invited/);
     const elsewhere = uniqueEmail('elsewhere');
-    expect((await postJson(t, '/api/auth/change-email', { newEmail: elsewhere, password: held.password }, held.cookie)).status).toBe(200);
+    expect(
+      (await postJson(t, '/api/auth/change-email', { newEmail: elsewhere, password: held.password }, held.cookie))
+        .status,
+    ).toBe(200);
     const changeToken = await inbox.tokenFor(elsewhere, /Confirm/);
     // Everything works before the reset.
     expect((await me({ 'x-api-key': apiKey })).status).toBe(200);
@@ -118,19 +172,36 @@ describe('a password reset through the emailed link', () => {
 
     await resetThroughMail(held.email);
 
-    for (const cookie of [held.cookie, secondSession]) expect((await me(asBrowser(cookie))).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    for (const cookie of [held.cookie, secondSession])
+      expect((await me(asBrowser(cookie))).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
     expect((await me({ 'x-api-key': apiKey })).body.code).toBe('INVALID_API_KEY');
     expect((await me({ authorization: `Bearer ${app.access_token}` })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
     await expect(oidc.refreshTokenGrant(config, app.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    const grants = await t.services.orm.em.fork().getConnection().execute(`select 1 from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`, [held.userId]);
+    const grants = await t.services.orm.em
+      .fork()
+      .getConnection()
+      .execute(`select 1 from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`, [held.userId]);
     expect(grants).toHaveLength(0);
     const invite = await t.services.orm.em.fork().findOneOrFail(InviteSchema, { organizationId, email: invited });
     expect(invite.status).toBe('revoked');
     const invitee = await signUp(t, { email: invited });
-    expect((await postJson(t, `/api/user/invites/${inviteToken}/accept`, {}, invitee.cookie)).body.code).toBe('NOT_FOUND');
-    expect((await postJson(t, '/api/auth/verify-email', { token: changeToken })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
-    const audit = await get(`/api/user/organizations/${organizationId}/audit-logs?action=invite.revoked`, asBrowser(await signIn(held.email, NEW_PASSWORD)));
-    expect(audit.body.data).toEqual([expect.objectContaining({ action: 'invite.revoked', actorType: 'emailed-link', metadata: expect.objectContaining({ reason: 'password-reset' }) })]);
+    expect((await postJson(t, `/api/user/invites/${inviteToken}/accept`, {}, invitee.cookie)).body.code).toBe(
+      'NOT_FOUND',
+    );
+    expect((await postJson(t, '/api/auth/verify-email', { token: changeToken })).body.code).toBe(
+      'INVALID_OR_EXPIRED_TOKEN',
+    );
+    const audit = await get(
+      `/api/user/organizations/${organizationId}/audit-logs?action=invite.revoked`,
+      asBrowser(await signIn(held.email, NEW_PASSWORD)),
+    );
+    expect(audit.body.data).toEqual([
+      expect.objectContaining({
+        action: 'invite.revoked',
+        actorType: 'emailed-link',
+        metadata: expect.objectContaining({ reason: 'password-reset' }),
+      }),
+    ]);
   });
 });
 
@@ -141,10 +212,18 @@ describe('a password change', () => {
     const apiKey = await createApiKey(t, { userId: user.userId, scopes: ['user:read'] });
     const app = await authorizeApp(user);
     const elsewhere = uniqueEmail('moved');
-    expect((await postJson(t, '/api/auth/change-email', { newEmail: elsewhere, password: user.password }, user.cookie)).status).toBe(200);
+    expect(
+      (await postJson(t, '/api/auth/change-email', { newEmail: elsewhere, password: user.password }, user.cookie))
+        .status,
+    ).toBe(200);
     const changeToken = await inbox.tokenFor(elsewhere, /Confirm/);
 
-    const res = await postJson(t, '/api/auth/change-password', { currentPassword: user.password, newPassword: NEW_PASSWORD }, user.cookie);
+    const res = await postJson(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: user.password, newPassword: NEW_PASSWORD },
+      user.cookie,
+    );
     expect(res.body).toMatchObject({ code: 'OK', data: { revokedSessions: 2 } });
 
     expect((await me(asBrowser(user.cookie))).status).toBe(200);
@@ -152,7 +231,9 @@ describe('a password change', () => {
     expect((await me({ 'x-api-key': apiKey })).status).toBe(200);
     expect((await me({ authorization: `Bearer ${app.access_token}` })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
     await expect(oidc.refreshTokenGrant(config, app.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect((await postJson(t, '/api/auth/verify-email', { token: changeToken })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect((await postJson(t, '/api/auth/verify-email', { token: changeToken })).body.code).toBe(
+      'INVALID_OR_EXPIRED_TOKEN',
+    );
   });
 });
 
@@ -163,12 +244,16 @@ describe('an email change', () => {
     expect((await postJson(t, '/api/auth/forgot-password', { email: user.email })).status).toBe(200);
     const resetToken = await inbox.tokenFor(user.email, /Reset/);
     const newEmail = uniqueEmail('new');
-    expect((await postJson(t, '/api/auth/change-email', { newEmail, password: user.password }, user.cookie)).status).toBe(200);
+    expect(
+      (await postJson(t, '/api/auth/change-email', { newEmail, password: user.password }, user.cookie)).status,
+    ).toBe(200);
     const confirmed = await postJson(t, '/api/auth/verify-email', { token: await inbox.tokenFor(newEmail, /Confirm/) });
     expect(confirmed.body.data).toEqual({ email: newEmail, isVerified: true });
 
     for (const cookie of [user.cookie, other]) expect((await me(asBrowser(cookie))).body.data.email).toBe(newEmail);
-    expect((await postJson(t, '/api/auth/reset-password', { token: resetToken, password: NEW_PASSWORD })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(
+      (await postJson(t, '/api/auth/reset-password', { token: resetToken, password: NEW_PASSWORD })).body.code,
+    ).toBe('INVALID_OR_EXPIRED_TOKEN');
   });
 });
 
@@ -177,10 +262,20 @@ describe('OAuth access tokens and API keys', () => {
     const user = await signUp(t);
     const { token } = await createBearerToken(t, { userId: user.userId });
     const bearer = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-    const created = await t.request('/api/auth/api-key/create', { method: 'POST', headers: bearer, body: JSON.stringify({ name: 'minted', scopes: ['user:read'] }) });
+    const created = await t.request('/api/auth/api-key/create', {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({ name: 'minted', scopes: ['user:read'] }),
+    });
     expect(created.body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
-    const existing = (await postJson(t, '/api/auth/api-key/create', { name: 'mine', scopes: ['user:read'] }, user.cookie)).body.data.id as string;
-    const rotated = await t.request('/api/auth/api-key/rotate', { method: 'POST', headers: bearer, body: JSON.stringify({ id: existing }) });
+    const existing = (
+      await postJson(t, '/api/auth/api-key/create', { name: 'mine', scopes: ['user:read'] }, user.cookie)
+    ).body.data.id as string;
+    const rotated = await t.request('/api/auth/api-key/rotate', {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({ id: existing }),
+    });
     expect(rotated.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     // Reading its keys is still what the api-keys:read scope is for.
     expect((await t.request('/api/auth/api-key/list', { headers: bearer })).status).toBe(200);
@@ -194,13 +289,25 @@ describe('deleting the account', () => {
     const organizationId = await defaultOrganizationId(t, boss.userId);
     await addMember(t, organizationId, leaving.userId, 'admin');
     const invited = uniqueEmail('pending');
-    expect((await postJson(t, `/api/user/organizations/${organizationId}/invites`, { email: invited }, leaving.cookie)).status).toBe(201);
+    expect(
+      (await postJson(t, `/api/user/organizations/${organizationId}/invites`, { email: invited }, leaving.cookie))
+        .status,
+    ).toBe(201);
     await authorizeApp(leaving);
 
-    const deleted = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(leaving.cookie), body: JSON.stringify({ password: PASSWORD }) });
+    const deleted = await t.request('/api/user/me', {
+      method: 'DELETE',
+      headers: asBrowser(leaving.cookie),
+      body: JSON.stringify({ password: PASSWORD }),
+    });
     expect(deleted.status).toBe(200);
-    const grants = await t.services.orm.em.fork().getConnection().execute(`select model from oidc_artifacts where payload->>'accountId' = ?`, [leaving.userId]);
+    const grants = await t.services.orm.em
+      .fork()
+      .getConnection()
+      .execute(`select model from oidc_artifacts where payload->>'accountId' = ?`, [leaving.userId]);
     expect(grants).toHaveLength(0);
-    expect((await t.services.orm.em.fork().findOneOrFail(InviteSchema, { organizationId, email: invited })).status).toBe('revoked');
+    expect(
+      (await t.services.orm.em.fork().findOneOrFail(InviteSchema, { organizationId, email: invited })).status,
+    ).toBe('revoked');
   });
 });

@@ -22,9 +22,18 @@ describe('email and password accounts', () => {
   let first: string;
 
   it('signs up: 201, a session cookie with the right flags, a default organization, a verification email', async () => {
-    const res = await postJson(t, '/api/auth/sign-up/email', { email: email.toUpperCase(), password: PASSWORD, name: 'Ada Lovelace' });
+    const res = await postJson(t, '/api/auth/sign-up/email', {
+      email: email.toUpperCase(),
+      password: PASSWORD,
+      name: 'Ada Lovelace',
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ success: true, code: 'OK', message: 'Account created successfully', data: { user: { email, fullName: 'Ada Lovelace', isVerified: false } } });
+    expect(res.body).toMatchObject({
+      success: true,
+      code: 'OK',
+      message: 'Account created successfully',
+      data: { user: { email, fullName: 'Ada Lovelace', isVerified: false } },
+    });
     const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('session='))!;
     expect(setCookie).toMatch(/^session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=2592000; HttpOnly; Secure; SameSite=Lax$/);
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -33,7 +42,16 @@ describe('email and password accounts', () => {
     const profile = await me(first);
     expect(profile.status).toBe(200);
     expect(profile.body.message).toBe('User fetched successfully');
-    expect(profile.body.data).toMatchObject({ email, isVerified: false, verifiedAt: null, isActive: true, organizationCount: 1, twoFactorEnabled: false, role: 'user', emailPreferences: { marketingOptOut: false } });
+    expect(profile.body.data).toMatchObject({
+      email,
+      isVerified: false,
+      verifiedAt: null,
+      isActive: true,
+      organizationCount: 1,
+      twoFactorEnabled: false,
+      role: 'user',
+      emailPreferences: { marketingOptOut: false },
+    });
     expect(JSON.stringify(profile.body)).not.toMatch(/hash/i);
 
     const mail = await inbox.waitFor(email, /Verify/);
@@ -42,7 +60,13 @@ describe('email and password accounts', () => {
   });
 
   it('refuses the same email twice, whatever its case', async () => {
-    const res = await postJson(t, '/api/auth/sign-up/email', { email: ` ${email.replace('flow', 'FLOW')} `, password: PASSWORD, name: 'Again' }, undefined, { 'x-forwarded-for': '198.51.100.10' });
+    const res = await postJson(
+      t,
+      '/api/auth/sign-up/email',
+      { email: ` ${email.replace('flow', 'FLOW')} `, password: PASSWORD, name: 'Again' },
+      undefined,
+      { 'x-forwarded-for': '198.51.100.10' },
+    );
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('CONFLICT');
   });
@@ -75,18 +99,30 @@ describe('email and password accounts', () => {
     const wrong = await postJson(t, '/api/auth/sign-in/email', { email, password: 'not the password' });
     expect(wrong.status).toBe(401);
     expect(wrong.body).toMatchObject({ code: 'INVALID_CREDENTIALS', message: 'Invalid email or password' });
-    const unknown = await postJson(t, '/api/auth/sign-in/email', { email: uniqueEmail('nobody'), password: 'not the password' });
-    expect(unknown.body).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS', message: 'Invalid email or password' });
+    const unknown = await postJson(t, '/api/auth/sign-in/email', {
+      email: uniqueEmail('nobody'),
+      password: 'not the password',
+    });
+    expect(unknown.body).toMatchObject({
+      status: 401,
+      code: 'INVALID_CREDENTIALS',
+      message: 'Invalid email or password',
+    });
 
     const res = await postJson(t, '/api/auth/sign-in/email', { email, password: PASSWORD });
     expect(res.status).toBe(200);
     expect(res.body.message).toBe('Signed in successfully');
     second = sessionCookieFrom(res.headers)!;
-    const other = await postJson(t, '/api/auth/sign-in/email', { email, password: PASSWORD }, undefined, { 'x-forwarded-for': '198.51.100.20' });
+    const other = await postJson(t, '/api/auth/sign-in/email', { email, password: PASSWORD }, undefined, {
+      'x-forwarded-for': '198.51.100.20',
+    });
     third = sessionCookieFrom(other.headers)!;
     expect(second).not.toBe(third);
     const session = await t.request('/api/auth/session', { headers: asBrowser(second) });
-    expect(session.body.data).toMatchObject({ user: { email, isVerified: true }, session: { id: res.body.data.session.id } });
+    expect(session.body.data).toMatchObject({
+      user: { email, isVerified: true },
+      session: { id: res.body.data.session.id },
+    });
 
     const sessions = await t.request('/api/auth/sessions', { headers: asBrowser(second) });
     expect(sessions.body.meta).toMatchObject({ total: 2, offset: 0, limit: 20, hasMore: false });
@@ -95,13 +131,28 @@ describe('email and password accounts', () => {
   });
 
   it('changes the password with the current one; the other sessions die, this one lives', async () => {
-    const wrong = await postJson(t, '/api/auth/change-password', { currentPassword: 'nope-nope-nope', newPassword: 'a brand new passphrase' }, second);
+    const wrong = await postJson(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: 'nope-nope-nope', newPassword: 'a brand new passphrase' },
+      second,
+    );
     expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
-    const common = await postJson(t, '/api/auth/change-password', { currentPassword: PASSWORD, newPassword: 'password123' }, second);
+    const common = await postJson(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: PASSWORD, newPassword: 'password123' },
+      second,
+    );
     expect(common.body.code).toBe('VALIDATION_ERROR');
     expect(common.body.meta.errors).toEqual([expect.objectContaining({ field: 'newPassword', location: 'body' })]);
 
-    const res = await postJson(t, '/api/auth/change-password', { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }, second);
+    const res = await postJson(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+      second,
+    );
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ revokedSessions: 1 });
     expect((await me(second)).status).toBe(200);
@@ -133,23 +184,45 @@ describe('email and password accounts', () => {
   });
 
   it('keeps a history of sign-ins with time, IP, user agent, method and outcome', async () => {
-    const signIn = await postJson(t, '/api/auth/sign-in/email', { email, password: 'yet another good passphrase' }, undefined, { 'user-agent': 'flow-test/1.0', 'x-forwarded-for': '203.0.113.9' });
+    const signIn = await postJson(
+      t,
+      '/api/auth/sign-in/email',
+      { email, password: 'yet another good passphrase' },
+      undefined,
+      { 'user-agent': 'flow-test/1.0', 'x-forwarded-for': '203.0.113.9' },
+    );
     const cookie = sessionCookieFrom(signIn.headers)!;
     const res = await t.request('/api/user/me/login-history?limit=100', { headers: asBrowser(cookie) });
     expect(res.status).toBe(200);
     const outcomes = res.body.data.map((e: { outcome: string }) => e.outcome);
     expect(outcomes.filter((o: string) => o === 'success').length).toBeGreaterThanOrEqual(4);
     expect(outcomes).toContain('failure');
-    expect(res.body.data[0]).toMatchObject({ ip: '203.0.113.9', userAgent: 'flow-test/1.0', method: 'password', outcome: 'success' });
+    expect(res.body.data[0]).toMatchObject({
+      ip: '203.0.113.9',
+      userAgent: 'flow-test/1.0',
+      method: 'password',
+      outcome: 'success',
+    });
     expect(Date.parse(res.body.data[0].createdAt)).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('changes the email only once the new address confirms it', async () => {
     // From another address: this one has spent its sign-in budget (5 a minute) above.
-    const signIn = await postJson(t, '/api/auth/sign-in/email', { email, password: 'yet another good passphrase' }, undefined, { 'x-forwarded-for': '198.51.100.40' });
+    const signIn = await postJson(
+      t,
+      '/api/auth/sign-in/email',
+      { email, password: 'yet another good passphrase' },
+      undefined,
+      { 'x-forwarded-for': '198.51.100.40' },
+    );
     const cookie = sessionCookieFrom(signIn.headers)!;
     const newEmail = uniqueEmail('moved');
-    const res = await postJson(t, '/api/auth/change-email', { newEmail, password: 'yet another good passphrase' }, cookie);
+    const res = await postJson(
+      t,
+      '/api/auth/change-email',
+      { newEmail, password: 'yet another good passphrase' },
+      cookie,
+    );
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ email, pendingEmail: newEmail });
     expect((await me(cookie)).body.data.email).toBe(email);
@@ -162,15 +235,32 @@ describe('email and password accounts', () => {
 
 describe('CSRF', () => {
   it('refuses cookie-authenticated writes from an untrusted or missing Origin', async () => {
-    const signUp = await postJson(t, '/api/auth/sign-up/email', { email: uniqueEmail('csrf'), password: PASSWORD, name: 'C' }, undefined, { 'x-forwarded-for': '198.51.100.30' });
+    const signUp = await postJson(
+      t,
+      '/api/auth/sign-up/email',
+      { email: uniqueEmail('csrf'), password: PASSWORD, name: 'C' },
+      undefined,
+      { 'x-forwarded-for': '198.51.100.30' },
+    );
     const cookie = sessionCookieFrom(signUp.headers)!;
     const body = JSON.stringify({ fullName: 'Mallory' });
-    const evil = await t.request('/api/user/me', { method: 'PUT', headers: { ...asBrowser(cookie), origin: 'https://evil.example' }, body });
+    const evil = await t.request('/api/user/me', {
+      method: 'PUT',
+      headers: { ...asBrowser(cookie), origin: 'https://evil.example' },
+      body,
+    });
     expect(evil.status).toBe(403);
     expect(evil.body.code).toBe('CSRF_REJECTED');
-    const none = await t.request('/api/user/me', { method: 'PUT', headers: { 'content-type': 'application/json', cookie }, body });
+    const none = await t.request('/api/user/me', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', cookie },
+      body,
+    });
     expect(none.body.code).toBe('CSRF_REJECTED');
-    const signOut = await t.request('/api/auth/sign-out', { method: 'POST', headers: { cookie, origin: 'https://evil.example' } });
+    const signOut = await t.request('/api/auth/sign-out', {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example' },
+    });
     expect(signOut.body.code).toBe('CSRF_REJECTED');
     const good = await t.request('/api/user/me', { method: 'PUT', headers: asBrowser(cookie), body });
     expect(good.status).toBe(200);

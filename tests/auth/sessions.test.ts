@@ -17,7 +17,10 @@ afterAll(async () => {
 
 const me = (headers: Record<string, string>) => t.request('/api/user/me', { headers });
 const lastSeen = async (userId: string) => {
-  const rows = await t.services.orm.em.fork().getConnection().execute('select last_seen_at from sessions where user_id = ?', [userId]);
+  const rows = await t.services.orm.em
+    .fork()
+    .getConnection()
+    .execute('select last_seen_at from sessions where user_id = ?', [userId]);
   return new Date(rows[0]!.last_seen_at).getTime();
 };
 
@@ -77,14 +80,22 @@ describe('credential errors', () => {
     // A bad API key fails even next to a good cookie: the header wins and is not skipped.
     const other = await signUp(t);
     expect((await me({ cookie: other.cookie, 'x-api-key': 'ba_nope' })).body.code).toBe('INVALID_API_KEY');
-    expect((await me({ cookie: other.cookie, authorization: 'Bearer nope' })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect((await me({ cookie: other.cookie, authorization: 'Bearer nope' })).body.code).toBe(
+      'INVALID_OR_EXPIRED_TOKEN',
+    );
   });
 
   it('USER_NOT_ACTIVE for a deactivated user, on the cookie and at sign-in', async () => {
     const user = await signUp(t);
     await t.services.orm.em.fork().nativeUpdate(UserSchema, { id: user.userId }, { isActive: false });
     expect((await me({ cookie: user.cookie })).body).toMatchObject({ status: 401, code: 'USER_NOT_ACTIVE' });
-    const signIn = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: user.password }, undefined, { 'x-forwarded-for': '192.0.2.77' });
+    const signIn = await postJson(
+      t,
+      '/api/auth/sign-in/email',
+      { email: user.email, password: user.password },
+      undefined,
+      { 'x-forwarded-for': '192.0.2.77' },
+    );
     expect(signIn.body).toMatchObject({ status: 401, code: 'USER_NOT_ACTIVE' });
     expect(signIn.headers.getSetCookie()).toEqual([]);
   });
@@ -121,9 +132,13 @@ describe('bad input', () => {
   it('keeps all 256 characters of a password: no truncation', async () => {
     const long = 'p'.repeat(255);
     const user = await signUp(t, { password: `${long}A` });
-    const wrong = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: `${long}B` }, undefined, { 'x-forwarded-for': '192.0.2.88' });
+    const wrong = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: `${long}B` }, undefined, {
+      'x-forwarded-for': '192.0.2.88',
+    });
     expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
-    const right = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: `${long}A` }, undefined, { 'x-forwarded-for': '192.0.2.88' });
+    const right = await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: `${long}A` }, undefined, {
+      'x-forwarded-for': '192.0.2.88',
+    });
     expect(right.status).toBe(200);
   });
 

@@ -19,9 +19,24 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
 import { freePort, startTcpProxy, type TcpProxy } from '../support/net.js';
 import { holdRequest } from '../support/held-request.js';
-import { Balancer, describeOutcome, isHealthy, isUnavailableEnvelope, Load, PUBLIC_ORIGIN, tally, type Outcome } from './load.js';
 import {
-  childDiagnostics, killAllChildren, redisServer, saveChildOutputs, serviceInstance, type RedisServer, type ServiceInstance,
+  Balancer,
+  describeOutcome,
+  isHealthy,
+  isUnavailableEnvelope,
+  Load,
+  PUBLIC_ORIGIN,
+  tally,
+  type Outcome,
+} from './load.js';
+import {
+  childDiagnostics,
+  killAllChildren,
+  redisServer,
+  saveChildOutputs,
+  serviceInstance,
+  type RedisServer,
+  type ServiceInstance,
 } from '../support/processes.js';
 
 const adminUrl = process.env.DATABASE_URL;
@@ -66,7 +81,11 @@ function tryConnect(port: number): Promise<string> {
 }
 
 /** Runs one query on the scratch database directly (not through the relay). */
-async function queryScratch<T extends pg.QueryResultRow>(database: ScratchDatabase, sql: string, params: unknown[] = []): Promise<T[]> {
+async function queryScratch<T extends pg.QueryResultRow>(
+  database: ScratchDatabase,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
@@ -148,7 +167,9 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
         // Kept after the run: the whole output of every child, for the diagnosis.
         const logs = mkdtempSync(path.join(tmpdir(), 'tenant-api-faults-logs-'));
         saveChildOutputs(logs);
-        console.error(`[faults] the children's whole output is in ${logs}; the end of each:\n${childDiagnostics(3000)}`);
+        console.error(
+          `[faults] the children's whole output is in ${logs}; the end of each:\n${childDiagnostics(3000)}`,
+        );
       }
       await relay?.close();
       await database?.drop();
@@ -161,7 +182,9 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     const perInstance: Record<string, number> = {};
     for (const o of outcomes) perInstance[o.instance] = (perInstance[o.instance] ?? 0) + 1;
     const partial = tally(outcomes.filter((o) => !isHealthy(o)));
-    console.log(`[faults] ${phase}: requests per instance ${JSON.stringify(perInstance)}, ${JSON.stringify(extra)}, not full answers ${JSON.stringify(partial)}`);
+    console.log(
+      `[faults] ${phase}: requests per instance ${JSON.stringify(perInstance)}, ${JSON.stringify(extra)}, not full answers ${JSON.stringify(partial)}`,
+    );
   }
 
   /** What the load got for the requests started since the last phase's window, once they have all ended. */
@@ -195,7 +218,10 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     return ((await response.json()) as { data?: { checks?: { redis?: string } } }).data?.checks?.redis;
   }
 
-  const expectedBudgetSpend = [...Array(SIGN_IN_POINTS).fill(200), ...Array(SIGN_IN_ATTEMPTS - SIGN_IN_POINTS).fill(429)];
+  const expectedBudgetSpend = [
+    ...Array(SIGN_IN_POINTS).fill(200),
+    ...Array(SIGN_IN_ATTEMPTS - SIGN_IN_POINTS).fill(429),
+  ];
 
   it('serves the mixed load on both instances, and counts one sign-in budget across them', async () => {
     await sleep(3000);
@@ -215,14 +241,22 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
 
     const recovery = await load!.awaitRecovery(faultEndedAt, RECOVERY_BOUND_MS);
     const phase = await nextWindow();
-    report('Redis killed and restarted', phase, { downMs: faultEndedAt - faultStartedAt, recoveryMs: recovery.recoveryMs });
+    report('Redis killed and restarted', phase, {
+      downMs: faultEndedAt - faultStartedAt,
+      recoveryMs: recovery.recoveryMs,
+    });
     const during = phase.filter((o) => o.startedAt < faultEndedAt);
     // The fault took effect: health said so while Redis was down.
     expect(during.some((o) => o.kind === 'health' && o.body?.data?.checks?.redis === 'down')).toBe(true);
     // No 5xx, nothing failed at the network level, and nothing refused: only health may say "degraded".
     expect(tally(phase.filter((o) => o.status === undefined || o.status >= 500))).toEqual({});
-    expect(tally(phase.filter((o) => !isHealthy(o) && !(o.kind === 'health' && o.body?.data?.status === 'degraded')))).toEqual({});
-    expect(recovery.recoveryMs, `last unhealthy answers: ${JSON.stringify(recovery.unhealthy.slice(-5).map(describeOutcome))}`).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
+    expect(
+      tally(phase.filter((o) => !isHealthy(o) && !(o.kind === 'health' && o.body?.data?.status === 'degraded'))),
+    ).toEqual({});
+    expect(
+      recovery.recoveryMs,
+      `last unhealthy answers: ${JSON.stringify(recovery.unhealthy.slice(-5).map(describeOutcome))}`,
+    ).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
     expect(recovery.healthyAfter).toBeGreaterThan(0);
     expect([a.run?.exit, b.run?.exit]).toEqual([undefined, undefined]);
   });
@@ -239,15 +273,25 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
 
     const recovery = await load!.awaitRecovery(faultEndedAt, RECOVERY_BOUND_MS);
     const phase = await nextWindow();
-    report('PostgreSQL connections terminated and refused', phase, { terminated, cutByRelay, downMs: faultEndedAt - faultStartedAt, recoveryMs: recovery.recoveryMs });
+    report('PostgreSQL connections terminated and refused', phase, {
+      terminated,
+      cutByRelay,
+      downMs: faultEndedAt - faultStartedAt,
+      recoveryMs: recovery.recoveryMs,
+    });
     // The fault took effect: there were backends to terminate, and the database's absence was reported.
     expect(terminated).toBeGreaterThan(0);
     expect(phase.some(isUnavailableEnvelope)).toBe(true);
     // No 5xx but the 503 envelope, and nothing failed at the network level.
-    expect(tally(phase.filter((o) => o.status === undefined || (o.status >= 500 && !isUnavailableEnvelope(o))))).toEqual({});
+    expect(
+      tally(phase.filter((o) => o.status === undefined || (o.status >= 500 && !isUnavailableEnvelope(o)))),
+    ).toEqual({});
     // Nor a 4xx: the load's requests are all valid, an outage must not turn them into refusals.
     expect(tally(phase.filter((o) => o.status !== undefined && o.status >= 400 && o.status < 500))).toEqual({});
-    expect(recovery.recoveryMs, `last unhealthy answers: ${JSON.stringify(recovery.unhealthy.slice(-5).map(describeOutcome))}`).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
+    expect(
+      recovery.recoveryMs,
+      `last unhealthy answers: ${JSON.stringify(recovery.unhealthy.slice(-5).map(describeOutcome))}`,
+    ).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
     expect(recovery.healthyAfter).toBeGreaterThan(0);
     expect([a.run?.exit, b.run?.exit]).toEqual([undefined, undefined]);
   });
@@ -257,7 +301,11 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     const names = [0, 1, 2].map((k) => `${load!.projectPrefix}held-${k}`);
     const held = await Promise.all(
       names.map((name) =>
-        holdRequest(`${a.url}/api/user/organizations/${organizationId}/projects`, { origin: PUBLIC_ORIGIN, cookie, 'x-forwarded-for': ip }, JSON.stringify({ name })),
+        holdRequest(
+          `${a.url}/api/user/organizations/${organizationId}/projects`,
+          { origin: PUBLIC_ORIGIN, cookie, 'x-forwarded-for': ip },
+          JSON.stringify({ name }),
+        ),
       ),
     );
     // Let the instance read the held requests' headers: they are in flight from now on.
@@ -273,7 +321,16 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     const exit = await stopped;
     names.forEach((name, k) => {
       const reply = replies[k]!;
-      load!.record({ kind: 'create', instance: 'a (held)', startedAt: signalledAt, endedAt: Date.now(), projectName: name, status: reply.status, body: reply.body, networkError: reply.networkError });
+      load!.record({
+        kind: 'create',
+        instance: 'a (held)',
+        startedAt: signalledAt,
+        endedAt: Date.now(),
+        projectName: name,
+        status: reply.status,
+        body: reply.body,
+        networkError: reply.networkError,
+      });
     });
 
     await a.start();
@@ -283,14 +340,24 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     // The load ends here: this window judges every request up to its last.
     await load!.stop();
     const phase = await nextWindow();
-    const loadInFlightAtSignal = phase.filter((o) => o.instance === 'a' && o.startedAt <= signalledAt && o.endedAt >= signalledAt).length;
+    const loadInFlightAtSignal = phase.filter(
+      (o) => o.instance === 'a' && o.startedAt <= signalledAt && o.endedAt >= signalledAt,
+    ).length;
     report('SIGTERM and restart of a', phase, {
-      loadInFlightAtSignal, newConnection, held: replies.map((r) => r.status ?? r.networkError), exit, rerouted: Object.fromEntries(balancer.rerouted),
+      loadInFlightAtSignal,
+      newConnection,
+      held: replies.map((r) => r.status ?? r.networkError),
+      exit,
+      rerouted: Object.fromEntries(balancer.rerouted),
     });
 
     expect(newConnection).toBe('ECONNREFUSED');
     expect(replies.map((r) => r.status ?? r.networkError)).toEqual([201, 201, 201]);
-    expect({ code: exit.code, signal: exit.signal, forced: exit.forced }).toEqual({ code: 0, signal: null, forced: false });
+    expect({ code: exit.code, signal: exit.signal, forced: exit.forced }).toEqual({
+      code: 0,
+      signal: null,
+      forced: false,
+    });
     expect(tally(phase.filter((o) => !isHealthy(o)))).toEqual({});
     expect(phase.some((o) => o.instance === 'a' && o.startedAt >= restartedAt && isHealthy(o))).toBe(true);
   });
@@ -307,18 +374,24 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
     const acknowledged = creates.filter((o) => o.status === 201);
     const refused = creates.filter((o) => o.status !== undefined && o.status !== 201);
     const attempted = new Set(creates.map((o) => o.projectName));
-    console.log(`[faults] creates: ${acknowledged.length} answered 201, ${refused.length} refused, ${creates.length - acknowledged.length - refused.length} without an answer; ${rows.length} rows`);
+    console.log(
+      `[faults] creates: ${acknowledged.length} answered 201, ${refused.length} refused, ${creates.length - acknowledged.length - refused.length} without an answer; ${rows.length} rows`,
+    );
 
     expect(acknowledged.length).toBeGreaterThan(0);
     expect(acknowledged.filter((o) => !stored.has(o.projectName!)).map((o) => o.projectName)).toEqual([]);
     // A refusal whose row committed anyway is a ghost write: a retry would duplicate it.
-    expect(refused.filter((o) => stored.has(o.projectName!)).map((o) => `${o.projectName}: ${describeOutcome(o)}`)).toEqual([]);
+    expect(
+      refused.filter((o) => stored.has(o.projectName!)).map((o) => `${o.projectName}: ${describeOutcome(o)}`),
+    ).toEqual([]);
     expect(rows.filter((row) => row.copies !== 1 || !attempted.has(row.name))).toEqual([]);
   });
 
   it('still counts one sign-in budget across both instances after the faults', async () => {
     // Both instances are back on Redis (the restarted one from its start).
-    await expect.poll(async () => [await redisCheckOf(a), await redisCheckOf(b)], { timeout: RECOVERY_BOUND_MS, interval: 200 }).toEqual(['ok', 'ok']);
+    await expect
+      .poll(async () => [await redisCheckOf(a), await redisCheckOf(b)], { timeout: RECOVERY_BOUND_MS, interval: 200 })
+      .toEqual(['ok', 'ok']);
     expect(await spendSignInBudget('10.99.0.2')).toEqual(expectedBudgetSpend);
   });
 });

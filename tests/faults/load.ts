@@ -20,7 +20,15 @@ export const PUBLIC_ORIGIN = 'http://localhost:3000';
 export const PASSWORD = 'fault injection passphrase 42';
 const REQUEST_TIMEOUT_MS = 20_000;
 
-export type RequestKind = 'sign-up' | 'organizations' | 'verify-email' | 'api-key' | 'create' | 'list' | 'me' | 'health';
+export type RequestKind =
+  | 'sign-up'
+  | 'organizations'
+  | 'verify-email'
+  | 'api-key'
+  | 'create'
+  | 'list'
+  | 'me'
+  | 'health';
 
 export interface Outcome {
   kind: RequestKind;
@@ -96,11 +104,15 @@ export class Balancer {
     const tried = new Set<ServiceInstance>();
     for (;;) {
       const candidates = this.members.filter((m) => !tried.has(m));
-      if (candidates.length === 0) throw Object.assign(new Error('no instance accepted the connection'), { instance: [...tried].at(-1) });
+      if (candidates.length === 0)
+        throw Object.assign(new Error('no instance accepted the connection'), { instance: [...tried].at(-1) });
       const instance = candidates[this.turn++ % candidates.length]!;
       tried.add(instance);
       try {
-        const response = await fetch(`${instance.url}${path}`, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        const response = await fetch(`${instance.url}${path}`, {
+          ...init,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
         return { instance, reply: await readReply(response) };
       } catch (error) {
         if (isConnectionRefused(error)) {
@@ -135,9 +147,10 @@ export function isUnavailableEnvelope(outcome: Outcome): boolean {
 
 /** One line per kind of outcome, e.g. "b create 503 SERVICE_UNAVAILABLE: The database is unreachable…". */
 export function describeOutcome(outcome: Outcome): string {
-  const what = outcome.status === undefined
-    ? `network error ${outcome.networkError}`
-    : `${outcome.status} ${outcome.body?.code ?? ''}${outcome.status >= 400 ? `: ${String(outcome.body?.message ?? outcome.body).slice(0, 120)}` : ''}`;
+  const what =
+    outcome.status === undefined
+      ? `network error ${outcome.networkError}`
+      : `${outcome.status} ${outcome.body?.code ?? ''}${outcome.status >= 400 ? `: ${String(outcome.body?.message ?? outcome.body).slice(0, 120)}` : ''}`;
   return `${outcome.instance} ${outcome.kind} ${what}`.trim();
 }
 
@@ -197,7 +210,14 @@ export class Load {
       outcome.instance = instance.name;
       outcome.status = reply.status;
       outcome.body = reply.body;
-      if (kind === 'sign-up') outcome.body = { ...reply.body, cookie: reply.headers.getSetCookie().find((c) => c.startsWith('session='))?.split(';')[0] };
+      if (kind === 'sign-up')
+        outcome.body = {
+          ...reply.body,
+          cookie: reply.headers
+            .getSetCookie()
+            .find((c) => c.startsWith('session='))
+            ?.split(';')[0],
+        };
     } catch (error) {
       outcome.instance = (error as { instance?: ServiceInstance }).instance?.name ?? '?';
       outcome.networkError = networkErrorOf(error);
@@ -210,14 +230,19 @@ export class Load {
   }
 
   private headers(identity: Pick<Identity, 'ip'> & Partial<Identity>): Record<string, string> {
-    const credential: Record<string, string> = identity.apiKey ? { 'x-api-key': identity.apiKey } : identity.cookie ? { cookie: identity.cookie } : {};
+    const credential: Record<string, string> = identity.apiKey
+      ? { 'x-api-key': identity.apiKey }
+      : identity.cookie
+        ? { cookie: identity.cookie }
+        : {};
     return { 'content-type': 'application/json', origin: PUBLIC_ORIGIN, 'x-forwarded-for': identity.ip, ...credential };
   }
 
   /** A step of the preparation, which runs before any fault: it must succeed. */
   private async expectStep(kind: RequestKind, path: string, init: RequestInit, status: number): Promise<any> {
     const outcome = await this.request(kind, path, init);
-    if (outcome.status !== status) throw new Error(`${kind} answered ${describeOutcome(outcome)} ${JSON.stringify(outcome.body)}`);
+    if (outcome.status !== status)
+      throw new Error(`${kind} answered ${describeOutcome(outcome)} ${JSON.stringify(outcome.body)}`);
     return outcome.body;
   }
 
@@ -241,16 +266,35 @@ export class Load {
     };
     const signedUp = await this.expectStep('sign-up', '/api/auth/sign-up/email', signUp, 201);
     const identity: Identity = { ip, email, cookie: signedUp.cookie, organizationId: '' };
-    const organizations = await this.expectStep('organizations', '/api/user/organizations', { headers: this.headers(identity) }, 200);
+    const organizations = await this.expectStep(
+      'organizations',
+      '/api/user/organizations',
+      { headers: this.headers(identity) },
+      200,
+    );
     identity.organizationId = organizations.data?.[0]?.id;
     if (index % 2 === 1) {
       const token = await tokenFromMail(this.options.mailDir, email);
-      await this.expectStep('verify-email', '/api/auth/verify-email', { method: 'POST', headers: this.headers({ ip }), body: JSON.stringify({ token }) }, 200);
-      const created = await this.expectStep('api-key', '/api/auth/api-key/create', {
-        method: 'POST',
-        headers: this.headers(identity),
-        body: JSON.stringify({ name: 'fault load', scopes: ['user:read', 'projects:read', 'projects:write'], organizationId: identity.organizationId }),
-      }, 200);
+      await this.expectStep(
+        'verify-email',
+        '/api/auth/verify-email',
+        { method: 'POST', headers: this.headers({ ip }), body: JSON.stringify({ token }) },
+        200,
+      );
+      const created = await this.expectStep(
+        'api-key',
+        '/api/auth/api-key/create',
+        {
+          method: 'POST',
+          headers: this.headers(identity),
+          body: JSON.stringify({
+            name: 'fault load',
+            scopes: ['user:read', 'projects:read', 'projects:write'],
+            organizationId: identity.organizationId,
+          }),
+        },
+        200,
+      );
       identity.apiKey = created.data?.key;
     }
     this.identities[index] = identity;
@@ -276,7 +320,12 @@ export class Load {
       const base = `/api/user/organizations/${identity.organizationId}/projects`;
       if (kind === 'create') {
         const name = `${this.projectPrefix}${index}-${step}`;
-        await this.request(kind, base, { method: 'POST', headers: this.headers(identity), body: JSON.stringify({ name }) }, name);
+        await this.request(
+          kind,
+          base,
+          { method: 'POST', headers: this.headers(identity), body: JSON.stringify({ name }) },
+          name,
+        );
       } else if (kind === 'list') {
         await this.request(kind, `${base}?limit=5`, { headers: this.headers(identity) });
       } else if (kind === 'me') {
@@ -299,14 +348,20 @@ export class Load {
    * plus a margin after the fault. Returns when the last unhealthy request started, relative to the
    * fault's end (0 if there was none), from the complete record, and the healthy answers after it.
    */
-  async awaitRecovery(faultEndedAt: number, boundMs: number, streakMs = 2000): Promise<{ recoveryMs: number; healthyAfter: number; unhealthy: Outcome[] }> {
+  async awaitRecovery(
+    faultEndedAt: number,
+    boundMs: number,
+    streakMs = 2000,
+  ): Promise<{ recoveryMs: number; healthyAfter: number; unhealthy: Outcome[] }> {
     const giveUpAt = faultEndedAt + boundMs + streakMs + 1000;
     for (;;) {
       const now = Date.now();
       const since = this.outcomes.filter((o) => o.startedAt >= faultEndedAt);
       const lastUnhealthy = Math.max(faultEndedAt, ...since.filter((o) => !isHealthy(o)).map((o) => o.startedAt));
       const streak = since.filter((o) => o.startedAt > lastUnhealthy);
-      const everyInstanceAnswered = this.balancer.inRotation.every((instance) => streak.some((o) => o.instance === instance.name));
+      const everyInstanceAnswered = this.balancer.inRotation.every((instance) =>
+        streak.some((o) => o.instance === instance.name),
+      );
       if ((now - lastUnhealthy >= streakMs && everyInstanceAnswered) || now >= giveUpAt) break;
       await sleep(200);
     }

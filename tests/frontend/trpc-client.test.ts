@@ -35,7 +35,12 @@ describe('the README tRPC client', () => {
 
     // README: Frontends — begin
     const api = createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${t.url}/trpc`, fetch: (url, init) => browserFetch(url, { ...init, credentials: 'include' }) })],
+      links: [
+        httpBatchLink({
+          url: `${t.url}/trpc`,
+          fetch: (url, init) => browserFetch(url, { ...init, credentials: 'include' }),
+        }),
+      ],
     });
     await api.auth.signInEmail.mutate({ email, password: PASSWORD }); // sets the HttpOnly session cookie
     const me = await api.user.me.get.query();

@@ -23,11 +23,22 @@ let configA: oidc.Configuration;
 let configB: oidc.Configuration;
 
 const discover = (client: { id: string; secret: string }) =>
-  oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+  oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, now: clock.now, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    now: clock.now,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
   user = await signUp(t);
   const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials'];
@@ -43,12 +54,21 @@ afterAll(async () => {
 async function userTokens() {
   const b = cookieBrowser(t.services.config.baseUrl);
   b.cookies.set('session', user.cookie.split('=')[1]!);
-  const request = await authorizationRequest(configA.serverMetadata().authorization_endpoint!, { client_id: clientA.id, redirect_uri: REDIRECT, scope: 'openid offline_access user:read', prompt: 'consent' });
-  return oidc.authorizationCodeGrant(configA, await approveConsent(b, request.url), { pkceCodeVerifier: request.verifier, expectedState: request.state });
+  const request = await authorizationRequest(configA.serverMetadata().authorization_endpoint!, {
+    client_id: clientA.id,
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access user:read',
+    prompt: 'consent',
+  });
+  return oidc.authorizationCodeGrant(configA, await approveConsent(b, request.url), {
+    pkceCodeVerifier: request.verifier,
+    expectedState: request.state,
+  });
 }
 
 const me = (accessToken: string) => t.request('/api/user/me', { headers: { authorization: `Bearer ${accessToken}` } });
-const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 
 describe('introspection and revocation of access tokens', () => {
   it('introspects a live token, revokes it, and the API refuses it on its next call', async () => {
@@ -58,8 +78,16 @@ describe('introspection and revocation of access tokens', () => {
     const live = await oidc.tokenIntrospection(configA, tokens.access_token);
     const claims = claimsOf(tokens.access_token);
     expect(live).toMatchObject({
-      active: true, client_id: clientA.id, sub: user.userId, scope: claims.scope, exp: claims.exp, iat: claims.iat,
-      iss: issuer, aud: claims.aud, jti: claims.jti, token_type: 'Bearer',
+      active: true,
+      client_id: clientA.id,
+      sub: user.userId,
+      scope: claims.scope,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: issuer,
+      aud: claims.aud,
+      jti: claims.jti,
+      token_type: 'Bearer',
     });
 
     await oidc.tokenRevocation(configA, tokens.access_token);
@@ -86,7 +114,11 @@ describe('introspection and revocation of access tokens', () => {
   it('refuses a caller that does not authenticate', async () => {
     const tokens = await userTokens();
     for (const name of ['introspect', 'revoke']) {
-      const wrong = await protocolPost(`${issuer}/${name}`, { token: tokens.access_token }, { authorization: basicAuth(clientA.id, 'cs_wrong') });
+      const wrong = await protocolPost(
+        `${issuer}/${name}`,
+        { token: tokens.access_token },
+        { authorization: basicAuth(clientA.id, 'cs_wrong') },
+      );
       expect(wrong.status, name).toBe(401);
       expect(wrong.body.error, name).toBe('invalid_client');
       const anonymous = await protocolPost(`${issuer}/${name}`, { token: tokens.access_token, client_id: clientA.id });
@@ -99,7 +131,10 @@ describe('introspection and revocation of access tokens', () => {
   it('answers inactive for a token whose grant was withdrawn, and for one past its expiry', async () => {
     const withdrawn = await userTokens();
     const grantId = claimsOf(withdrawn.access_token).grant_id as string;
-    await t.services.orm.em.fork().getConnection().execute(`delete from oidc_artifacts where model = 'Grant' and id = ?`, [grantId]);
+    await t.services.orm.em
+      .fork()
+      .getConnection()
+      .execute(`delete from oidc_artifacts where model = 'Grant' and id = ?`, [grantId]);
     expect(await oidc.tokenIntrospection(configA, withdrawn.access_token)).toEqual({ active: false });
 
     const expiring = await userTokens();
@@ -115,7 +150,12 @@ describe('introspection and revocation of access tokens', () => {
 
   it('honours revocation of client-credentials tokens in introspection', async () => {
     const tokens = await oidc.clientCredentialsGrant(configA, { scope: 'projects:read' });
-    expect(await oidc.tokenIntrospection(configA, tokens.access_token)).toMatchObject({ active: true, client_id: clientA.id, sub: clientA.id, scope: 'projects:read' });
+    expect(await oidc.tokenIntrospection(configA, tokens.access_token)).toMatchObject({
+      active: true,
+      client_id: clientA.id,
+      sub: clientA.id,
+      scope: 'projects:read',
+    });
     expect(await oidc.tokenIntrospection(configB, tokens.access_token)).toEqual({ active: false });
     await oidc.tokenRevocation(configA, tokens.access_token);
     expect(await oidc.tokenIntrospection(configA, tokens.access_token)).toEqual({ active: false });

@@ -11,7 +11,16 @@ import { createTestDatabase, startTestApp, type TestApp } from '../support/app.j
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
 import { registerClient } from '../support/oauth.js';
-import { approveConsent, authorizationRequest, basicAuth, cookieBrowser, csrfOf, formPost, protocolPost, type CookieBrowser } from '../support/oauth-flow.js';
+import {
+  approveConsent,
+  authorizationRequest,
+  basicAuth,
+  cookieBrowser,
+  csrfOf,
+  formPost,
+  protocolPost,
+  type CookieBrowser,
+} from '../support/oauth-flow.js';
 
 const REDIRECT = 'https://client.example/callback';
 const SCOPE = 'openid email offline_access projects:read';
@@ -27,8 +36,16 @@ async function start(options: { databaseUrl?: string; port?: number } = {}): Pro
   const { databaseUrl } = options;
   const port = options.port ?? (await freePort());
   const t = await startTestApp({
-    port, now: clock.now, ...(databaseUrl ? { databaseUrl } : {}),
-    env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' },
+    port,
+    now: clock.now,
+    ...(databaseUrl ? { databaseUrl } : {}),
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+    },
   });
   cleanups.push(t.close);
   return t;
@@ -36,19 +53,30 @@ async function start(options: { databaseUrl?: string; port?: number } = {}): Pro
 
 /** Every stored artifact as text: what a dump of the table shows. */
 async function dump(orm: Orm): Promise<{ text: string; models: string[] }> {
-  const rows = await orm.em.fork().getConnection().execute<{ model: string }[]>(
-    'select model, id, payload::text as payload, grant_id, user_code, uid from oidc_artifacts',
-  );
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ model: string }[]>(
+      'select model, id, payload::text as payload, grant_id, user_code, uid from oidc_artifacts',
+    );
   return { text: JSON.stringify(rows), models: rows.map((r) => r.model) };
 }
 
 function flowOf(t: TestApp, client: { id: string; secret: string }) {
   const issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
-  const authorize = (params: Record<string, string> = {}) => authorizationRequest(`${issuer}/authorize`, { client_id: client.id, redirect_uri: REDIRECT, scope: SCOPE, ...params });
-  const post = (name: string, fields: Record<string, string>) => protocolPost(`${issuer}/${name}`, fields, { authorization: basicAuth(client.id, client.secret) });
+  const authorize = (params: Record<string, string> = {}) =>
+    authorizationRequest(`${issuer}/authorize`, {
+      client_id: client.id,
+      redirect_uri: REDIRECT,
+      scope: SCOPE,
+      ...params,
+    });
+  const post = (name: string, fields: Record<string, string>) =>
+    protocolPost(`${issuer}/${name}`, fields, { authorization: basicAuth(client.id, client.secret) });
   return {
     authorize,
-    exchange: (code: string, verifier: string) => post('token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }),
+    exchange: (code: string, verifier: string) =>
+      post('token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }),
     refresh: (token: string) => post('token', { grant_type: 'refresh_token', refresh_token: token }),
     revoke: (token: string) => post('revoke', { token }),
     introspect: (token: string) => post('introspect', { token }),
@@ -62,7 +90,11 @@ function flowOf(t: TestApp, client: { id: string; secret: string }) {
     async silentCode(b: CookieBrowser) {
       const request = await authorize({ prompt: 'none' });
       const { url } = await b.follow(request.url);
-      return { code: new URL(url).searchParams.get('code'), error: new URL(url).searchParams.get('error'), verifier: request.verifier };
+      return {
+        code: new URL(url).searchParams.get('code'),
+        error: new URL(url).searchParams.get('error'),
+        verifier: request.verifier,
+      };
     },
   };
 }
@@ -86,7 +118,11 @@ describe('artifacts at rest', () => {
     const request = await flow.authorize({ prompt: 'consent' });
     const signInPage = await b.follow(request.url);
     const uid = new URL(signInPage.url).pathname.split('/').pop()!;
-    const consent = await formPost(b, `${signInPage.url}/login`, { csrf: csrfOf(await signInPage.res.text()), email: user.email, password: user.password });
+    const consent = await formPost(b, `${signInPage.url}/login`, {
+      csrf: csrfOf(await signInPage.res.text()),
+      email: user.email,
+      password: user.password,
+    });
     const consentHtml = await consent.res.text();
     const sessionCookie = b.cookies.get('_session')!;
     expect(sessionCookie).toBeTruthy();
@@ -105,7 +141,14 @@ describe('artifacts at rest', () => {
     const afterRefresh = await dump(t.services.orm);
     expect(afterRefresh.models).toEqual(expect.arrayContaining(['Grant', 'RefreshToken', 'Session']));
 
-    const secrets = { code, refreshToken: tokens.body.refresh_token, rotatedRefreshToken: rotated.body.refresh_token, accessTokenJti: jtiOf(tokens.body.access_token), sessionCookie, uid };
+    const secrets = {
+      code,
+      refreshToken: tokens.body.refresh_token,
+      rotatedRefreshToken: rotated.body.refresh_token,
+      accessTokenJti: jtiOf(tokens.body.access_token),
+      sessionCookie,
+      uid,
+    };
     for (const { text } of [duringInteraction, beforeExchange, afterRefresh]) {
       for (const [name, secret] of Object.entries(secrets)) expect(text, name).not.toContain(secret);
     }
@@ -171,9 +214,17 @@ describe('the upgrade of rows stored in the clear', () => {
     // (and an interaction's returnTo URL and its copy of the session cookie).
     const orm = await openDatabase(database.url);
     const sql = orm.em.fork().getConnection();
-    const inTheClear: [string, string][] = [['RefreshToken', tokens.body.refresh_token], ['AuthorizationCode', pending.code!], ['Session', sessionCookie], ['Interaction', uid]];
+    const inTheClear: [string, string][] = [
+      ['RefreshToken', tokens.body.refresh_token],
+      ['AuthorizationCode', pending.code!],
+      ['Session', sessionCookie],
+      ['Interaction', uid],
+    ];
     for (const [model, secret] of inTheClear) {
-      const updated = await sql.execute(`update oidc_artifacts set id = ?, payload = payload || jsonb_build_object('jti', ?::text) where model = ? and id = ? returning id`, [secret, secret, model, sha256Hex(secret)]);
+      const updated = await sql.execute(
+        `update oidc_artifacts set id = ?, payload = payload || jsonb_build_object('jti', ?::text) where model = ? and id = ? returning id`,
+        [secret, secret, model, sha256Hex(secret)],
+      );
       expect(updated, model).toHaveLength(1);
     }
     await sql.execute(

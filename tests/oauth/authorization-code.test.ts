@@ -19,7 +19,16 @@ let client: { id: string; secret: string };
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
   user = await signUp(t);
   client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT] });
@@ -47,7 +56,9 @@ async function authorize(b: CookieBrowser, config: oidc.Configuration, extra: Re
 describe('authorization code with PKCE', () => {
   let config: oidc.Configuration;
   beforeAll(async () => {
-    config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+    config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), {
+      execute: [oidc.allowInsecureRequests],
+    });
   });
 
   it('signs in, asks consent, and gives tokens, userinfo and rotating refresh tokens', async () => {
@@ -58,14 +69,26 @@ describe('authorization code with PKCE', () => {
     expect(start.res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(signIn).toContain('Partner App');
 
-    const wrong = await formPost(b, `${start.url}/login`, { csrf: csrfOf(signIn), email: user.email, password: 'not it' });
+    const wrong = await formPost(b, `${start.url}/login`, {
+      csrf: csrfOf(signIn),
+      email: user.email,
+      password: 'not it',
+    });
     expect(wrong.res.status).toBe(401);
     expect(await wrong.res.text()).toContain('Invalid email or password');
 
-    const forged = await formPost(b, `${start.url}/login`, { csrf: 'forged', email: user.email, password: user.password });
+    const forged = await formPost(b, `${start.url}/login`, {
+      csrf: 'forged',
+      email: user.email,
+      password: user.password,
+    });
     expect(forged.res.status).toBe(403);
 
-    const consent = await formPost(b, `${start.url}/login`, { csrf: csrfOf(signIn), email: user.email, password: user.password });
+    const consent = await formPost(b, `${start.url}/login`, {
+      csrf: csrfOf(signIn),
+      email: user.email,
+      password: user.password,
+    });
     const consentHtml = await consent.res.text();
     expect(consentHtml).toContain('Read your projects');
     expect(consentHtml).toContain('See your email address');
@@ -79,11 +102,19 @@ describe('authorization code with PKCE', () => {
     expect(callback.searchParams.get('state')).toBe(start.state);
     expect(callback.searchParams.has('access_token')).toBe(false);
 
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: start.verifier,
+      expectedState: start.state,
+    });
     const claims = tokens.claims()!;
     expect(claims.sub).toBe(user.userId);
     const access = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
-    expect(access).toMatchObject({ iss: issuer, sub: user.userId, aud: `${t.services.config.baseUrl}/api`, client_id: client.id });
+    expect(access).toMatchObject({
+      iss: issuer,
+      sub: user.userId,
+      aud: `${t.services.config.baseUrl}/api`,
+      client_id: client.id,
+    });
     expect(access.scope.split(' ')).toContain('projects:read');
     expect(access.exp - access.iat).toBe(900);
 
@@ -96,8 +127,14 @@ describe('authorization code with PKCE', () => {
     const projects = await t.request(`/api/user/organizations/${organizationId}/projects`, { headers: bearer });
     expect(projects.body).toMatchObject({ status: 200, code: 'OK' });
     const me = await t.request('/api/user/me', { headers: bearer });
-    expect(me.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredScopes: ['user:read'] } });
-    const bad = await t.request('/api/user/me', { headers: { authorization: `Bearer ${tokens.access_token.slice(0, -2)}xx` } });
+    expect(me.body).toMatchObject({
+      status: 403,
+      code: 'INSUFFICIENT_PERMISSIONS',
+      meta: { requiredScopes: ['user:read'] },
+    });
+    const bad = await t.request('/api/user/me', {
+      headers: { authorization: `Bearer ${tokens.access_token.slice(0, -2)}xx` },
+    });
     expect(bad.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect(bad.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
 
@@ -110,8 +147,17 @@ describe('authorization code with PKCE', () => {
     expect((await oidc.tokenIntrospection(config, refreshed.refresh_token!)).active).toBe(false);
 
     // Withdrawing the grant ends its access tokens on their next use.
-    await t.services.orm.em.fork().getConnection().execute(`delete from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`, [user.userId]);
-    expect((await t.request(`/api/user/organizations/${organizationId}/projects`, { headers: { authorization: `Bearer ${refreshed.access_token}` } })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    await t.services.orm.em
+      .fork()
+      .getConnection()
+      .execute(`delete from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`, [user.userId]);
+    expect(
+      (
+        await t.request(`/api/user/organizations/${organizationId}/projects`, {
+          headers: { authorization: `Bearer ${refreshed.access_token}` },
+        })
+      ).body.code,
+    ).toBe('INVALID_OR_EXPIRED_TOKEN');
   });
 
   it('signs a browser that holds the session cookie in without a form', async () => {
@@ -140,7 +186,13 @@ describe('authorization code with PKCE', () => {
 
 describe('prompts', () => {
   it('answers prompt=none without a signed-in user with login_required, by redirect', async () => {
-    const config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(issuer),
+      client.id,
+      client.secret,
+      oidc.ClientSecretBasic(client.secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const b = browser();
     const { url } = await authorize(b, config, { prompt: 'none' });
     const callback = new URL(url);
@@ -149,7 +201,13 @@ describe('prompts', () => {
   });
 
   it('shows the sign-in form to a signed-in browser when the client asks for prompt=login, prefilled from login_hint', async () => {
-    const config = await oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(issuer),
+      client.id,
+      client.secret,
+      oidc.ClientSecretBasic(client.secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const b = browser();
     b.cookies.set('session', user.cookie.split('=')[1]!);
     const start = await authorize(b, config, { prompt: 'login', login_hint: user.email });

@@ -14,7 +14,8 @@ import { registerClient } from '../support/oauth.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REDIRECT = 'https://client.example/callback';
-if (!existsSync(CHROMIUM)) console.log(`[tests] ${CHROMIUM} is missing: the browser tests are skipped (.ci/run installs it)`);
+if (!existsSync(CHROMIUM))
+  console.log(`[tests] ${CHROMIUM} is missing: the browser tests are skipped (.ci/run installs it)`);
 
 /**
  * The client's site is not on this machine: the flow ends when the browser is sent there, so the
@@ -36,13 +37,40 @@ describe.skipIf(!existsSync(CHROMIUM))('the sign-in and consent pages in chromiu
 
   beforeAll(async () => {
     const port = await freePort();
-    t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+    t = await startTestApp({
+      port,
+      env: {
+        BASE_URL: `http://127.0.0.1:${port}`,
+        TRUSTED_ORIGINS: 'http://localhost:3000',
+        TRUST_PROXY: 'loopback',
+        RATE_LIMIT_SIGN_UP_POINTS: '100',
+      },
+    });
     user = await signUp(t);
-    const client = await registerClient(t, { name: 'Browser Partner', redirectUris: [REDIRECT], scopes: ['openid', 'email', 'projects:read'] });
-    config = await oidc.discovery(new URL(`${t.services.config.baseUrl}/api/auth/oauth2`), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+    const client = await registerClient(t, {
+      name: 'Browser Partner',
+      redirectUris: [REDIRECT],
+      scopes: ['openid', 'email', 'projects:read'],
+    });
+    config = await oidc.discovery(
+      new URL(`${t.services.config.baseUrl}/api/auth/oauth2`),
+      client.id,
+      client.secret,
+      oidc.ClientSecretBasic(client.secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -54,8 +82,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the sign-in and consent pages in chromiu
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT, scope: 'openid email projects:read', state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT,
+      scope: 'openid email projects:read',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const page = await browser.newPage();
     const callback = watchForTheClient(page);
@@ -74,7 +105,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the sign-in and consent pages in chromiu
     await page.getByRole('button', { name: 'Allow' }).click();
 
     await expect.poll(callback).toBeDefined();
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback()!), { pkceCodeVerifier: verifier, expectedState: state });
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback()!), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
     expect(tokens.claims()?.sub).toBe(user.userId);
     await page.close();
   });
@@ -83,8 +117,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the sign-in and consent pages in chromiu
     const page = await browser.newContext().then((context) => context.newPage());
     const callback = watchForTheClient(page);
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT, scope: 'openid projects:read', state: 'deny-state',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT,
+      scope: 'openid projects:read',
+      state: 'deny-state',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     await page.goto(url.toString());
     await page.getByLabel('Email').fill(user.email);

@@ -9,7 +9,14 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { ORIGIN, signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
 import { registerClient } from '../support/oauth.js';
-import { authorizationRequest, cookieBrowser, csrfOf, formPost, signInAndApprove, type CookieBrowser } from '../support/oauth-flow.js';
+import {
+  authorizationRequest,
+  cookieBrowser,
+  csrfOf,
+  formPost,
+  signInAndApprove,
+  type CookieBrowser,
+} from '../support/oauth-flow.js';
 
 const REDIRECT = 'https://client.example/callback';
 let t: TestApp;
@@ -18,7 +25,16 @@ let client: { id: string; secret: string };
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: ORIGIN, TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: ORIGIN,
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
   client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT] });
 });
@@ -26,7 +42,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-const authorize = (params: Record<string, string> = {}) => authorizationRequest(`${issuer}/authorize`, { client_id: client.id, redirect_uri: REDIRECT, scope: 'openid projects:read', ...params });
+const authorize = (params: Record<string, string> = {}) =>
+  authorizationRequest(`${issuer}/authorize`, {
+    client_id: client.id,
+    redirect_uri: REDIRECT,
+    scope: 'openid projects:read',
+    ...params,
+  });
 const sql = () => t.services.orm.em.fork().getConnection();
 
 /** A browser signed in through the sign-in form of the flow (the provider's session and the service's cookie). */
@@ -47,7 +69,8 @@ async function silently(b: CookieBrowser) {
 }
 
 /** Drops the cached session of the browser's cookie, as the service's own revocations do. */
-const forgetCachedSession = (b: CookieBrowser) => t.services.credentialCache.forget([sha256Hex(b.cookies.get('session')!)]);
+const forgetCachedSession = (b: CookieBrowser) =>
+  t.services.credentialCache.forget([sha256Hex(b.cookies.get('session')!)]);
 
 describe("the provider's session follows the service's", () => {
   it('answers prompt=none with login_required once the user signed out', async () => {
@@ -56,7 +79,11 @@ describe("the provider's session follows the service's", () => {
     expect(await silently(b)).toMatchObject({ error: null, code: expect.any(String) });
 
     const cookie = `session=${b.cookies.get('session')}`;
-    const signOut = await t.request('/api/auth/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', origin: ORIGIN, cookie }, body: '{}' });
+    const signOut = await t.request('/api/auth/sign-out', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: ORIGIN, cookie },
+      body: '{}',
+    });
     expect(signOut.status).toBe(200);
     b.cookies.delete('session');
     expect(await silently(b)).toEqual({ code: null, error: 'login_required' });
@@ -66,7 +93,11 @@ describe("the provider's session follows the service's", () => {
     const user = await signUp(t);
     const b = await signedInBrowser(user);
     const cookie = `session=${b.cookies.get('session')}`;
-    await t.request('/api/auth/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', origin: ORIGIN, cookie }, body: '{}' });
+    await t.request('/api/auth/sign-out', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: ORIGIN, cookie },
+      body: '{}',
+    });
     b.cookies.set('session', cookie.slice('session='.length));
     expect(await silently(b)).toEqual({ code: null, error: 'login_required' });
   });
@@ -130,7 +161,10 @@ describe('consent for an account whose email is not verified', () => {
     const approved = await formPost(b, `${consent.url}/confirm`, { csrf });
     expect(approved.res.status).toBe(403);
     expect(approved.url).not.toContain(REDIRECT);
-    const grants = await sql().execute<{ n: string }[]>(`select count(*) as n from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`, [user.userId]);
+    const grants = await sql().execute<{ n: string }[]>(
+      `select count(*) as n from oidc_artifacts where model = 'Grant' and payload->>'accountId' = ?`,
+      [user.userId],
+    );
     expect(Number(grants[0]!.n)).toBe(0);
   });
 

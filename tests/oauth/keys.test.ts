@@ -41,7 +41,9 @@ describe('rotating the signing keys', () => {
     expect(kidOf(fresh.token)).not.toBe(kidOf(old.token));
     expect(oldKeys).toContain(kidOf(old.token));
     for (const token of [old.token, fresh.token]) {
-      const res = await after.request(`/api/user/organizations/${organizationId}/projects`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await after.request(`/api/user/organizations/${organizationId}/projects`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(res.status).toBe(200);
     }
     const rows = await after.services.orm.em.fork().find(SigningKeySchema, {});

@@ -9,7 +9,15 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
 import { registerClient } from '../support/oauth.js';
-import { authorizationRequest, basicAuth, cookieBrowser, csrfOf, formPost, protocolPost, signInAndApprove } from '../support/oauth-flow.js';
+import {
+  authorizationRequest,
+  basicAuth,
+  cookieBrowser,
+  csrfOf,
+  formPost,
+  protocolPost,
+  signInAndApprove,
+} from '../support/oauth-flow.js';
 
 const REDIRECT = 'https://client.example/callback';
 const NUL = '\u0000';
@@ -20,9 +28,22 @@ let user: SignedUp;
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
-  client = await registerClient(t, { name: 'Partner App', redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
+  client = await registerClient(t, {
+    name: 'Partner App',
+    redirectUris: [REDIRECT],
+    grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+  });
   user = await signUp(t);
 });
 afterAll(async () => {
@@ -32,7 +53,12 @@ afterAll(async () => {
 const endpoint = (name: string) => `${issuer}/${name}`;
 const asClient = () => ({ authorization: basicAuth(client.id, client.secret) });
 const authorize = (params: Record<string, string | undefined> = {}) =>
-  authorizationRequest(endpoint('authorize'), { client_id: client.id, redirect_uri: REDIRECT, scope: 'openid offline_access projects:read', ...params });
+  authorizationRequest(endpoint('authorize'), {
+    client_id: client.id,
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access projects:read',
+    ...params,
+  });
 
 /** Where the authorization endpoint sent the browser, with the `error` it carried, or the page it showed. */
 async function authorizationAnswer(url: string) {
@@ -55,7 +81,11 @@ describe('badly encoded client credentials (RFC 6749 section 2.3.1)', () => {
 
   for (const name of ['token', 'introspect', 'revoke']) {
     it(`answers invalid_client with 401 at /${name}`, async () => {
-      const res = await protocolPost(endpoint(name), { grant_type: 'client_credentials', token: 'x' }, { authorization: badlyEncoded });
+      const res = await protocolPost(
+        endpoint(name),
+        { grant_type: 'client_credentials', token: 'x' },
+        { authorization: badlyEncoded },
+      );
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_client');
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
@@ -64,7 +94,11 @@ describe('badly encoded client credentials (RFC 6749 section 2.3.1)', () => {
   }
 
   it('answers invalid_client for a badly encoded client id too', async () => {
-    const res = await protocolPost(endpoint('token'), { grant_type: 'client_credentials' }, { authorization: `Basic ${Buffer.from(`%zz:${client.secret}`).toString('base64')}` });
+    const res = await protocolPost(
+      endpoint('token'),
+      { grant_type: 'client_credentials' },
+      { authorization: `Basic ${Buffer.from(`%zz:${client.secret}`).toString('base64')}` },
+    );
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_client');
   });
@@ -79,12 +113,26 @@ describe('unknown resource indicators (RFC 8707)', () => {
   });
 
   it('answers invalid_target at the token endpoint, for client credentials and for a code', async () => {
-    const credentials = await protocolPost(endpoint('token'), { grant_type: 'client_credentials', scope: 'projects:read', resource: 'https://elsewhere.example/api' }, asClient());
+    const credentials = await protocolPost(
+      endpoint('token'),
+      { grant_type: 'client_credentials', scope: 'projects:read', resource: 'https://elsewhere.example/api' },
+      asClient(),
+    );
     expect(credentials.status).toBe(400);
     expect(credentials.body.error).toBe('invalid_target');
 
     const { code, verifier } = await codeFor();
-    const exchanged = await protocolPost(endpoint('token'), { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, resource: 'https://elsewhere.example/api' }, asClient());
+    const exchanged = await protocolPost(
+      endpoint('token'),
+      {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        resource: 'https://elsewhere.example/api',
+      },
+      asClient(),
+    );
     expect(exchanged.status).toBe(400);
     expect(exchanged.body.error).toBe('invalid_target');
   });
@@ -92,10 +140,19 @@ describe('unknown resource indicators (RFC 8707)', () => {
 
 describe('NUL bytes', () => {
   it('never makes the authorization endpoint fail', async () => {
-    for (const params of [{ client_id: NUL }, { client_id: `${client.id}${NUL}` }, { state: `s${NUL}` }, { nonce: NUL }, { login_hint: NUL }, { redirect_uri: `${REDIRECT}${NUL}` }]) {
+    for (const params of [
+      { client_id: NUL },
+      { client_id: `${client.id}${NUL}` },
+      { state: `s${NUL}` },
+      { nonce: NUL },
+      { login_hint: NUL },
+      { redirect_uri: `${REDIRECT}${NUL}` },
+    ]) {
       const answer = await authorizationAnswer((await authorize(params)).url);
       expect(answer.status, JSON.stringify(params)).toBeLessThan(500);
-      expect(answer.error ?? answer.body, JSON.stringify(params)).toMatch(/invalid_request|invalid_client|invalid_redirect_uri/);
+      expect(answer.error ?? answer.body, JSON.stringify(params)).toMatch(
+        /invalid_request|invalid_client|invalid_redirect_uri/,
+      );
     }
   });
 
@@ -103,7 +160,10 @@ describe('NUL bytes', () => {
     const cases: [Record<string, string>, Record<string, string>][] = [
       [{ grant_type: 'client_credentials', client_id: NUL }, {}],
       [{ grant_type: 'client_credentials', client_id: `${client.id}${NUL}`, client_secret: client.secret }, {}],
-      [{ grant_type: 'authorization_code', code: NUL, code_verifier: 'v'.repeat(43), redirect_uri: REDIRECT }, asClient()],
+      [
+        { grant_type: 'authorization_code', code: NUL, code_verifier: 'v'.repeat(43), redirect_uri: REDIRECT },
+        asClient(),
+      ],
       [{ grant_type: 'refresh_token', refresh_token: `abc${NUL}def` }, asClient()],
       [{ grant_type: 'client_credentials', scope: `projects:read${NUL}` }, asClient()],
     ];
@@ -127,11 +187,19 @@ describe('NUL bytes', () => {
     const b = cookieBrowser(t.services.config.baseUrl);
     const page = await b.follow((await authorize()).url);
     const html = await page.res.text();
-    const answer = await formPost(b, `${page.url}/login`, { csrf: csrfOf(html), email: `${user.email}${NUL}`, password: user.password });
+    const answer = await formPost(b, `${page.url}/login`, {
+      csrf: csrfOf(html),
+      email: `${user.email}${NUL}`,
+      password: user.password,
+    });
     expect(answer.res.status).toBe(401);
     expect(await answer.res.text()).toContain('Invalid email or password');
     // The same interaction still signs the user in afterwards.
-    const again = await formPost(b, `${page.url}/login`, { csrf: csrfOf(html), email: user.email, password: user.password });
+    const again = await formPost(b, `${page.url}/login`, {
+      csrf: csrfOf(html),
+      email: user.email,
+      password: user.password,
+    });
     expect(again.res.status).toBe(200);
   });
 

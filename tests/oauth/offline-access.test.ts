@@ -11,7 +11,14 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { ORIGIN, sessionCookieFrom, signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
 import { registerClient, registerPublicClient } from '../support/oauth.js';
-import { authorizationRequest, cookieBrowser, csrfOf, formPost, protocolPost, type CookieBrowser } from '../support/oauth-flow.js';
+import {
+  authorizationRequest,
+  cookieBrowser,
+  csrfOf,
+  formPost,
+  protocolPost,
+  type CookieBrowser,
+} from '../support/oauth-flow.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
 const REDIRECT = 'https://client.example/callback';
@@ -21,7 +28,16 @@ let issuer: string;
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: ORIGIN, TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: ORIGIN,
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
 });
 afterAll(async () => {
@@ -29,7 +45,9 @@ afterAll(async () => {
 });
 
 const discoverConfidential = (client: { id: string; secret: string }) =>
-  oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), { execute: [oidc.allowInsecureRequests] });
+  oidc.discovery(new URL(issuer), client.id, client.secret, oidc.ClientSecretBasic(client.secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
 const discoverPublic = (client: { id: string }) =>
   oidc.discovery(new URL(issuer), client.id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
 
@@ -45,7 +63,12 @@ async function authorizationUrl(config: oidc.Configuration, scope: string, extra
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope, state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+    redirect_uri: REDIRECT,
+    scope,
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
   });
   return { url: url.toString(), verifier, state };
 }
@@ -63,20 +86,33 @@ async function authorize(b: CookieBrowser, url: string): Promise<{ consent: stri
   return { consent, callback: new URL(done.url) };
 }
 
-async function tokensFor(config: oidc.Configuration, b: CookieBrowser, scope: string, extra: Record<string, string> = {}) {
+async function tokensFor(
+  config: oidc.Configuration,
+  b: CookieBrowser,
+  scope: string,
+  extra: Record<string, string> = {},
+) {
   const request = await authorizationUrl(config, scope, extra);
   const { consent, callback } = await authorize(b, request.url);
   expect(callback.origin + callback.pathname).toBe(REDIRECT);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: request.verifier,
+    expectedState: request.state,
+  });
   return { consent, tokens };
 }
 
 async function projectsStatus(user: SignedUp, accessToken: string): Promise<number> {
   const organizationId = await defaultOrganizationId(t, user.userId);
-  return (await t.request(`/api/user/organizations/${organizationId}/projects`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+  return (
+    await t.request(`/api/user/organizations/${organizationId}/projects`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
+  ).status;
 }
 
-const scopesOf = (accessToken: string): string[] => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).scope.split(' ');
+const scopesOf = (accessToken: string): string[] =>
+  JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).scope.split(' ');
 
 describe('offline_access approved on the consent page, without prompt=consent', () => {
   it('lists offline access on the consent page, then gives a refresh token that works and rotates (confidential client)', async () => {
@@ -92,7 +128,9 @@ describe('offline_access approved on the consent page, without prompt=consent', 
     // The access token is for the API (its scopes, no offline_access); the refresh token holds the approval.
     const introspected = await oidc.tokenIntrospection(config, tokens.refresh_token!);
     expect(introspected.active).toBe(true);
-    expect(introspected.scope?.split(' ')).toEqual(expect.arrayContaining(['openid', 'email', 'offline_access', 'projects:read']));
+    expect(introspected.scope?.split(' ')).toEqual(
+      expect.arrayContaining(['openid', 'email', 'offline_access', 'projects:read']),
+    );
 
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(refreshed.refresh_token).toBeTruthy();
@@ -124,11 +162,18 @@ describe('offline_access approved on the consent page, without prompt=consent', 
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = await oidc.buildAuthorizationUrlWithPAR(config, {
-      redirect_uri: REDIRECT, scope: OFFLINE, state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT,
+      scope: OFFLINE,
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const { consent, callback } = await authorize(signedInBrowser(user), url.toString());
     expect(consent).toContain('(offline_access)');
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
     expect(tokens.refresh_token).toBeTruthy();
   });
 
@@ -139,10 +184,17 @@ describe('offline_access approved on the consent page, without prompt=consent', 
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = await oidc.buildAuthorizationUrlWithPAR(config, {
-      redirect_uri: REDIRECT, scope: OFFLINE, state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT,
+      scope: OFFLINE,
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const { callback } = await authorize(signedInBrowser(user), url.toString());
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
     expect(tokens.refresh_token).toBeTruthy();
   });
 
@@ -175,16 +227,29 @@ describe('offline_access approved on the consent page, without prompt=consent', 
     const b = signedInBrowser(user);
     const { tokens } = await tokensFor(config, b, OFFLINE);
 
-    const signedOut = await t.request('/api/auth/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', origin: ORIGIN, cookie: user.cookie }, body: '{}' });
+    const signedOut = await t.request('/api/auth/sign-out', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: ORIGIN, cookie: user.cookie },
+      body: '{}',
+    });
     expect(signedOut.status).toBe(200);
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(refreshed.refresh_token).toBeTruthy();
 
-    const signedIn = await t.request('/api/auth/sign-in/email', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: user.password }) });
+    const signedIn = await t.request('/api/auth/sign-in/email', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+    });
     const cookie = sessionCookieFrom(signedIn.headers)!;
-    const withdrawn = await t.request(`/api/user/oauth-grants/${client.id}`, { method: 'DELETE', headers: { origin: ORIGIN, cookie } });
+    const withdrawn = await t.request(`/api/user/oauth-grants/${client.id}`, {
+      method: 'DELETE',
+      headers: { origin: ORIGIN, cookie },
+    });
     expect(withdrawn.status).toBe(200);
-    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 });
 
@@ -234,8 +299,13 @@ describe('no refresh token without an approved offline_access', () => {
     const start = await b.follow((await authorizationUrl(config, OFFLINE)).url);
     const denied = await formPost(b, `${start.url}/abort`, { csrf: csrfOf(await start.res.text()) });
     expect(new URL(denied.url).searchParams.get('error')).toBe('access_denied');
-    const grants = await t.services.orm.em.fork().getConnection().execute<{ n: string }[]>(
-      `select count(*) as n from oidc_artifacts where model = 'Grant' and payload->>'clientId' = ?`, [client.id]);
+    const grants = await t.services.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ n: string }[]>(
+        `select count(*) as n from oidc_artifacts where model = 'Grant' and payload->>'clientId' = ?`,
+        [client.id],
+      );
     expect(Number(grants[0]!.n)).toBe(0);
   });
 });
@@ -243,18 +313,29 @@ describe('no refresh token without an approved offline_access', () => {
 describe('offline_access a client cannot have is refused, not dropped', () => {
   /** The error the authorization endpoint redirects to the client with, for a request of `scope`. */
   async function authorizationError(clientId: string, scope: string) {
-    const request = await authorizationRequest(`${issuer}/authorize`, { client_id: clientId, redirect_uri: REDIRECT, scope });
+    const request = await authorizationRequest(`${issuer}/authorize`, {
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      scope,
+    });
     const res = await fetch(request.url, { redirect: 'manual' });
     const location = new URL(res.headers.get('location')!);
     expect(location.origin + location.pathname).toBe(REDIRECT);
     return { error: location.searchParams.get('error'), description: location.searchParams.get('error_description') };
   }
 
-  it('answers invalid_scope when offline_access is not among the client\'s allowed scopes', async () => {
+  it("answers invalid_scope when offline_access is not among the client's allowed scopes", async () => {
     const client = await registerClient(t, { redirectUris: [REDIRECT], scopes: ['openid', 'projects:read'] });
-    expect(await authorizationError(client.id, 'openid offline_access projects:read')).toMatchObject({ error: 'invalid_scope' });
+    expect(await authorizationError(client.id, 'openid offline_access projects:read')).toMatchObject({
+      error: 'invalid_scope',
+    });
     // With prompt=consent as well: the same answer, whatever the prompt.
-    const request = await authorizationRequest(`${issuer}/authorize`, { client_id: client.id, redirect_uri: REDIRECT, scope: 'openid offline_access', prompt: 'consent' });
+    const request = await authorizationRequest(`${issuer}/authorize`, {
+      client_id: client.id,
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+      prompt: 'consent',
+    });
     const res = await fetch(request.url, { redirect: 'manual' });
     expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_scope');
   });
@@ -265,7 +346,11 @@ describe('offline_access a client cannot have is refused, not dropped', () => {
     expect(answer.error).toBe('invalid_scope');
     expect(answer.description).toMatch(/refresh_token grant/);
     // Without offline_access that client is served as before: on to the sign-in page.
-    const request = await authorizationRequest(`${issuer}/authorize`, { client_id: client.id, redirect_uri: REDIRECT, scope: 'openid projects:read' });
+    const request = await authorizationRequest(`${issuer}/authorize`, {
+      client_id: client.id,
+      redirect_uri: REDIRECT,
+      scope: 'openid projects:read',
+    });
     const res = await fetch(request.url, { redirect: 'manual' });
     expect(new URL(res.headers.get('location')!, issuer).pathname).toMatch(/^\/api\/auth\/oauth2\/interaction\//);
   });
@@ -273,8 +358,12 @@ describe('offline_access a client cannot have is refused, not dropped', () => {
   it('refuses offline_access in a pushed authorization request the same way', async () => {
     const client = await registerPublicClient(t, { redirectUris: [REDIRECT], scopes: ['openid', 'projects:read'] });
     const pushed = await protocolPost(`${issuer}/request`, {
-      client_id: client.id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid offline_access',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      client_id: client.id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     expect(pushed.status).toBe(400);
     expect(pushed.body.error).toBe('invalid_scope');

@@ -12,7 +12,15 @@ let issuer: string;
 beforeAll(async () => {
   // The issuer must be where the app really listens, as it would be behind its public URL.
   const port = await freePort();
-  t = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
 });
 afterAll(async () => {
@@ -21,7 +29,10 @@ afterAll(async () => {
 
 /** A confidential client of this file's app, able to use client credentials unless told otherwise. */
 const registerClient = (options: { grantTypes?: string[]; scopes?: string[] } = {}) =>
-  registerClientIn(t, { scopes: options.scopes ?? ['projects:read', 'openid'], grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token', 'client_credentials'] });
+  registerClientIn(t, {
+    scopes: options.scopes ?? ['projects:read', 'openid'],
+    grantTypes: options.grantTypes ?? ['authorization_code', 'refresh_token', 'client_credentials'],
+  });
 
 async function discover(clientId: string, secret: string) {
   return oidc.discovery(new URL(issuer), clientId, secret, oidc.ClientSecretBasic(secret), {
@@ -45,7 +56,10 @@ describe('discovery and keys', () => {
     expect(openid.body.grant_types_supported).not.toContain('implicit');
     expect((await t.request('/.well-known/oauth-authorization-server')).body.issuer).toBe(issuer);
     const resource = await t.request('/.well-known/oauth-protected-resource');
-    expect(resource.body).toMatchObject({ resource: `${t.services.config.baseUrl}/api`, authorization_servers: [issuer] });
+    expect(resource.body).toMatchObject({
+      resource: `${t.services.config.baseUrl}/api`,
+      authorization_servers: [issuer],
+    });
   });
 
   it('publishes RS256 and ES256 keys kept encrypted in the database', async () => {
@@ -68,13 +82,24 @@ describe('client credentials', () => {
     expect(tokens.expires_in).toBeLessThanOrEqual(900);
     const [, payload] = tokens.access_token.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-    expect(claims).toMatchObject({ iss: issuer, aud: `${t.services.config.baseUrl}/api`, client_id: client.id, scope: 'projects:read' });
+    expect(claims).toMatchObject({
+      iss: issuer,
+      aud: `${t.services.config.baseUrl}/api`,
+      client_id: client.id,
+      scope: 'projects:read',
+    });
     expect(claims.jti).toBeTruthy();
 
     // Verifiable by signature against the published keys, and introspectable until revoked.
     const jwks = (await t.request('/api/auth/oauth2/jwks')).body;
-    expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString()).kid);
-    expect(await oidc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: true, client_id: client.id, scope: 'projects:read' });
+    expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(
+      JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString()).kid,
+    );
+    expect(await oidc.tokenIntrospection(config, tokens.access_token)).toMatchObject({
+      active: true,
+      client_id: client.id,
+      scope: 'projects:read',
+    });
     await oidc.tokenRevocation(config, tokens.access_token);
     expect(await oidc.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
   });
@@ -84,14 +109,19 @@ describe('client credentials', () => {
     const token = (body: Record<string, string>, secret = client.secret) =>
       fetch(`${t.url}/api/auth/oauth2/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}`,
+        },
         body: new URLSearchParams(body),
       });
     const wrong = await token({ grant_type: 'client_credentials' }, 'cs_wrong');
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
     const notAllowed = await token({ grant_type: 'client_credentials' });
-    expect(['unauthorized_client', 'invalid_request']).toContain(((await notAllowed.json()) as { error: string }).error);
+    expect(['unauthorized_client', 'invalid_request']).toContain(
+      ((await notAllowed.json()) as { error: string }).error,
+    );
     const password = await token({ grant_type: 'password', username: 'a', password: 'b' });
     expect(password.status).toBe(400);
     expect(((await password.json()) as { error: string }).error).toBe('unsupported_grant_type');
@@ -106,7 +136,12 @@ describe('client authentication', () => {
       fetch(`${t.url}/api/auth/oauth2/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: secret, scope: 'projects:read' }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: client.id,
+          client_secret: secret,
+          scope: 'projects:read',
+        }),
       });
     const ok = await post(client.secret);
     expect(ok.status).toBe(200);
@@ -119,24 +154,47 @@ describe('client authentication', () => {
 
 describe('dynamic registration (RFC 7591)', () => {
   it('is closed by default', async () => {
-    const res = await fetch(`${t.url}/api/auth/oauth2/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://dyn.example/cb'] }) });
+    const res = await fetch(`${t.url}/api/auth/oauth2/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://dyn.example/cb'] }),
+    });
     expect(res.status).toBe(404);
   });
 
   it('registers a client with a hashed secret when OAUTH_DYNAMIC_REGISTRATION=true', async () => {
     const port = await freePort();
-    const open = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, OAUTH_DYNAMIC_REGISTRATION: 'true' } });
+    const open = await startTestApp({
+      port,
+      env: { BASE_URL: `http://127.0.0.1:${port}`, OAUTH_DYNAMIC_REGISTRATION: 'true' },
+    });
     try {
       const res = await fetch(`${open.url}/api/auth/oauth2/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ client_name: 'Dynamic', redirect_uris: ['https://dyn.example/cb'], grant_types: ['client_credentials'], response_types: [], scope: 'projects:read' }),
+        body: JSON.stringify({
+          client_name: 'Dynamic',
+          redirect_uris: ['https://dyn.example/cb'],
+          grant_types: ['client_credentials'],
+          response_types: [],
+          scope: 'projects:read',
+        }),
       });
       expect(res.status).toBe(201);
       const registered = (await res.json()) as { client_id: string; client_secret: string };
       const row = await open.services.orm.em.fork().findOneOrFail(OAuthClientSchema, { id: registered.client_id });
-      expect(row).toMatchObject({ userId: null, type: 'confidential', secretHash: sha256Hex(registered.client_secret) });
-      const config = await oidc.discovery(new URL(`${open.services.config.baseUrl}/api/auth/oauth2`), registered.client_id, registered.client_secret, oidc.ClientSecretBasic(registered.client_secret), { execute: [oidc.allowInsecureRequests] });
+      expect(row).toMatchObject({
+        userId: null,
+        type: 'confidential',
+        secretHash: sha256Hex(registered.client_secret),
+      });
+      const config = await oidc.discovery(
+        new URL(`${open.services.config.baseUrl}/api/auth/oauth2`),
+        registered.client_id,
+        registered.client_secret,
+        oidc.ClientSecretBasic(registered.client_secret),
+        { execute: [oidc.allowInsecureRequests] },
+      );
       const tokens = await oidc.clientCredentialsGrant(config, { scope: 'projects:read' });
       expect(tokens.access_token).toBeTruthy();
     } finally {
@@ -148,13 +206,27 @@ describe('dynamic registration (RFC 7591)', () => {
 describe('the token endpoint budget', () => {
   it('allows RATE_LIMIT_OAUTH_TOKEN_POINTS requests a minute per client, then 429 with Retry-After', async () => {
     const port = await freePort();
-    const limited = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, RATE_LIMIT_OAUTH_TOKEN_POINTS: '2', RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+    const limited = await startTestApp({
+      port,
+      env: {
+        BASE_URL: `http://127.0.0.1:${port}`,
+        RATE_LIMIT_OAUTH_TOKEN_POINTS: '2',
+        RATE_LIMIT_SIGN_UP_POINTS: '100',
+      },
+    });
     try {
-      const { id, secret } = await registerClientIn(limited, { name: 'Busy client', scopes: ['projects:read'], grantTypes: ['client_credentials'] });
+      const { id, secret } = await registerClientIn(limited, {
+        name: 'Busy client',
+        scopes: ['projects:read'],
+        grantTypes: ['client_credentials'],
+      });
       const token = () =>
         fetch(`${limited.url}/api/auth/oauth2/token`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+          },
           body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'projects:read' }),
         });
       const statuses = [];

@@ -25,15 +25,32 @@ let tokenEndpoint: string;
 let clientA: { id: string; secret: string };
 let clientB: { id: string; secret: string };
 
-const insertClient = (t: TestApp, name: string, redirectUri: string) => registerClient(t, { name, redirectUris: [redirectUri] });
+const insertClient = (t: TestApp, name: string, redirectUri: string) =>
+  registerClient(t, { name, redirectUris: [redirectUri] });
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ port, now: clock.now, env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: 'http://localhost:3000', TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100' } });
+  t = await startTestApp({
+    port,
+    now: clock.now,
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: 'http://localhost:3000',
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+    },
+  });
   issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
   clientA = await insertClient(t, 'Partner App', REDIRECT);
   clientB = await insertClient(t, 'Other App', 'https://other.example/callback');
-  const config = await oidc.discovery(new URL(issuer), clientA.id, clientA.secret, oidc.ClientSecretBasic(clientA.secret), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(
+    new URL(issuer),
+    clientA.id,
+    clientA.secret,
+    oidc.ClientSecretBasic(clientA.secret),
+    { execute: [oidc.allowInsecureRequests] },
+  );
   authorizationEndpoint = config.serverMetadata().authorization_endpoint!;
   tokenEndpoint = config.serverMetadata().token_endpoint!;
 });
@@ -46,8 +63,14 @@ const browser = () => cookieBrowser(t.services.config.baseUrl);
 /** An authorization request URL with valid defaults (client A, S256 PKCE); `undefined` drops a parameter. */
 function authorizeUrl(params: Record<string, string | undefined> = {}): string {
   const all: Record<string, string | undefined> = {
-    client_id: clientA.id, response_type: 'code', redirect_uri: REDIRECT, scope: SCOPE,
-    code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 'st', ...params,
+    client_id: clientA.id,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: SCOPE,
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
+    state: 'st',
+    ...params,
   };
   const query = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
   return `${authorizationEndpoint}?${query}`;
@@ -64,7 +87,13 @@ async function authorizationAnswer(url: string) {
   if (!location) return { status: res.status, location, redirectedTo: null, error: null, body };
   const target = new URL(location, url);
   const params = new URLSearchParams(target.hash ? target.hash.slice(1) : target.search);
-  return { status: res.status, location, redirectedTo: target.origin + target.pathname, error: params.get('error') ?? new URLSearchParams(target.search).get('error'), body };
+  return {
+    status: res.status,
+    location,
+    redirectedTo: target.origin + target.pathname,
+    error: params.get('error') ?? new URLSearchParams(target.search).get('error'),
+    body,
+  };
 }
 
 /** A call to the token endpoint, authenticated with client_secret_basic. */
@@ -72,7 +101,11 @@ async function token(fields: Record<string, string>, client = clientA) {
   const basic = Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64');
   const res = await fetch(tokenEndpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}`, accept: 'application/json' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${basic}`,
+      accept: 'application/json',
+    },
     body: new URLSearchParams(fields).toString(),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
@@ -84,7 +117,9 @@ async function codeFor(user: SignedUp) {
   b.cookies.set('session', user.cookie.split('=')[1]!);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const start = await b.follow(authorizeUrl({ code_challenge: await oidc.calculatePKCECodeChallenge(verifier), state, prompt: 'consent' }));
+  const start = await b.follow(
+    authorizeUrl({ code_challenge: await oidc.calculatePKCECodeChallenge(verifier), state, prompt: 'consent' }),
+  );
   const consentHtml = await start.res.text();
   expect(start.res.status).toBe(200);
   const done = await formPost(b, `${start.url}/confirm`, { csrf: csrfOf(consentHtml) });
@@ -106,12 +141,15 @@ async function tokensFor(user: SignedUp) {
   return res.body as { access_token: string; refresh_token: string; id_token: string };
 }
 
-const refresh = (refreshToken: string, client = clientA) => token({ grant_type: 'refresh_token', refresh_token: refreshToken }, client);
+const refresh = (refreshToken: string, client = clientA) =>
+  token({ grant_type: 'refresh_token', refresh_token: refreshToken }, client);
 
 /** GET of the user's projects with an access token: the API's answer status. */
 async function projectsStatus(user: SignedUp, accessToken: string): Promise<number> {
   const organizationId = await defaultOrganizationId(t, user.userId);
-  const res = await t.request(`/api/user/organizations/${organizationId}/projects`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const res = await t.request(`/api/user/organizations/${organizationId}/projects`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   return res.status;
 }
 
@@ -124,7 +162,9 @@ describe('RFC 9700 security checks', () => {
   });
 
   it('2. requires a PKCE challenge on authorize and the matching code_verifier at the token endpoint', async () => {
-    const answer = await authorizationAnswer(authorizeUrl({ code_challenge: undefined, code_challenge_method: undefined }));
+    const answer = await authorizationAnswer(
+      authorizeUrl({ code_challenge: undefined, code_challenge_method: undefined }),
+    );
     expect(answer.status).toBe(303);
     expect(answer.redirectedTo).toBe(REDIRECT);
     expect(answer.error).toBe('invalid_request');
@@ -199,7 +239,10 @@ describe('RFC 9700 security checks', () => {
 
   it('7. refuses the password and implicit-like grants and every response type but code', async () => {
     const user = await signUp(t);
-    const grants: Record<string, string>[] = [{ grant_type: 'password', username: user.email, password: user.password, scope: 'openid' }, { grant_type: 'token' }];
+    const grants: Record<string, string>[] = [
+      { grant_type: 'password', username: user.email, password: user.password, scope: 'openid' },
+      { grant_type: 'token' },
+    ];
     for (const fields of grants) {
       const res = await token(fields);
       expect(res.status, fields.grant_type).toBe(400);
@@ -243,7 +286,7 @@ describe('RFC 9700 security checks', () => {
 
   // The revocations of checks 4 and 5 must hold for a user who also holds another grant to the same client
   // (another device or browser), which is the usual case for a victim.
-  it('4b/5b. revokes the reused code\'s and the replayed family\'s access tokens while the user holds another grant to the client', async () => {
+  it("4b/5b. revokes the reused code's and the replayed family's access tokens while the user holds another grant to the client", async () => {
     const user = await signUp(t);
     const otherDevice = await tokensFor(user);
 

@@ -19,7 +19,12 @@ beforeAll(async () => {
   const port = await freePort();
   t = await startTestApp({
     port,
-    env: { BASE_URL: `http://127.0.0.1:${port}`, TRUST_PROXY: 'loopback', RATE_LIMIT_OAUTH_TOKEN_POINTS: String(POINTS), RATE_LIMIT_SIGN_UP_POINTS: '100' },
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_OAUTH_TOKEN_POINTS: String(POINTS),
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+    },
   });
   tokenEndpoint = `${t.url}/api/auth/oauth2/token`;
 });
@@ -28,41 +33,70 @@ afterAll(async () => {
 });
 
 const clientCredentials = (from: string, headers: Record<string, string> = {}, fields: Record<string, string> = {}) =>
-  protocolPost(tokenEndpoint, { grant_type: 'client_credentials', scope: 'projects:read', ...fields }, { 'x-forwarded-for': from, ...headers });
+  protocolPost(
+    tokenEndpoint,
+    { grant_type: 'client_credentials', scope: 'projects:read', ...fields },
+    { 'x-forwarded-for': from, ...headers },
+  );
 
 describe('the per-client token budget', () => {
   it('is not spent by wrong secrets or anonymous calls naming the client: the partner still gets tokens', async () => {
-    const partner = await registerClient(t, { name: 'Partner', scopes: ['projects:read'], grantTypes: ['client_credentials'] });
+    const partner = await registerClient(t, {
+      name: 'Partner',
+      scopes: ['projects:read'],
+      grantTypes: ['client_credentials'],
+    });
     const wrong = basicAuth(partner.id, 'cs_guessed');
 
     const statuses = [];
-    for (let i = 0; i < POINTS + 1; i++) statuses.push((await clientCredentials(ATTACKER, { authorization: wrong })).status);
+    for (let i = 0; i < POINTS + 1; i++)
+      statuses.push((await clientCredentials(ATTACKER, { authorization: wrong })).status);
     expect(statuses).toEqual([...Array<number>(POINTS).fill(401), 429]);
     // Naming the client without any secret shares the attacker's (client, address) budget.
     expect((await clientCredentials(ATTACKER, {}, { client_id: partner.id })).status).toBe(429);
-    expect((await clientCredentials(ATTACKER, {}, { client_id: partner.id, client_secret: 'cs_guessed' })).status).toBe(429);
+    expect((await clientCredentials(ATTACKER, {}, { client_id: partner.id, client_secret: 'cs_guessed' })).status).toBe(
+      429,
+    );
 
     // The partner authenticates, from anywhere (the attacker's address too): its own budget is whole.
     const own = await clientCredentials(PARTNER, { authorization: basicAuth(partner.id, partner.secret) });
     expect(own.status).toBe(200);
     expect(own.body.access_token).toBeTruthy();
-    expect((await clientCredentials(ATTACKER, { authorization: basicAuth(partner.id, partner.secret) })).status).toBe(200);
+    expect((await clientCredentials(ATTACKER, { authorization: basicAuth(partner.id, partner.secret) })).status).toBe(
+      200,
+    );
     // A client_secret_post call authenticates just as well.
-    expect((await clientCredentials(PARTNER, {}, { client_id: partner.id, client_secret: partner.secret })).status).toBe(200);
+    expect(
+      (await clientCredentials(PARTNER, {}, { client_id: partner.id, client_secret: partner.secret })).status,
+    ).toBe(200);
   });
 
   it('still refuses an authenticated client past its own budget', async () => {
-    const busy = await registerClient(t, { name: 'Busy', scopes: ['projects:read'], grantTypes: ['client_credentials'] });
+    const busy = await registerClient(t, {
+      name: 'Busy',
+      scopes: ['projects:read'],
+      grantTypes: ['client_credentials'],
+    });
     const statuses = [];
-    for (let i = 0; i < POINTS + 1; i++) statuses.push((await clientCredentials(`198.51.100.${30 + i}`, { authorization: basicAuth(busy.id, busy.secret) })).status);
+    for (let i = 0; i < POINTS + 1; i++)
+      statuses.push(
+        (await clientCredentials(`198.51.100.${30 + i}`, { authorization: basicAuth(busy.id, busy.secret) })).status,
+      );
     expect(statuses).toEqual([...Array<number>(POINTS).fill(200), 429]);
   });
 
   it("keys a public client's calls by its id and the caller's address", async () => {
     const spa = await registerPublicClient(t, { name: 'Single-page app' });
-    const code = { grant_type: 'authorization_code', client_id: spa.id, code: 'not-a-code', code_verifier: 'v'.repeat(43), redirect_uri: 'https://client.example/callback' };
+    const code = {
+      grant_type: 'authorization_code',
+      client_id: spa.id,
+      code: 'not-a-code',
+      code_verifier: 'v'.repeat(43),
+      redirect_uri: 'https://client.example/callback',
+    };
     const statuses = [];
-    for (let i = 0; i < POINTS + 1; i++) statuses.push((await protocolPost(tokenEndpoint, code, { 'x-forwarded-for': ATTACKER })).status);
+    for (let i = 0; i < POINTS + 1; i++)
+      statuses.push((await protocolPost(tokenEndpoint, code, { 'x-forwarded-for': ATTACKER })).status);
     expect(statuses).toEqual([...Array<number>(POINTS).fill(400), 429]);
     const elsewhere = await protocolPost(tokenEndpoint, code, { 'x-forwarded-for': PARTNER });
     expect(elsewhere.status).toBe(400);

@@ -15,7 +15,10 @@ import { linksInMailFile } from '../support/mail.js';
 import { freePort } from '../support/net.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 
-if (!hasChromium) console.log(`[tests] ${CHROMIUM} is missing: the browser tests of the mail-link pages are skipped (.ci/run installs it)`);
+if (!hasChromium)
+  console.log(
+    `[tests] ${CHROMIUM} is missing: the browser tests of the mail-link pages are skipped (.ci/run installs it)`,
+  );
 
 describe.skipIf(!hasChromium)('the pages of mail links in chromium, without JavaScript', () => {
   let t: TestApp;
@@ -24,7 +27,10 @@ describe.skipIf(!hasChromium)('the pages of mail links in chromium, without Java
   beforeAll(async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    t = await startTestApp({ port, env: { BASE_URL: base, TRUSTED_ORIGINS: `${base},${ORIGIN}`, RATE_LIMIT_SIGN_UP_POINTS: '100' } });
+    t = await startTestApp({
+      port,
+      env: { BASE_URL: base, TRUSTED_ORIGINS: `${base},${ORIGIN}`, RATE_LIMIT_SIGN_UP_POINTS: '100' },
+    });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
@@ -59,7 +65,16 @@ describe.skipIf(!hasChromium)('the pages of mail links in chromium, without Java
     const boss = await signUp(t, { email: uniqueEmail('owner') });
     const organizationId = await defaultOrganizationId(t, boss.userId);
     const invitee = await signUp(t, { email: uniqueEmail('invitee') });
-    expect((await postJson(t, `/api/user/organizations/${organizationId}/invites`, { email: invitee.email, role: 'member' }, boss.cookie)).status).toBe(201);
+    expect(
+      (
+        await postJson(
+          t,
+          `/api/user/organizations/${organizationId}/invites`,
+          { email: invitee.email, role: 'member' },
+          boss.cookie,
+        )
+      ).status,
+    ).toBe(201);
 
     const tab = await page();
     await tab.goto(await mailedLink(invitee.email, /invited/));
@@ -68,7 +83,9 @@ describe.skipIf(!hasChromium)('the pages of mail links in chromium, without Java
     await tab.getByRole('button', { name: 'Sign in' }).click();
     await tab.getByRole('button', { name: 'Accept the invitation' }).click();
     await expect.poll(() => tab.locator('h1').textContent()).toBe('Invitation accepted');
-    expect(await db().findOne(MemberSchema, { organizationId, userId: invitee.userId })).toMatchObject({ role: 'member' });
+    expect(await db().findOne(MemberSchema, { organizationId, userId: invitee.userId })).toMatchObject({
+      role: 'member',
+    });
     await tab.context().close();
   });
 });

@@ -22,7 +22,13 @@ beforeAll(async () => {
   // the API calls of the fixtures come from ORIGIN.
   t = await startTestApp({
     port,
-    env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: `http://127.0.0.1:${port},${ORIGIN}`, RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_SIGN_IN_POINTS: '100', RATE_LIMIT_EMAIL_SEND_POINTS: '100' },
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: `http://127.0.0.1:${port},${ORIGIN}`,
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_SIGN_IN_POINTS: '100',
+      RATE_LIMIT_EMAIL_SEND_POINTS: '100',
+    },
   });
 });
 afterAll(async () => {
@@ -42,7 +48,11 @@ async function mailedLink(to: string, subject: RegExp): Promise<string> {
 
 /** A form post as a browser makes it: form-encoded, with this origin. */
 const submit = (b: CookieBrowser, path: string, fields: Record<string, string>) =>
-  b.follow(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.url }, body: new URLSearchParams(fields).toString() });
+  b.follow(`${t.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.url },
+    body: new URLSearchParams(fields).toString(),
+  });
 
 /** Opens a page: its status, headers and HTML. */
 async function open(b: CookieBrowser, url: string) {
@@ -71,17 +81,20 @@ function expectProtectedPage(page: { headers: Headers; html: string }) {
 }
 
 describe('each page, opened from its link', () => {
-  it.each(['/verify-email', '/reset-password', '/invites/accept'])('GET %s renders a protected form with a CSRF token, and acts on nothing', async (path) => {
-    const b = browser();
-    const page = await open(b, `${t.url}${path}?token=some-token`);
-    expect(page.status).toBe(200);
-    expectProtectedPage(page);
-    expect(page.html).toContain('<form method="post"');
-    expect(csrfOf(page.html)).toMatch(/^[\w-]{20,}$/);
-    // The token is bound to a cookie of this browser: the page opened again (another tab) has the same.
-    expect(b.cookies.size).toBeGreaterThan(0);
-    expect(csrfOf((await open(b, `${t.url}${path}?token=some-token`)).html)).toBe(csrfOf(page.html));
-  });
+  it.each(['/verify-email', '/reset-password', '/invites/accept'])(
+    'GET %s renders a protected form with a CSRF token, and acts on nothing',
+    async (path) => {
+      const b = browser();
+      const page = await open(b, `${t.url}${path}?token=some-token`);
+      expect(page.status).toBe(200);
+      expectProtectedPage(page);
+      expect(page.html).toContain('<form method="post"');
+      expect(csrfOf(page.html)).toMatch(/^[\w-]{20,}$/);
+      // The token is bound to a cookie of this browser: the page opened again (another tab) has the same.
+      expect(b.cookies.size).toBeGreaterThan(0);
+      expect(csrfOf((await open(b, `${t.url}${path}?token=some-token`)).html)).toBe(csrfOf(page.html));
+    },
+  );
 
   it('says what is wrong with a link that has no token', async () => {
     const page = await open(browser(), `${t.url}/verify-email`);
@@ -123,7 +136,11 @@ describe('verify-email', () => {
     const othersCsrf = csrfOf((await open(other, link)).html);
     expect(othersCsrf).not.toBe(csrf);
 
-    const attempts: Record<string, string>[] = [{ token: tokenOf(link) }, { csrf: othersCsrf, token: tokenOf(link) }, { csrf: 'x', token: tokenOf(link) }];
+    const attempts: Record<string, string>[] = [
+      { token: tokenOf(link) },
+      { csrf: othersCsrf, token: tokenOf(link) },
+      { csrf: 'x', token: tokenOf(link) },
+    ];
     for (const fields of attempts) {
       const refused = await posted(b, '/verify-email', fields);
       expect(refused.status).toBe(403);
@@ -168,14 +185,24 @@ describe('reset-password', () => {
     expect(weak.html).toMatch(/Invalid password: (Must be at least 8 characters|Is too common)/);
     expect(weak.html).toContain('type="password"');
 
-    const done = await posted(b, '/reset-password', { csrf: csrfOf(weak.html), token: tokenOf(link), password: NEW_PASSWORD });
+    const done = await posted(b, '/reset-password', {
+      csrf: csrfOf(weak.html),
+      token: tokenOf(link),
+      password: NEW_PASSWORD,
+    });
     expect(done.status).toBe(200);
     expectProtectedPage(done);
     expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).status).toBe(401);
     expect((await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: PASSWORD })).status).toBe(401);
-    expect((await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: NEW_PASSWORD })).status).toBe(200);
+    expect((await postJson(t, '/api/auth/sign-in/email', { email: user.email, password: NEW_PASSWORD })).status).toBe(
+      200,
+    );
 
-    const again = await posted(b, '/reset-password', { csrf, token: tokenOf(link), password: 'yet another passphrase 9' });
+    const again = await posted(b, '/reset-password', {
+      csrf,
+      token: tokenOf(link),
+      password: 'yet another passphrase 9',
+    });
     expect(again.status).toBe(401);
     expect(again.html).toContain('This link is invalid, expired or already used; request a new one');
     expect(again.html).not.toContain('type="password"');
@@ -194,7 +221,12 @@ describe('invites/accept', () => {
     const boss = await signUp(t, { email: uniqueEmail('owner') });
     const organizationId = await defaultOrganizationId(t, boss.userId);
     const invitee = await signUp(t, { email: uniqueEmail('invitee') });
-    const res = await postJson(t, `/api/user/organizations/${organizationId}/invites`, { email: invitee.email, role: 'admin' }, boss.cookie);
+    const res = await postJson(
+      t,
+      `/api/user/organizations/${organizationId}/invites`,
+      { email: invitee.email, role: 'admin' },
+      boss.cookie,
+    );
     expect(res.status).toBe(201);
     return { organizationId, invitee, link: await mailedLink(invitee.email, /invited/) };
   }
@@ -208,12 +240,22 @@ describe('invites/accept', () => {
     expect(signIn.html).toMatch(/[Ss]ign in/);
     expect(signIn.html).toContain('type="password"');
 
-    const wrong = await posted(b, '/invites/accept/sign-in', { csrf: csrfOf(signIn.html), token: tokenOf(link), email: invitee.email, password: 'not the password' });
+    const wrong = await posted(b, '/invites/accept/sign-in', {
+      csrf: csrfOf(signIn.html),
+      token: tokenOf(link),
+      email: invitee.email,
+      password: 'not the password',
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.html).toContain('Invalid email or password');
 
     // Signed in, the browser is sent back to the invitation, which now offers to accept it.
-    const ready = await posted(b, '/invites/accept/sign-in', { csrf: csrfOf(wrong.html), token: tokenOf(link), email: invitee.email, password: invitee.password });
+    const ready = await posted(b, '/invites/accept/sign-in', {
+      csrf: csrfOf(wrong.html),
+      token: tokenOf(link),
+      email: invitee.email,
+      password: invitee.password,
+    });
     expect(ready.status).toBe(200);
     expect(b.cookies.get('session')).toBeTruthy();
     expect(ready.html).toContain(invitee.email);
@@ -223,7 +265,9 @@ describe('invites/accept', () => {
     const done = await posted(b, '/invites/accept', { csrf: csrfOf(ready.html), token: tokenOf(link) });
     expect(done.status).toBe(200);
     expectProtectedPage(done);
-    expect(await db().findOne(MemberSchema, { organizationId, userId: invitee.userId })).toMatchObject({ role: 'admin' });
+    expect(await db().findOne(MemberSchema, { organizationId, userId: invitee.userId })).toMatchObject({
+      role: 'admin',
+    });
 
     const again = await posted(b, '/invites/accept', { csrf: csrfOf(ready.html), token: tokenOf(link) });
     expect(again.status).toBe(404);
@@ -261,13 +305,28 @@ describe('invites/accept', () => {
 describe('rate limits', () => {
   it('the sign-in form on the invitation page spends the API sign-in budget', async () => {
     const port = await freePort();
-    const strict = await startTestApp({ port, env: { BASE_URL: `http://127.0.0.1:${port}`, RATE_LIMIT_SIGN_IN_POINTS: '1' } });
+    const strict = await startTestApp({
+      port,
+      env: { BASE_URL: `http://127.0.0.1:${port}`, RATE_LIMIT_SIGN_IN_POINTS: '1' },
+    });
     try {
-      expect((await postJson(strict, '/api/auth/sign-in/email', { email: 'nobody@example.com', password: 'whatever it is' })).status).toBe(401);
+      expect(
+        (await postJson(strict, '/api/auth/sign-in/email', { email: 'nobody@example.com', password: 'whatever it is' }))
+          .status,
+      ).toBe(401);
       const b = cookieBrowser(strict.url);
       const { res } = await b.follow(`${strict.url}/invites/accept?token=x`);
-      const form = { csrf: csrfOf(await res.text()), token: 'x', email: 'nobody@example.com', password: 'whatever it is' };
-      const limited = await b.follow(`${strict.url}/invites/accept/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: strict.url }, body: new URLSearchParams(form).toString() });
+      const form = {
+        csrf: csrfOf(await res.text()),
+        token: 'x',
+        email: 'nobody@example.com',
+        password: 'whatever it is',
+      };
+      const limited = await b.follow(`${strict.url}/invites/accept/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: strict.url },
+        body: new URLSearchParams(form).toString(),
+      });
       expect(limited.res.status).toBe(429);
       expect(limited.res.headers.get('retry-after')).toBeTruthy();
       expect(await limited.res.text()).toContain('Too many requests');
@@ -279,7 +338,9 @@ describe('rate limits', () => {
 
 describe('with a frontend configured (APP_URL on another origin)', () => {
   it('serves none of the pages: the links lead to the frontend', async () => {
-    const withFrontend = await startTestApp({ env: { APP_URL: 'https://app.example.com', RATE_LIMIT_EMAIL_SEND_POINTS: '100' } });
+    const withFrontend = await startTestApp({
+      env: { APP_URL: 'https://app.example.com', RATE_LIMIT_EMAIL_SEND_POINTS: '100' },
+    });
     try {
       for (const path of ['/verify-email?token=x', '/reset-password?token=x', '/invites/accept?token=x']) {
         const res = await withFrontend.request(path);
@@ -289,7 +350,9 @@ describe('with a frontend configured (APP_URL on another origin)', () => {
       }
       const user = await signUp(withFrontend, { verified: false });
       await withFrontend.services.mailer.idle();
-      expect(await linksInMailFile(withFrontend.services.config.mailDir, user.email)).toEqual([expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=/)]);
+      expect(await linksInMailFile(withFrontend.services.config.mailDir, user.email)).toEqual([
+        expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=/),
+      ]);
     } finally {
       await withFrontend.close();
     }

@@ -16,10 +16,23 @@ describe('GET /api/public/health', () => {
   it('gives the same data through createCaller, REST and tRPC', async () => {
     const direct = await callerFor(t.services).public.health();
     const rest = await t.request('/api/public/health');
-    const trpc = await createTRPCClient<AppRouter>({ links: [httpLink({ url: `${t.url}/trpc` })] }).public.health.query();
+    const trpc = await createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${t.url}/trpc` })],
+    }).public.health.query();
 
-    expect(direct).toEqual({ status: expect.stringMatching(/^(ok|degraded)$/), checks: expect.any(Object), version: '0.1.0' });
-    expect(rest.body).toEqual({ success: true, status: 200, code: 'OK', message: 'Service is healthy', data: direct, meta: {} });
+    expect(direct).toEqual({
+      status: expect.stringMatching(/^(ok|degraded)$/),
+      checks: expect.any(Object),
+      version: '0.1.0',
+    });
+    expect(rest.body).toEqual({
+      success: true,
+      status: 200,
+      code: 'OK',
+      message: 'Service is healthy',
+      data: direct,
+      meta: {},
+    });
     expect(trpc).toEqual(direct);
   });
 
@@ -73,6 +86,8 @@ describe('when the database is unreachable', () => {
     expect((error as TRPCClientError<AppRouter>).data).toMatchObject({ code: 'SERVICE_UNAVAILABLE', httpStatus: 503 });
 
     await proxy.restore();
-    await expect.poll(async () => (await t.request('/api/public/health')).status, { timeout: 10_000, interval: 200 }).toBe(200);
+    await expect
+      .poll(async () => (await t.request('/api/public/health')).status, { timeout: 10_000, interval: 200 })
+      .toBe(200);
   });
 });

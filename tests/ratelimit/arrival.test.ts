@@ -13,7 +13,10 @@ const TEN_MIB = 10 * 1024 * 1024;
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ router: testRouter, env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: String(GLOBAL_POINTS) } });
+  t = await startTestApp({
+    router: testRouter,
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: String(GLOBAL_POINTS) },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -39,17 +42,21 @@ function rawPost(path: string, headers: Record<string, string>, body: Buffer, pa
       req.destroy();
       reject(new Error('no answer within 5 s: the server waited for the body'));
     }, 5000);
-    const req = http.request(`${t.url}${path}`, { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      const done = () => {
-        clearTimeout(timer);
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
-      };
-      res.once('end', done).once('close', done);
-    });
+    const req = http.request(
+      `${t.url}${path}`,
+      { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(body.length) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        const done = () => {
+          clearTimeout(timer);
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+        };
+        res.once('end', done).once('close', done);
+      },
+    );
     // The server may close the connection while the body is still being written; the answer is what counts.
     req.on('error', () => undefined);
     if (partial) req.write(body.subarray(0, 64 * 1024));
@@ -61,7 +68,8 @@ function rawPost(path: string, headers: Record<string, string>, body: Buffer, pa
 const malformed = Buffer.concat([Buffer.from('{"name": "'), Buffer.alloc(TEN_MIB - 20, 'x')]);
 
 async function exhaust(ip: string) {
-  for (let i = 0; i < GLOBAL_POINTS; i++) expect((await t.request('/api/public/health', { headers: { 'x-forwarded-for': ip } })).status).toBe(200);
+  for (let i = 0; i < GLOBAL_POINTS; i++)
+    expect((await t.request('/api/public/health', { headers: { 'x-forwarded-for': ip } })).status).toBe(200);
 }
 
 describe('a client whose global budget is spent', () => {
@@ -69,7 +77,12 @@ describe('a client whose global budget is spent', () => {
     const ip = nextClient();
     await exhaust(ip);
     for (const partial of [true, false]) {
-      const res = await rawPost('/api/public/testing/echo', { 'content-type': 'application/json', 'x-forwarded-for': ip }, malformed, partial);
+      const res = await rawPost(
+        '/api/public/testing/echo',
+        { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        malformed,
+        partial,
+      );
       expect(res.status, `partial body: ${partial}`).toBe(429);
       expect(JSON.parse(res.body)).toMatchObject({ success: false, status: 429, code: 'RATE_LIMIT_ERROR', data: null });
       expect(res.headers.connection).toBe('close');
@@ -82,7 +95,12 @@ describe('a client whose global budget is spent', () => {
     const ip = nextClient();
     await exhaust(ip);
     for (const partial of [true, false]) {
-      const res = await rawPost('/trpc/testing.echo', { 'content-type': 'application/json', 'x-forwarded-for': ip }, malformed, partial);
+      const res = await rawPost(
+        '/trpc/testing.echo',
+        { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        malformed,
+        partial,
+      );
       expect(res.status, `partial body: ${partial}`).toBe(429);
       expect(JSON.parse(res.body).error.data).toMatchObject({ code: 'RATE_LIMIT_ERROR', httpStatus: 429 });
       expect(res.headers.connection).toBe('close');
@@ -93,7 +111,11 @@ describe('a client whose global budget is spent', () => {
   it('gets 429 on tRPC whatever the media type of the body it was refused with', async () => {
     const ip = nextClient();
     await exhaust(ip);
-    const res = await t.request('/trpc/testing.echo', { method: 'POST', headers: { 'content-type': 'text/plain', 'x-forwarded-for': ip }, body: 'hello' });
+    const res = await t.request('/trpc/testing.echo', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-forwarded-for': ip },
+      body: 'hello',
+    });
     expect(res.status).toBe(429);
     expect(res.body.error.data.code).toBe('RATE_LIMIT_ERROR');
   });

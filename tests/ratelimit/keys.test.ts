@@ -58,7 +58,8 @@ describe('the client address', () => {
 
   it('keys a forwarded value that is no IP by the socket, not by what the client wrote', async () => {
     const answers = [];
-    for (const value of ['not-an-ip-1', 'not-an-ip-2', 'garbage:80']) answers.push((await from(trusting, value)).status);
+    for (const value of ['not-an-ip-1', 'not-an-ip-2', 'garbage:80'])
+      answers.push((await from(trusting, value)).status);
     expect(answers).toEqual([200, 200, 429]);
     // The socket's own budget (127.0.0.1) is the one those requests spent.
     expect((await trusting.request('/api/public/health')).status).toBe(429);

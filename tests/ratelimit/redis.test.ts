@@ -33,7 +33,10 @@ describe.skipIf(!redisUrl())('rate limits through Redis', () => {
     const redis = new Redis(redisUrl()!);
     cleanup.push(() => redis.quit());
     const keys = await redis.keys(`${env.RATE_LIMIT_PREFIX}:*`);
-    expect(keys.sort()).toEqual([`${env.RATE_LIMIT_PREFIX}:global:127.0.0.1`, `${env.RATE_LIMIT_PREFIX}:signUp:127.0.0.1`]);
+    expect(keys.sort()).toEqual([
+      `${env.RATE_LIMIT_PREFIX}:global:127.0.0.1`,
+      `${env.RATE_LIMIT_PREFIX}:signUp:127.0.0.1`,
+    ]);
     expect(Number(await redis.get(`${env.RATE_LIMIT_PREFIX}:global:127.0.0.1`))).toBe(5);
   });
 
@@ -83,7 +86,10 @@ describe.skipIf(!redisUrl())('rate limits through Redis', () => {
     it('goes back to Redis when it returns, without a restart', async () => {
       await proxy.restore();
       await expect
-        .poll(async () => (await t.request('/api/public/health')).body.data?.checks.redis, { timeout: 10_000, interval: 200 })
+        .poll(async () => (await t.request('/api/public/health')).body.data?.checks.redis, {
+          timeout: 10_000,
+          interval: 200,
+        })
         .toBe('ok');
       const after = await t.request('/api/public/health');
       expect(after.body.data.status).toBe('ok');

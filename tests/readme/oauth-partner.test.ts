@@ -27,7 +27,8 @@ const MARKER = 'readme-test: oauth-partner';
 function markedShell(markdown: string, marker: string): string {
   const start = markdown.indexOf(`<!-- ${marker} -->`);
   const end = markdown.indexOf(`<!-- /${marker} -->`);
-  if (start < 0 || end < start) throw new Error(`README.md has no "<!-- ${marker} -->" … "<!-- /${marker} -->" section around the script to test`);
+  if (start < 0 || end < start)
+    throw new Error(`README.md has no "<!-- ${marker} -->" … "<!-- /${marker} -->" section around the script to test`);
   const blocks = [...markdown.slice(start, end).matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
   if (blocks.length === 0) throw new Error(`README.md's "${marker}" section holds no \`\`\`sh block`);
   return blocks.join('\n');
@@ -130,7 +131,11 @@ describe("the README's OAuth partner script", () => {
       PASSWORD: user.password,
     };
     // -x: on a failure, the trace in stderr names the command that failed.
-    const result = await run('bash', ['-xeuo', 'pipefail', path.join(work, 'script.sh')], { cwd: work, env, timeoutMs: 60_000 });
+    const result = await run('bash', ['-xeuo', 'pipefail', path.join(work, 'script.sh')], {
+      cwd: work,
+      env,
+      timeoutMs: 60_000,
+    });
     const transcript = `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
     expect(result.code, transcript).toBe(0);
 

@@ -19,18 +19,29 @@ afterAll(async () => {
 });
 
 const preflight = (path: string, origin: string, method: string, headers = 'content-type') =>
-  fetch(`${t.url}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
+  fetch(`${t.url}${path}`, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+  });
 
 describe('CORS', () => {
   it('answers a trusted origin’s preflight on REST and tRPC routes, with credentials', async () => {
-    for (const [path, method] of [['/api/user/me', 'PUT'], ['/api/user/organizations/01ARZ3NDEKTSV4RRFFQ69G5FAV/projects', 'POST'], ['/trpc/user.me.get', 'GET']] as const) {
+    for (const [path, method] of [
+      ['/api/user/me', 'PUT'],
+      ['/api/user/organizations/01ARZ3NDEKTSV4RRFFQ69G5FAV/projects', 'POST'],
+      ['/trpc/user.me.get', 'GET'],
+    ] as const) {
       const res = await preflight(path, FRONTEND, method, 'content-type, x-api-key, idempotency-key');
       expect(res.status, path).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(FRONTEND);
       expect(res.headers.get('access-control-allow-credentials')).toBe('true');
       expect(res.headers.get('access-control-allow-methods')).toContain(method);
-      expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toEqual(expect.stringContaining('x-api-key'));
-      expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toEqual(expect.stringContaining('idempotency-key'));
+      expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toEqual(
+        expect.stringContaining('x-api-key'),
+      );
+      expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toEqual(
+        expect.stringContaining('idempotency-key'),
+      );
       expect(res.headers.get('access-control-max-age')).toBe('600');
       expect(res.headers.get('vary')).toMatch(/origin/i);
     }

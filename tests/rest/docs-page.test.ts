@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.js';
 
-if (!hasChromium) console.log(`[tests] ${CHROMIUM} is missing: the docs page's browser test is skipped (.ci/run installs it)`);
+if (!hasChromium)
+  console.log(`[tests] ${CHROMIUM} is missing: the docs page's browser test is skipped (.ci/run installs it)`);
 
 /** Operation summaries from the OpenAPI document: the first tag's, shown open, and one under "auth". */
 const FIRST_SUMMARY = 'Service health';
@@ -46,11 +47,18 @@ describe('GET /api/docs over HTTP', () => {
   it('has a Content-Security-Policy that names no other origin', async () => {
     const res = await fetch(`${t.url}/api/docs`);
     const csp = res.headers.get('content-security-policy') ?? '';
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...sources]) => [name!, sources]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .filter((d) => d[0])
+        .map(([name, ...sources]) => [name!, sources]),
+    );
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('default-src')).toEqual(["'self'"]);
     for (const [name, sources] of directives) {
-      for (const source of sources) expect(source, `${name} ${source}`).toMatch(/^('[\w-]+'|'sha(256|384|512)-[\w+/=]+'|data:)$/);
+      for (const source of sources)
+        expect(source, `${name} ${source}`).toMatch(/^('[\w-]+'|'sha(256|384|512)-[\w+/=]+'|data:)$/);
     }
     expect(directives.get('script-src')).toEqual(["'self'"]);
   });
@@ -88,7 +96,8 @@ describe.skipIf(!hasChromium)('GET /api/docs in chromium without internet access
     });
     // A load the CSP stops never reaches the network, so it is counted here.
     await page.addInitScript({
-      content: "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.effectiveDirective + ' ' + e.blockedURI));",
+      content:
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.effectiveDirective + ' ' + e.blockedURI));",
     });
 
     await page.goto(`${t.url}/api/docs`);

@@ -42,11 +42,18 @@ describe('the REST envelope', () => {
   it('wraps a success with the procedure message and its status', async () => {
     const res = await t.request('/api/public/testing/echo', json({ name: 'Ada', count: 2 }));
     expectEnvelope(res, 201, 'OK');
-    expect(res.body).toMatchObject({ message: 'Echo created successfully', data: { name: 'Ada', website: null, count: 2 }, meta: {} });
+    expect(res.body).toMatchObject({
+      message: 'Echo created successfully',
+      data: { name: 'Ada', website: null, count: 2 },
+      meta: {},
+    });
   });
 
   it('accepts a JSON content type with a charset', async () => {
-    const res = await t.request('/api/public/testing/echo', json({ name: 'Ada', count: 2 }, { 'content-type': 'application/json; charset=utf-8' }));
+    const res = await t.request(
+      '/api/public/testing/echo',
+      json({ name: 'Ada', count: 2 }, { 'content-type': 'application/json; charset=utf-8' }),
+    );
     expectEnvelope(res, 201, 'OK');
   });
 
@@ -59,7 +66,10 @@ describe('the REST envelope', () => {
   });
 
   it('names every bad field with its location', async () => {
-    const res = await t.request('/api/public/testing/echo', json({ name: '', website: 'not a url', count: 1.5, extra: true }));
+    const res = await t.request(
+      '/api/public/testing/echo',
+      json({ name: '', website: 'not a url', count: 1.5, extra: true }),
+    );
     expectEnvelope(res, 400, 'VALIDATION_ERROR');
     const fields = res.body.meta.errors.map((e: { field: string }) => e.field).sort();
     expect(fields).toEqual(['count', 'extra', 'name', 'website']);
@@ -85,9 +95,16 @@ describe('the REST envelope', () => {
   });
 
   it('answers a non-JSON body with UNSUPPORTED_MEDIA_TYPE', async () => {
-    const res = await t.request('/api/public/testing/echo', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'name=Ada' });
+    const res = await t.request('/api/public/testing/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'name=Ada',
+    });
     expectEnvelope(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
-    const form = await t.request('/api/public/testing/echo', { method: 'POST', body: new URLSearchParams({ name: 'Ada' }) });
+    const form = await t.request('/api/public/testing/echo', {
+      method: 'POST',
+      body: new URLSearchParams({ name: 'Ada' }),
+    });
     expectEnvelope(form, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 

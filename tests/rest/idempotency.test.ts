@@ -13,7 +13,11 @@ let a: TestApp;
 let b: TestApp;
 beforeAll(async () => {
   database = await createTestDatabase();
-  const env = { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_PREFIX: `idem:${randomBytes(4).toString('hex')}` };
+  const env = {
+    TRUST_PROXY: 'loopback',
+    RATE_LIMIT_SIGN_UP_POINTS: '100',
+    RATE_LIMIT_PREFIX: `idem:${randomBytes(4).toString('hex')}`,
+  };
   a = await startTestApp({ router: testRouter, env, databaseUrl: database.url });
   b = await startTestApp({ router: testRouter, env, databaseUrl: database.url });
 });
@@ -25,7 +29,11 @@ afterAll(async () => {
 
 const key = () => `key-${randomBytes(8).toString('hex')}`;
 const post = (t: TestApp, path: string, body: unknown, headers: Record<string, string>) =>
-  t.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  t.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe('Idempotency-Key', () => {
   it('replays the first answer, byte for byte, and creates one resource', async () => {
@@ -57,7 +65,9 @@ describe('Idempotency-Key', () => {
     const headers = { 'idempotency-key': key() };
     const [one, two] = await Promise.all([
       post(a, '/api/public/testing/slow-create', { ms: 400, label: 'x' }, headers),
-      new Promise((resolve) => setTimeout(resolve, 100)).then(() => post(b, '/api/public/testing/slow-create', { ms: 400, label: 'x' }, headers)),
+      new Promise((resolve) => setTimeout(resolve, 100)).then(() =>
+        post(b, '/api/public/testing/slow-create', { ms: 400, label: 'x' }, headers),
+      ),
     ]);
     expect(one.status).toBe(201);
     expect(two.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE' });
@@ -69,8 +79,18 @@ describe('Idempotency-Key', () => {
     const k = key();
     const first = await signUp(a);
     const second = await signUp(a);
-    const one = await post(a, '/api/user/organizations', { name: 'Mine' }, { ...asBrowser(first.cookie), 'idempotency-key': k });
-    const two = await post(a, '/api/user/organizations', { name: 'Mine' }, { ...asBrowser(second.cookie), 'idempotency-key': k });
+    const one = await post(
+      a,
+      '/api/user/organizations',
+      { name: 'Mine' },
+      { ...asBrowser(first.cookie), 'idempotency-key': k },
+    );
+    const two = await post(
+      a,
+      '/api/user/organizations',
+      { name: 'Mine' },
+      { ...asBrowser(second.cookie), 'idempotency-key': k },
+    );
     expect(one.status).toBe(201);
     expect(two.status).toBe(201);
     expect(two.headers.get('idempotent-replayed')).toBeNull();
@@ -83,7 +103,12 @@ describe('Idempotency-Key', () => {
     const retry = await post(a, '/api/public/testing/boom', {}, headers);
     expect(retry.status).toBe(500);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    const long = await post(a, '/api/public/testing/echo', { name: 'A', count: 1 }, { 'idempotency-key': 'k'.repeat(256) });
+    const long = await post(
+      a,
+      '/api/public/testing/echo',
+      { name: 'A', count: 1 },
+      { 'idempotency-key': 'k'.repeat(256) },
+    );
     expect(long.body).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
   });
 });
@@ -98,7 +123,10 @@ describe('Idempotency-Key on a response with a secret', () => {
     const retry = await post(a, '/api/auth/api-key/create', { name: 'once', scopes: ['user:read'] }, headers);
     expect(retry.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED', data: null });
     expect(JSON.stringify(retry.body)).not.toContain(secret);
-    const rows = await a.services.orm.em.fork().getConnection().execute<{ body: string }[]>('select body from idempotency_keys');
+    const rows = await a.services.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ body: string }[]>('select body from idempotency_keys');
     expect(rows.some((r) => r.body.includes(secret))).toBe(false);
     expect((await a.request('/api/auth/api-key/list', { headers: asBrowser(user.cookie) })).body.meta.total).toBe(1);
   });
@@ -116,7 +144,10 @@ describe('Idempotency-Key after a refusal', () => {
   /** A client address of its own per use, so that budgets do not meet. */
   const nextClient = () => `203.0.113.${++clients}`;
   beforeAll(async () => {
-    r = await startTestApp({ router: testRouter, env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: String(GLOBAL_POINTS), RATE_LIMIT_SIGN_UP_POINTS: '3' } });
+    r = await startTestApp({
+      router: testRouter,
+      env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: String(GLOBAL_POINTS), RATE_LIMIT_SIGN_UP_POINTS: '3' },
+    });
   });
   afterAll(async () => {
     await r?.close();
@@ -125,14 +156,30 @@ describe('Idempotency-Key after a refusal', () => {
   it('does not keep a 429 from the global budget: with budget again, the same key runs for real', async () => {
     const user = await signUp(r, { ip: nextClient() });
     const spent = nextClient();
-    for (let i = 0; i < GLOBAL_POINTS; i++) await r.request('/api/public/health', { headers: { 'x-forwarded-for': spent } });
+    for (let i = 0; i < GLOBAL_POINTS; i++)
+      await r.request('/api/public/health', { headers: { 'x-forwarded-for': spent } });
     const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
-    const refused = await post(r, '/api/user/organizations', { name: 'Refused first' }, { ...headers, 'x-forwarded-for': spent });
+    const refused = await post(
+      r,
+      '/api/user/organizations',
+      { name: 'Refused first' },
+      { ...headers, 'x-forwarded-for': spent },
+    );
     expect(refused.status).toBe(429);
-    const retry = await post(r, '/api/user/organizations', { name: 'Refused first' }, { ...headers, 'x-forwarded-for': nextClient() });
+    const retry = await post(
+      r,
+      '/api/user/organizations',
+      { name: 'Refused first' },
+      { ...headers, 'x-forwarded-for': nextClient() },
+    );
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    const again = await post(r, '/api/user/organizations', { name: 'Refused first' }, { ...headers, 'x-forwarded-for': nextClient() });
+    const again = await post(
+      r,
+      '/api/user/organizations',
+      { name: 'Refused first' },
+      { ...headers, 'x-forwarded-for': nextClient() },
+    );
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(retry.body);
   });
@@ -141,9 +188,12 @@ describe('Idempotency-Key after a refusal', () => {
     const user = await signUp(r, { ip: nextClient() });
     const spent = nextClient();
     // testing.limited spends the signUp budget (3 a minute per client) besides the global one.
-    for (let i = 0; i < 3; i++) expect((await post(r, '/api/public/testing/limited', {}, { 'x-forwarded-for': spent })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await post(r, '/api/public/testing/limited', {}, { 'x-forwarded-for': spent })).status).toBe(200);
     const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
-    expect((await post(r, '/api/public/testing/limited', {}, { ...headers, 'x-forwarded-for': spent })).status).toBe(429);
+    expect((await post(r, '/api/public/testing/limited', {}, { ...headers, 'x-forwarded-for': spent })).status).toBe(
+      429,
+    );
     const retry = await post(r, '/api/public/testing/limited', {}, { ...headers, 'x-forwarded-for': nextClient() });
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
@@ -152,9 +202,19 @@ describe('Idempotency-Key after a refusal', () => {
   it('does not keep a 401: the same key with the credential runs for real', async () => {
     const user = await signUp(r, { ip: nextClient() });
     const k = key();
-    const anonymous = await post(r, '/api/user/organizations', { name: 'After sign-in' }, { 'idempotency-key': k, 'x-forwarded-for': nextClient() });
+    const anonymous = await post(
+      r,
+      '/api/user/organizations',
+      { name: 'After sign-in' },
+      { 'idempotency-key': k, 'x-forwarded-for': nextClient() },
+    );
     expect(anonymous.status).toBe(401);
-    const signedIn = await post(r, '/api/user/organizations', { name: 'After sign-in' }, { ...asBrowser(user.cookie), 'idempotency-key': k, 'x-forwarded-for': nextClient() });
+    const signedIn = await post(
+      r,
+      '/api/user/organizations',
+      { name: 'After sign-in' },
+      { ...asBrowser(user.cookie), 'idempotency-key': k, 'x-forwarded-for': nextClient() },
+    );
     expect(signedIn.status).toBe(201);
     expect(signedIn.headers.get('idempotent-replayed')).toBeNull();
   });
@@ -165,7 +225,9 @@ describe('Idempotency-Key after a refusal', () => {
     const organizationId = await defaultOrganizationId(r, owner.userId);
     const path = `/api/user/organizations/${organizationId}/projects`;
     const headers = { ...asBrowser(joiner.cookie), 'idempotency-key': key() };
-    expect((await post(r, path, { name: 'Joined later' }, { ...headers, 'x-forwarded-for': nextClient() })).body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect(
+      (await post(r, path, { name: 'Joined later' }, { ...headers, 'x-forwarded-for': nextClient() })).body,
+    ).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     await addMember(r, organizationId, joiner.userId, 'member');
     const retry = await post(r, path, { name: 'Joined later' }, { ...headers, 'x-forwarded-for': nextClient() });
     expect(retry.status).toBe(201);
@@ -174,8 +236,16 @@ describe('Idempotency-Key after a refusal', () => {
 
   it('does not keep a VALIDATION_ERROR: the key may carry the corrected request', async () => {
     const headers = { 'idempotency-key': key(), 'x-forwarded-for': nextClient() };
-    expect((await post(r, '/api/public/testing/echo', { name: '', count: 1 }, headers)).body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
-    const corrected = await post(r, '/api/public/testing/echo', { name: 'Ada', count: 1 }, { ...headers, 'x-forwarded-for': nextClient() });
+    expect((await post(r, '/api/public/testing/echo', { name: '', count: 1 }, headers)).body).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_ERROR',
+    });
+    const corrected = await post(
+      r,
+      '/api/public/testing/echo',
+      { name: 'Ada', count: 1 },
+      { ...headers, 'x-forwarded-for': nextClient() },
+    );
     expect(corrected.status).toBe(201);
   });
 
@@ -186,10 +256,20 @@ describe('Idempotency-Key after a refusal', () => {
     // Inviting an existing member is refused by the procedure itself: a retry is told the same.
     await addMember(r, organizationId, other.userId, 'member');
     const headers = { ...asBrowser(user.cookie), 'idempotency-key': key() };
-    const first = await post(r, `/api/user/organizations/${organizationId}/invites`, { email: other.email }, { ...headers, 'x-forwarded-for': nextClient() });
+    const first = await post(
+      r,
+      `/api/user/organizations/${organizationId}/invites`,
+      { email: other.email },
+      { ...headers, 'x-forwarded-for': nextClient() },
+    );
     expect(first.status).toBeGreaterThanOrEqual(400);
     expect(first.status).toBeLessThan(500);
-    const again = await post(r, `/api/user/organizations/${organizationId}/invites`, { email: other.email }, { ...headers, 'x-forwarded-for': nextClient() });
+    const again = await post(
+      r,
+      `/api/user/organizations/${organizationId}/invites`,
+      { email: other.email },
+      { ...headers, 'x-forwarded-for': nextClient() },
+    );
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
   });
@@ -205,7 +285,8 @@ describe('Idempotency-Key when the answer is lost', () => {
   afterAll(async () => {
     await admin?.end();
   });
-  const rows = async (label: string) => (await admin.query('select 1 from testing_rows where label = $1', [label])).rowCount;
+  const rows = async (label: string) =>
+    (await admin.query('select 1 from testing_rows where label = $1', [label])).rowCount;
 
   it('a retry after a 503 that followed the commit does not write twice', async () => {
     const label = `lost-${randomBytes(4).toString('hex')}`;
@@ -216,7 +297,11 @@ describe('Idempotency-Key when the answer is lost', () => {
 
     for (const t of [a, b]) {
       const retry = await post(t, '/api/public/testing/commit-then-fail', { label }, headers);
-      expect(retry.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED', message: expect.stringContaining('already made its change') });
+      expect(retry.body).toMatchObject({
+        status: 409,
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        message: expect.stringContaining('already made its change'),
+      });
     }
     expect(await rows(label)).toBe(1);
   });
@@ -226,7 +311,10 @@ describe('Idempotency-Key when the answer is lost', () => {
     const headers = { 'idempotency-key': key() };
     const pending = post(a, '/api/public/testing/transaction', { ms: 1500, label }, headers);
     for (let i = 0; i < 100; i++) {
-      const { rows: open } = await admin.query(`select pid from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like $1`, [`%${label}%`]);
+      const { rows: open } = await admin.query(
+        `select pid from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like $1`,
+        [`%${label}%`],
+      );
       if (open.length > 0) {
         await admin.query('select pg_terminate_backend($1)', [open[0].pid]);
         break;
@@ -247,12 +335,20 @@ describe('Idempotency-Key when the answer is lost', () => {
     // The first request holds its transaction open past the lease; the row it would write never appears.
     const slow = post(a, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await post(b, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers)).body).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' });
+    expect((await post(b, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers)).body).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    });
     // Age the claim past the lease, as if its request had died.
-    await admin.query(`update idempotency_keys set created_at = created_at - interval '1 hour' where key = $1`, [headers['idempotency-key']]);
+    await admin.query(`update idempotency_keys set created_at = created_at - interval '1 hour' where key = $1`, [
+      headers['idempotency-key'],
+    ]);
     const takeover = await post(b, '/api/public/testing/commit-slowly', { label, ms: 1200 }, headers);
     expect(takeover.status).toBe(201);
-    expect((await slow).body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE', message: expect.stringContaining('took over') });
+    expect((await slow).body).toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      message: expect.stringContaining('took over'),
+    });
     expect(await rows(label)).toBe(1);
   });
 });

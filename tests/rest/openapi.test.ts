@@ -30,7 +30,12 @@ beforeAll(async () => {
   const port = await freePort();
   t = await startTestApp({
     port,
-    env: { BASE_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: ORIGIN, RATE_LIMIT_GLOBAL_POINTS: '10000', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+    env: {
+      BASE_URL: `http://127.0.0.1:${port}`,
+      TRUSTED_ORIGINS: ORIGIN,
+      RATE_LIMIT_GLOBAL_POINTS: '10000',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+    },
   });
   const res = await t.request('/api/openapi.json');
   expect(res.status).toBe(200);
@@ -75,9 +80,11 @@ function codesAt(operation: any, status: number): string[] {
 }
 
 /** Whether the operation needs a credential: a security requirement, and none of them empty. */
-const needsCredential = (operation: any) => operation.security?.length > 0 && operation.security.every((s: object) => Object.keys(s).length > 0);
+const needsCredential = (operation: any) =>
+  operation.security?.length > 0 && operation.security.every((s: object) => Object.keys(s).length > 0);
 
-const pathParams = (operation: any): string[] => (operation.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
+const pathParams = (operation: any): string[] =>
+  (operation.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
 
 describe('GET /api/openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
@@ -100,7 +107,8 @@ describe('GET /api/openapi.json', () => {
       expect(tag.description, tag.name).toMatch(/^\S.*\S$/);
       expect(tag.description, tag.name).not.toContain('\n');
     }
-    for (const { method, path, operation } of operationsOf(doc)) expect(operation.tags?.length, `${method} ${path}`).toBeGreaterThan(0);
+    for (const { method, path, operation } of operationsOf(doc))
+      expect(operation.tags?.length, `${method} ${path}`).toBeGreaterThan(0);
   });
 
   it('keeps no component that nothing uses: none of trpc-to-openapi’s tRPC-shaped error.* schemas', () => {
@@ -108,7 +116,9 @@ describe('GET /api/openapi.json', () => {
     for (const kind of ['schemas', 'parameters', 'headers']) {
       const unused = Object.keys(doc.components[kind]).filter((name) => {
         const { [name]: _itself, ...others } = doc.components[kind];
-        return !JSON.stringify({ ...doc, components: { ...doc.components, [kind]: others } }).includes(`"#/components/${kind}/${name}"`);
+        return !JSON.stringify({ ...doc, components: { ...doc.components, [kind]: others } }).includes(
+          `"#/components/${kind}/${name}"`,
+        );
       });
       expect(unused, kind).toEqual([]);
     }
@@ -121,7 +131,10 @@ describe('GET /api/openapi.json', () => {
         expect(header, `${method} ${path}`).toBeUndefined();
         continue;
       }
-      expect(header, `${method} ${path}`).toMatchObject({ required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } });
+      expect(header, `${method} ${path}`).toMatchObject({
+        required: false,
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+      });
       expect(header.description).toMatch(/24 h/);
     }
   });
@@ -132,10 +145,14 @@ describe('GET /api/openapi.json', () => {
         const label = `${method} ${path} ${status}`;
         const headers = response.headers ?? {};
         for (const name of ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']) {
-          expect(headers[name], `${label} ${name}`).toMatchObject({ required: true, schema: { type: expect.any(String) } });
+          expect(headers[name], `${label} ${name}`).toMatchObject({
+            required: true,
+            schema: { type: expect.any(String) },
+          });
           expect(headers[name].description, `${label} ${name}`).toBeTruthy();
         }
-        if (status === '429' || status === '503') expect(headers['Retry-After']?.schema, label).toEqual({ type: 'integer', minimum: 0 });
+        if (status === '429' || status === '503')
+          expect(headers['Retry-After']?.schema, label).toEqual({ type: 'integer', minimum: 0 });
         else expect(headers['Retry-After'], label).toBeUndefined();
         // A replay is the kept answer: what the procedure's logic said, never a refusal by the budget nor a 5xx.
         const replayable = method === 'post' && status !== '429' && Number(status) < 500;
@@ -148,11 +165,17 @@ describe('GET /api/openapi.json', () => {
   it('shows the envelope on every response', () => {
     for (const { method, path, operation } of operationsOf(resolved)) {
       const statuses = Object.keys(operation.responses);
-      expect(statuses.some((s) => s.startsWith('2')), `${method} ${path} success`).toBe(true);
+      expect(
+        statuses.some((s) => s.startsWith('2')),
+        `${method} ${path} success`,
+      ).toBe(true);
       for (const [status, response] of Object.entries<any>(operation.responses)) {
         if (Number(status) < 400 && !response.content['application/json']) {
           // A streamed file (the audit-log export) is the body itself.
-          expect(Object.keys(response.content).sort(), `${method} ${path}`).toEqual(['application/x-ndjson', 'text/csv']);
+          expect(Object.keys(response.content).sort(), `${method} ${path}`).toEqual([
+            'application/x-ndjson',
+            'text/csv',
+          ]);
           continue;
         }
         const envelope = envelopeOf(response.content['application/json'].schema);
@@ -170,22 +193,31 @@ describe('GET /api/openapi.json', () => {
         if (Number(status) < 400) continue;
         const { properties, codes } = envelopeOf(response.content['application/json'].schema);
         expect(codes?.length, `${label} ${status}: code enum`).toBeGreaterThan(0);
-        for (const code of codes!) expect(ERROR_CODES[code as ErrorCode]?.status, `${label} ${status} ${code}`).toBe(Number(status));
+        for (const code of codes!)
+          expect(ERROR_CODES[code as ErrorCode]?.status, `${label} ${status} ${code}`).toBe(Number(status));
         expect(properties.status.const, `${label} ${status}`).toBe(Number(status));
         expect(response.description, `${label} ${status}`).toBeTruthy();
       }
       expect(codesAt(operation, 429), label).toEqual(['RATE_LIMIT_ERROR']);
       expect(codesAt(operation, 500), label).toEqual(['INTERNAL_ERROR']);
       expect(codesAt(operation, 503), label).toContain('SERVICE_UNAVAILABLE');
-      if (operation.parameters?.some((p: any) => p.in !== 'header') || operation.requestBody) expect(codesAt(operation, 400), label).toContain('VALIDATION_ERROR');
-      if (BODY_METHODS.has(method)) expect(codesAt(operation, 400), label).toEqual(expect.arrayContaining(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']));
+      if (operation.parameters?.some((p: any) => p.in !== 'header') || operation.requestBody)
+        expect(codesAt(operation, 400), label).toContain('VALIDATION_ERROR');
+      if (BODY_METHODS.has(method))
+        expect(codesAt(operation, 400), label).toEqual(expect.arrayContaining(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']));
       if (BODY_METHODS.has(method)) expect(codesAt(operation, 415), label).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
-      if (method === 'post') expect(codesAt(operation, 409), label).toEqual(expect.arrayContaining(['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE']));
+      if (method === 'post')
+        expect(codesAt(operation, 409), label).toEqual(
+          expect.arrayContaining(['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE']),
+        );
       if (needsCredential(operation)) {
-        expect(codesAt(operation, 401), label).toEqual(expect.arrayContaining(['AUTHENTICATION_REQUIRED', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_API_KEY']));
+        expect(codesAt(operation, 401), label).toEqual(
+          expect.arrayContaining(['AUTHENTICATION_REQUIRED', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_API_KEY']),
+        );
         expect(codesAt(operation, 403).length, label).toBeGreaterThan(0);
       }
-      if (pathParams(operation).some((name) => name !== 'organizationId')) expect(codesAt(operation, 404), label).toContain('NOT_FOUND');
+      if (pathParams(operation).some((name) => name !== 'organizationId'))
+        expect(codesAt(operation, 404), label).toContain('NOT_FOUND');
     }
   });
 
@@ -201,17 +233,27 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(oauth2.flows)).toEqual(['authorizationCode']);
     const flow = oauth2.flows.authorizationCode;
     const issuer = `${t.services.config.baseUrl}/api/auth/oauth2`;
-    expect(flow).toMatchObject({ authorizationUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, refreshUrl: `${issuer}/token` });
+    expect(flow).toMatchObject({
+      authorizationUrl: `${issuer}/authorize`,
+      tokenUrl: `${issuer}/token`,
+      refreshUrl: `${issuer}/token`,
+    });
     for (const scope of USER_SCOPES) expect(flow.scopes[scope], scope).toMatch(/^\S.*\S$/);
     for (const { method, path, operation } of operationsOf(doc)) {
       for (const requirement of operation.security ?? []) {
-        for (const scope of requirement.oauth2 ?? []) expect(Object.keys(flow.scopes), `${method} ${path}`).toContain(scope);
+        for (const scope of requirement.oauth2 ?? [])
+          expect(Object.keys(flow.scopes), `${method} ${path}`).toContain(scope);
       }
       const route = restRoutes(appRouter).find((r) => r.path === path && r.method.toLowerCase() === method)!;
       const scopes = route.meta.scopes ?? [];
       if (!needsCredential(operation)) continue;
       if (route.meta.sessionOnly) expect(operation.security, `${method} ${path}`).toEqual([{ sessionCookie: [] }]);
-      else expect(operation.security, `${method} ${path}`).toEqual([{ sessionCookie: [] }, { apiKey: scopes }, { oauth2: scopes }]);
+      else
+        expect(operation.security, `${method} ${path}`).toEqual([
+          { sessionCookie: [] },
+          { apiKey: scopes },
+          { oauth2: scopes },
+        ]);
     }
   });
 
@@ -230,18 +272,35 @@ describe('GET /api/openapi.json', () => {
     // The authorization endpoint takes an authorization-code request with PKCE to its sign-in page ...
     const redirectUri = 'https://client.example/callback';
     const client = await registerPublicClient(t, { ownerId: owner.userId, redirectUris: [redirectUri] });
-    const request = await authorizationRequest(flow.authorizationUrl, { client_id: client.id, redirect_uri: redirectUri, scope: 'openid projects:read' });
+    const request = await authorizationRequest(flow.authorizationUrl, {
+      client_id: client.id,
+      redirect_uri: redirectUri,
+      scope: 'openid projects:read',
+    });
     const started = await fetch(request.url, { redirect: 'manual' });
     expect(started.status).toBe(303);
-    expect(new URL(started.headers.get('location')!, flow.authorizationUrl).pathname).toMatch(/^\/api\/auth\/oauth2\/interaction\/[\w-]+$/);
+    expect(new URL(started.headers.get('location')!, flow.authorizationUrl).pathname).toMatch(
+      /^\/api\/auth\/oauth2\/interaction\/[\w-]+$/,
+    );
     // ... and sends one without PKCE back to the client with an error, as the description says.
-    const withoutPkce = await authorizationRequest(flow.authorizationUrl, { client_id: client.id, redirect_uri: redirectUri, code_challenge: undefined, code_challenge_method: undefined });
+    const withoutPkce = await authorizationRequest(flow.authorizationUrl, {
+      client_id: client.id,
+      redirect_uri: redirectUri,
+      code_challenge: undefined,
+      code_challenge_method: undefined,
+    });
     const refused = new URL((await fetch(withoutPkce.url, { redirect: 'manual' })).headers.get('location')!);
     expect(refused.origin + refused.pathname).toBe(redirectUri);
     expect(refused.searchParams.get('error')).toBe('invalid_request');
 
     // The token endpoint answers a token request with an RFC 6749 error, not a 404.
-    const token = await protocolPost(flow.tokenUrl, { grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: redirectUri, client_id: client.id, code_verifier: request.verifier });
+    const token = await protocolPost(flow.tokenUrl, {
+      grant_type: 'authorization_code',
+      code: 'not-a-code',
+      redirect_uri: redirectUri,
+      client_id: client.id,
+      code_verifier: request.verifier,
+    });
     expect(token.status).toBe(400);
     expect(token.body.error).toBe('invalid_grant');
   });
@@ -263,7 +322,8 @@ describe('what the service answers is what the document says', () => {
     expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
     if (res.status >= 400) expect(codesAt(operation, res.status), label).toContain(res.body.code);
     const documented = Object.keys(response.headers ?? {}).map((name) => name.toLowerCase());
-    for (const name of res.headers.keys()) if (API_HEADERS.test(name)) expect(documented, `${label}: header ${name}`).toContain(name);
+    for (const name of res.headers.keys())
+      if (API_HEADERS.test(name)) expect(documented, `${label}: header ${name}`).toContain(name);
     for (const [name, header] of Object.entries<any>(response.headers ?? {})) {
       if (header.required) expect(res.headers.has(name), `${label}: header ${name}`).toBe(true);
     }
@@ -278,10 +338,17 @@ describe('what the service answers is what the document says', () => {
     for (const { method, path, operation } of operations) {
       const url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'organizationId' ? organization : newId()));
       const body = method === 'get' || method === 'delete' ? undefined : '{}';
-      const res = await t.request(`/api${url}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json', ...headers }, body });
+      const res = await t.request(`/api${url}`, {
+        method: method.toUpperCase(),
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
       await expectDocumented(operation, `${caller}: ${method} ${path}`, res);
       if (caller === 'anonymous') {
-        expect(res.status === 401 && res.body.code === 'AUTHENTICATION_REQUIRED', `${caller}: ${method} ${path} security`).toBe(needsCredential(operation));
+        expect(
+          res.status === 401 && res.body.code === 'AUTHENTICATION_REQUIRED',
+          `${caller}: ${method} ${path} security`,
+        ).toBe(needsCredential(operation));
       }
     }
   }
@@ -290,7 +357,11 @@ describe('what the service answers is what the document says', () => {
     await probeAll('anonymous', {});
     await probeAll('unknown API key', { 'x-api-key': `ba_${'x'.repeat(43)}` });
     await probeAll('bad bearer token', { authorization: 'Bearer not-a-token' });
-    await probeAll('cookie from an untrusted origin', { cookie: owner.cookie, origin: 'https://elsewhere.example' }, organizationId);
+    await probeAll(
+      'cookie from an untrusted origin',
+      { cookie: owner.cookie, origin: 'https://elsewhere.example' },
+      organizationId,
+    );
   }, 120_000);
 
   it('to tokens that lack the scopes', async () => {
@@ -312,7 +383,8 @@ describe('what the service answers is what the document says', () => {
   it('to an Idempotency-Key: its longest documented length is kept and replayed, one more is refused', async () => {
     const operation = resolved.paths['/auth/sign-out'].post;
     const { maxLength } = operation.parameters.find((p: any) => p.name === 'Idempotency-Key').schema;
-    const send = (key: string) => t.request('/api/auth/sign-out', { method: 'POST', headers: { 'idempotency-key': key } });
+    const send = (key: string) =>
+      t.request('/api/auth/sign-out', { method: 'POST', headers: { 'idempotency-key': key } });
     const key = `k${newId()}`.padEnd(maxLength, 'k');
     const first = await send(key);
     await expectDocumented(operation, 'first', first);

@@ -24,7 +24,9 @@ let organizationId: string;
 let doc: any;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: '100000', RATE_LIMIT_SIGN_UP_POINTS: '1000' } });
+  t = await startTestApp({
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: '100000', RATE_LIMIT_SIGN_UP_POINTS: '1000' },
+  });
   owner = await signUp(t);
   organizationId = await defaultOrganizationId(t, owner.userId);
   doc = await SwaggerParser.dereference((await t.request('/api/openapi.json')).body);
@@ -49,14 +51,21 @@ function expectRefused(res: Answer, codes: string[], label: string) {
   expect(codes, label).toContain(res.body.code);
   expect(res.body).toMatchObject({ success: false, status: 400, data: null });
   // The client started with a full budget: whatever was reported, something was spent.
-  expect(Number(res.headers.get('ratelimit-remaining')), label).toBeLessThan(Number(res.headers.get('ratelimit-limit')));
+  expect(Number(res.headers.get('ratelimit-remaining')), label).toBeLessThan(
+    Number(res.headers.get('ratelimit-limit')),
+  );
 }
 
 /** The fields a VALIDATION_ERROR names, as `location:field`. */
-const named = (res: Answer): string[] => (res.body.meta.errors ?? []).map((e: { field: string; location: string }) => `${e.location}:${e.field}`).sort();
+const named = (res: Answer): string[] =>
+  (res.body.meta.errors ?? []).map((e: { field: string; location: string }) => `${e.location}:${e.field}`).sort();
 
 function sendAs(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return t.request(path, { method, headers: { ...asBrowser(owner.cookie), 'x-forwarded-for': freshClient(), ...headers }, body });
+  return t.request(path, {
+    method,
+    headers: { ...asBrowser(owner.cookie), 'x-forwarded-for': freshClient(), ...headers },
+    body,
+  });
 }
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -64,7 +73,9 @@ const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 /** Every table's row count, to show that no refused request wrote anything. */
 async function rowCounts(): Promise<Record<string, number>> {
   const connection = t.services.orm.em.fork().getConnection();
-  const tables = await connection.execute<{ table_name: string }[]>("select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'");
+  const tables = await connection.execute<{ table_name: string }[]>(
+    "select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'",
+  );
   const counts: Record<string, number> = {};
   for (const { table_name: table } of tables) {
     const [row] = await connection.execute<{ n: string }[]>(`select count(*) as n from "${table}"`);
@@ -99,31 +110,57 @@ describe('NUL bytes', () => {
 
   it('in a nested value and in a nested key, on REST, and nothing is written', async () => {
     const before = await rowCounts();
-    const value = await sendAs('POST', '/api/auth/api-key/create', JSON.stringify({ name: 'ci', scopes: ['user:read'], metadata: { note: `a${NUL}b` } }));
+    const value = await sendAs(
+      'POST',
+      '/api/auth/api-key/create',
+      JSON.stringify({ name: 'ci', scopes: ['user:read'], metadata: { note: `a${NUL}b` } }),
+    );
     expectRefused(value, ['VALIDATION_ERROR'], 'metadata value');
     expect(named(value)).toEqual(['body:metadata.note']);
-    const key = await sendAs('POST', '/api/auth/api-key/create', JSON.stringify({ name: 'ci', scopes: ['user:read'], metadata: { [`a${NUL}b`]: 'x' } }));
+    const key = await sendAs(
+      'POST',
+      '/api/auth/api-key/create',
+      JSON.stringify({ name: 'ci', scopes: ['user:read'], metadata: { [`a${NUL}b`]: 'x' } }),
+    );
     expectRefused(key, ['VALIDATION_ERROR'], 'metadata key');
     expect(named(key)).toEqual(['body:metadata.a\\u0000b']);
     // The key is named escaped: the answer never carries the NUL back.
-    expect([key.body.message, ...key.body.meta.errors.map((e: { field: string }) => e.field)].some((text: string) => text.includes(NUL))).toBe(false);
+    expect(
+      [key.body.message, ...key.body.meta.errors.map((e: { field: string }) => e.field)].some((text: string) =>
+        text.includes(NUL),
+      ),
+    ).toBe(false);
     expect(await rowCounts()).toEqual(before);
   });
 
   it('on tRPC, in a mutation body and in a query input', async () => {
     const headers = { ...asBrowser(owner.cookie), 'x-forwarded-for': freshClient() };
-    const mutation = await t.request('/trpc/user.organizations.create', { method: 'POST', headers, body: JSON.stringify({ name: `Acme${NUL}` }) });
+    const mutation = await t.request('/trpc/user.organizations.create', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: `Acme${NUL}` }),
+    });
     expect(mutation.status).toBe(400);
-    expect(mutation.body.error.data).toMatchObject({ code: 'VALIDATION_ERROR', meta: { errors: [expect.objectContaining({ field: 'name', location: 'body' })] } });
+    expect(mutation.body.error.data).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      meta: { errors: [expect.objectContaining({ field: 'name', location: 'body' })] },
+    });
     const input = encodeURIComponent(JSON.stringify({ q: `a${NUL}b` }));
     const query = await t.request(`/trpc/user.organizations.list?input=${input}`, { headers });
     expect(query.status).toBe(400);
-    expect(query.body.error.data).toMatchObject({ code: 'VALIDATION_ERROR', meta: { errors: [expect.objectContaining({ field: 'q', location: 'query' })] } });
-    expect(Number(query.headers.get('ratelimit-remaining'))).toBeLessThan(Number(mutation.headers.get('ratelimit-remaining')));
+    expect(query.body.error.data).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      meta: { errors: [expect.objectContaining({ field: 'q', location: 'query' })] },
+    });
+    expect(Number(query.headers.get('ratelimit-remaining'))).toBeLessThan(
+      Number(mutation.headers.get('ratelimit-remaining')),
+    );
   });
 
   it('on a direct call', async () => {
-    const caller = callerFor(t.services, { principal: { kind: 'session', userId: owner.userId, email: owner.email, emailVerified: true, scopes: new Set() } });
+    const caller = callerFor(t.services, {
+      principal: { kind: 'session', userId: owner.userId, email: owner.email, emailVerified: true, scopes: new Set() },
+    });
     await expect(caller.user.organizations.create({ name: `Acme${NUL}` })).rejects.toMatchObject({
       apiCode: 'VALIDATION_ERROR',
       meta: { errors: [{ field: 'name', error: expect.any(String), location: 'body' }] },
@@ -136,22 +173,39 @@ describe('deeply nested JSON', () => {
     const before = await rowCounts();
     const top = await sendAs('POST', '/api/user/organizations', nested(100_000));
     expectRefused(top, ['BAD_REQUEST'], 'top level');
-    const keyed = await sendAs('POST', '/api/user/organizations', nested(100_000), { 'idempotency-key': `deep-${newId()}` });
+    const keyed = await sendAs('POST', '/api/user/organizations', nested(100_000), {
+      'idempotency-key': `deep-${newId()}`,
+    });
     expectRefused(keyed, ['BAD_REQUEST'], 'with an Idempotency-Key');
-    const inside = await sendAs('POST', '/api/auth/api-key/create', `{"name":"ci","scopes":["user:read"],"metadata":{"a":${nested(100_000)}}}`);
+    const inside = await sendAs(
+      'POST',
+      '/api/auth/api-key/create',
+      `{"name":"ci","scopes":["user:read"],"metadata":{"a":${nested(100_000)}}}`,
+    );
     expectRefused(inside, ['BAD_REQUEST'], 'inside metadata');
     // 64 levels are still fine.
-    const shallow = await sendAs('POST', '/api/auth/api-key/create', `{"name":"ci","scopes":["user:read"],"metadata":{"a":${nested(62)}}}`);
+    const shallow = await sendAs(
+      'POST',
+      '/api/auth/api-key/create',
+      `{"name":"ci","scopes":["user:read"],"metadata":{"a":${nested(62)}}}`,
+    );
     expect(shallow.status, JSON.stringify(shallow.body)).toBe(200);
     expect(await rowCounts()).toEqual({ ...before, api_keys: before.api_keys! + 1 });
   });
 
   it('is refused while parsing on tRPC, in a body and in a query input', async () => {
     const headers = { ...asBrowser(owner.cookie), 'x-forwarded-for': freshClient() };
-    const body = await t.request('/trpc/auth.apiKey.create', { method: 'POST', headers, body: `{"name":"ci","scopes":["user:read"],"metadata":{"a":${nested(100_000)}}}` });
+    const body = await t.request('/trpc/auth.apiKey.create', {
+      method: 'POST',
+      headers,
+      body: `{"name":"ci","scopes":["user:read"],"metadata":{"a":${nested(100_000)}}}`,
+    });
     expect(body.status).toBe(400);
     expect(body.body.error.data.code).toBe('BAD_REQUEST');
-    const query = await t.request(`/trpc/user.organizations.list?input=${encodeURIComponent(`{"q":${nested(1000)}}`)}`, { headers });
+    const query = await t.request(
+      `/trpc/user.organizations.list?input=${encodeURIComponent(`{"q":${nested(1000)}}`)}`,
+      { headers },
+    );
     expect(query.status).toBe(400);
     expect(query.body.error.data.code).toBe('BAD_REQUEST');
   });
@@ -164,7 +218,8 @@ function sample(schema: any, poison: boolean, path: string[], injected: string[]
     injected.push(path.join('.'));
     return `${value}${NUL}`;
   };
-  if (schema.anyOf) return sample(schema.anyOf.find((s: any) => s.type !== 'null') ?? schema.anyOf[0], poison, path, injected);
+  if (schema.anyOf)
+    return sample(schema.anyOf.find((s: any) => s.type !== 'null') ?? schema.anyOf[0], poison, path, injected);
   if (schema.enum) return poison ? string(String(schema.enum[0])) : schema.enum[0];
   switch (schema.type) {
     case 'string':
@@ -182,9 +237,11 @@ function sample(schema: any, poison: boolean, path: string[], injected: string[]
       return [sample(schema.items ?? { type: 'string' }, poison, [...path, '0'], injected)];
     case 'object': {
       const value: Record<string, unknown> = {};
-      for (const [name, property] of Object.entries<any>(schema.properties ?? {})) value[name] = sample(property, poison, [...path, name], injected);
+      for (const [name, property] of Object.entries<any>(schema.properties ?? {}))
+        value[name] = sample(property, poison, [...path, name], injected);
       // A record (free-form object) gets one entry, so that its values are poisoned too.
-      if (!schema.properties && schema.additionalProperties !== false) value.note = sample({ type: 'string' }, poison, [...path, 'note'], injected);
+      if (!schema.properties && schema.additionalProperties !== false)
+        value.note = sample({ type: 'string' }, poison, [...path, 'note'], injected);
       return value;
     }
     default:
@@ -194,7 +251,9 @@ function sample(schema: any, poison: boolean, path: string[], injected: string[]
 
 /** A record field of a body schema (a free-form object), if it has one. */
 const recordField = (schema: any): string | undefined =>
-  Object.entries<any>(schema.properties ?? {}).find(([, p]) => p.type === 'object' && !p.properties && p.additionalProperties !== false)?.[0];
+  Object.entries<any>(schema.properties ?? {}).find(
+    ([, p]) => p.type === 'object' && !p.properties && p.additionalProperties !== false,
+  )?.[0];
 
 interface Operation {
   method: string;
@@ -216,7 +275,12 @@ describe('every documented REST operation', () => {
     const operations: Operation[] = [];
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, operation] of Object.entries<any>(item)) {
-        operations.push({ method: method.toUpperCase(), path, parameters: operation.parameters ?? [], body: operation.requestBody?.content['application/json']?.schema });
+        operations.push({
+          method: method.toUpperCase(),
+          path,
+          parameters: operation.parameters ?? [],
+          body: operation.requestBody?.content['application/json']?.schema,
+        });
       }
     }
     expect(operations.length).toBeGreaterThan(50);
@@ -231,7 +295,10 @@ describe('every documented REST operation', () => {
       // Path parameters reach the REST layer percent-encoded and are refused there, before the body
       // is read; so they are poisoned in a request of their own.
       if (pathParams.length > 0) {
-        const res = await send(urlOf(op, (name) => `${wellFormed(name)}%00`), op.body ? JSON.stringify(sample(op.body, false, [], [])) : undefined);
+        const res = await send(
+          urlOf(op, (name) => `${wellFormed(name)}%00`),
+          op.body ? JSON.stringify(sample(op.body, false, [], [])) : undefined,
+        );
         expectRefused(res, ['VALIDATION_ERROR'], `${label} with NUL in its path`);
         expect(named(res), label).toEqual(pathParams.map((name) => `params:${name}`).sort());
       }
@@ -262,7 +329,9 @@ describe('every documented REST operation', () => {
         const res = await send(url);
         expect(res.status, label).toBeLessThan(500);
         expect(Object.keys(res.body).sort(), label).toEqual(ENVELOPE_KEYS);
-        expect(Number(res.headers.get('ratelimit-remaining')), label).toBeLessThan(Number(res.headers.get('ratelimit-limit')));
+        expect(Number(res.headers.get('ratelimit-remaining')), label).toBeLessThan(
+          Number(res.headers.get('ratelimit-limit')),
+        );
       }
 
       if (op.body) {

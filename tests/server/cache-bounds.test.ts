@@ -16,7 +16,8 @@ import { createLogger } from '../../server/logger.js';
 import { redisUrl } from '../support/app.js';
 
 const log = createLogger('silent');
-const budgets = (overrides: Partial<Record<BudgetName, Budget>> = {}) => ({ ...DEFAULT_BUDGETS, ...overrides }) as Record<BudgetName, Budget>;
+const budgets = (overrides: Partial<Record<BudgetName, Budget>> = {}) =>
+  ({ ...DEFAULT_BUDGETS, ...overrides }) as Record<BudgetName, Budget>;
 const prefix = () => `test:bounds:${randomBytes(4).toString('hex')}`;
 
 afterEach(() => {
@@ -75,8 +76,10 @@ describe('the in-process credential cache (no REDIS_URL)', () => {
 describe('in-memory rate-limit counters', () => {
   it('count at most MAX_MEMORY_KEYS per budget by default', async () => {
     const limiter = createRateLimiter({ budgets: budgets(), prefix: prefix() });
-    for (let i = 0; i < MAX_MEMORY_KEYS.global + 500; i++) await limiter.consume('global', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
-    for (let i = 0; i < MAX_MEMORY_KEYS.other + 500; i++) await limiter.consume('failedSignInEmail', `user-${i}@example.com`);
+    for (let i = 0; i < MAX_MEMORY_KEYS.global + 500; i++)
+      await limiter.consume('global', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    for (let i = 0; i < MAX_MEMORY_KEYS.other + 500; i++)
+      await limiter.consume('failedSignInEmail', `user-${i}@example.com`);
     expect(limiter.inMemoryKeys('global').counted).toBe(MAX_MEMORY_KEYS.global);
     expect(limiter.inMemoryKeys('failedSignInEmail').counted).toBe(MAX_MEMORY_KEYS.other);
   });
@@ -92,7 +95,11 @@ describe('in-memory rate-limit counters', () => {
   });
 
   it('still count, refuse and block the keys they hold', async () => {
-    const limiter = createRateLimiter({ budgets: budgets({ failedSignIn: { points: 3, duration: 900, blockDuration: 900 } }), prefix: prefix(), maxMemoryKeys: 100 });
+    const limiter = createRateLimiter({
+      budgets: budgets({ failedSignIn: { points: 3, duration: 900, blockDuration: 900 } }),
+      prefix: prefix(),
+      maxMemoryKeys: 100,
+    });
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await limiter.consume('failedSignIn', 'pair'));
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, false, false]);
@@ -137,7 +144,12 @@ describe.skipIf(!redisUrl())('rate limits through Redis', () => {
     const redis = new Redis(redisUrl()!, { enableOfflineQueue: false, lazyConnect: true });
     clients.push(redis);
     await redis.connect();
-    const limiter = createRateLimiter({ budgets: budgets({ signUp: { points: 1, duration: 60 } }), prefix: prefix(), redis, maxBlockedKeys: 100 });
+    const limiter = createRateLimiter({
+      budgets: budgets({ signUp: { points: 1, duration: 60 } }),
+      prefix: prefix(),
+      redis,
+      maxBlockedKeys: 100,
+    });
     // Each key spends its one point, and is then blocked in memory so that refusing it costs no Redis call.
     for (let i = 0; i < 1000; i++) await limiter.consume('signUp', `key-${i}`);
     expect(limiter.inMemoryKeys('signUp').blocked).toBeLessThanOrEqual(100);
@@ -153,7 +165,8 @@ describe.skipIf(!redisUrl())('rate limits through Redis', () => {
     const redis = new Redis(redisUrl()!, { enableOfflineQueue: false, lazyConnect: true });
     clients.push(redis);
     const limiter = createRateLimiter({ budgets: budgets(), prefix: prefix(), redis, maxMemoryKeys: 100 });
-    for (let i = 0; i < 2000; i++) expect((await limiter.consume('global', `192.0.2.${i & 255}:${i}`)).allowed).toBe(true);
+    for (let i = 0; i < 2000; i++)
+      expect((await limiter.consume('global', `192.0.2.${i & 255}:${i}`)).allowed).toBe(true);
     expect(limiter.inMemoryKeys('global').counted).toBe(100);
   });
 });

@@ -21,7 +21,11 @@ describe('configuration', () => {
   });
 
   it('reads every budget from RATE_LIMIT_<NAME>_POINTS and _DURATION', () => {
-    const config = loadConfig({ RATE_LIMIT_GLOBAL_POINTS: '7', RATE_LIMIT_SIGN_IN_DURATION: '120', RATE_LIMIT_FAILED_SIGN_IN_POINTS: '3' });
+    const config = loadConfig({
+      RATE_LIMIT_GLOBAL_POINTS: '7',
+      RATE_LIMIT_SIGN_IN_DURATION: '120',
+      RATE_LIMIT_FAILED_SIGN_IN_POINTS: '3',
+    });
     expect(config.budgets.global).toEqual({ points: 7, duration: 900 });
     expect(config.budgets.signIn).toEqual({ points: 5, duration: 120 });
     expect(config.budgets.failedSignIn).toMatchObject({ points: 3, blockDuration: 900 });
@@ -69,7 +73,12 @@ describe('production', () => {
       expect(readme, name).toContain(`| \`${name}\` |`);
       expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
     }
-    const set = Object.fromEntries(example.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const set = Object.fromEntries(
+      example
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(() => loadConfig(set)).not.toThrow();
   });
 });

@@ -42,7 +42,10 @@ async function terminate(like = '%'): Promise<number> {
 /** Waits until a backend shows `label` as its last query, i.e. the transaction is open and waiting. */
 async function transactionOpen(label: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const { rows } = await admin.query(`select 1 from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like $1`, [`%${label}%`]);
+    const { rows } = await admin.query(
+      `select 1 from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like $1`,
+      [`%${label}%`],
+    );
     if (rows.length > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -69,7 +72,11 @@ describe('a connection terminated inside a transaction', () => {
 
   it('is SERVICE_UNAVAILABLE over tRPC', async () => {
     const label = `trpc-${Date.now()}`;
-    const pending = t.request('/trpc/testing.transaction', { method: 'POST', headers: asBrowser(), body: JSON.stringify({ ms: 1500, label }) });
+    const pending = t.request('/trpc/testing.transaction', {
+      method: 'POST',
+      headers: asBrowser(),
+      body: JSON.stringify({ ms: 1500, label }),
+    });
     await transactionOpen(label);
     expect(await terminate(`%${label}%`)).toBe(1);
     const res = await pending;
@@ -115,10 +122,15 @@ describe('a storm of terminations on real routes', () => {
 
     const statuses = new Set(answers.map((a) => a.status));
     for (const answer of answers.filter((a) => a.status >= 500)) expectUnavailable(answer);
-    expect([...statuses].every((s) => s === 200 || s === 201 || s === 503), [...statuses].join(',')).toBe(true);
+    expect(
+      [...statuses].every((s) => s === 200 || s === 201 || s === 503),
+      [...statuses].join(','),
+    ).toBe(true);
     expect(statuses.has(503)).toBe(true);
 
-    const { rows } = await admin.query<{ id: string }>('select id from projects where organization_id = $1', [organizationId]);
+    const { rows } = await admin.query<{ id: string }>('select id from projects where organization_id = $1', [
+      organizationId,
+    ]);
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(created));
   });
 });

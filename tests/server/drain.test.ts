@@ -61,12 +61,18 @@ const refused = (port: number) =>
   });
 
 describe('SIGTERM drains the real process', () => {
-  it('finishes a half-sent write, refuses new connections, closes keep-alive ones, and exits 0', { timeout: 30_000 }, async () => {
+  it('finishes a half-sent write, refuses new connections, closes keep-alive ones, and exits 0', {
+    timeout: 30_000,
+  }, async () => {
     const idle = await idleKeepAlive(service.port);
     expect(idle.firstLine).toBe('HTTP/1.1 200 OK');
 
     const email = uniqueEmail('drain');
-    const held = await holdRequest(`${service.url}/api/auth/sign-up/email`, { origin: ORIGIN }, JSON.stringify({ email, password: PASSWORD, name: 'Drained Dora' }));
+    const held = await holdRequest(
+      `${service.url}/api/auth/sign-up/email`,
+      { origin: ORIGIN },
+      JSON.stringify({ email, password: PASSWORD, name: 'Drained Dora' }),
+    );
     // Let the server take the headers in before the signal.
     await new Promise((resolve) => setTimeout(resolve, 200));
 

@@ -20,7 +20,10 @@ import { PROJECT_ROOT, childDiagnostics, killAllChildren, serviceInstance } from
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   await killAllChildren();
-  for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error('cleanup failed:', error));
+  for (const cleanup of cleanups.reverse())
+    await Promise.resolve()
+      .then(cleanup)
+      .catch((error: unknown) => console.error('cleanup failed:', error));
 });
 
 /** A DATA_DIR of the test's own, outside the project; open to the postgres user unless `mode` says otherwise. */
@@ -37,11 +40,16 @@ function newDataDir(mode = 0o755): string {
 /** An `npm start` without DATABASE_URL on `dataDir`, on an embedded port of its own unless given one. */
 async function embeddedService(name: string, dataDir: string, embeddedPort?: number) {
   const port = embeddedPort ?? (await freePort());
-  const service = serviceInstance(name, await freePort(), { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(port), LOG_LEVEL: 'info' });
+  const service = serviceInstance(name, await freePort(), {
+    DATA_DIR: dataDir,
+    EMBEDDED_POSTGRES_PORT: String(port),
+    LOG_LEVEL: 'info',
+  });
   return Object.assign(service, { embeddedPort: port });
 }
 
-const postmasterPid = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+const postmasterPid = (dataDir: string) =>
+  Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 /** Alive and not a zombie, as /proc says. */
 function isRunning(pid: number): boolean {
@@ -75,7 +83,9 @@ function processesWith(...words: string[]): number[] {
 
 /** The lines a person reads on the terminal: not the JSON log, not Node 20's oidc-provider warning. */
 const terminalLines = (output: string) =>
-  output.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{') && !line.includes('Unsupported runtime'));
+  output
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('{') && !line.includes('Unsupported runtime'));
 
 const startLog = (output: string) =>
   output
@@ -103,7 +113,9 @@ describe.skipIf(process.platform !== 'linux')('embedded PostgreSQL', { concurren
     if (task.result?.state === 'fail') console.error(childDiagnostics());
   });
 
-  it('refuses a second start on a cluster in use in one line, exit 1, and the first keeps serving', async ({ expect }) => {
+  it('refuses a second start on a cluster in use in one line, exit 1, and the first keeps serving', async ({
+    expect,
+  }) => {
     const dataDir = newDataDir();
     const first = await embeddedService('first', dataDir);
     await first.start();
@@ -112,7 +124,11 @@ describe.skipIf(process.platform !== 'linux')('embedded PostgreSQL', { concurren
     const second = await embeddedService('second', dataDir, first.embeddedPort);
     await expect(second.start()).rejects.toThrow(/exited \(code 1/);
     const lines = terminalLines(second.run!.output());
-    expect(lines).toEqual([expect.stringMatching(/^Failed to start: embedded PostgreSQL in .* is in use by another running instance of this service \(PID \d+\): stop that one/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^Failed to start: embedded PostgreSQL in .* is in use by another running instance of this service \(PID \d+\): stop that one/,
+      ),
+    ]);
     expect(lines[0]).toContain(`(PID ${first.run!.process.pid})`);
 
     expect(await healthy(first.url)).toBe(200);
@@ -122,7 +138,9 @@ describe.skipIf(process.platform !== 'linux')('embedded PostgreSQL', { concurren
     expect(await diesWithin(pid, 5000)).toBe(true);
   });
 
-  it('stops the postmaster within seconds when the service is SIGKILLed, and its watchdog with it', async ({ expect }) => {
+  it('stops the postmaster within seconds when the service is SIGKILLed, and its watchdog with it', async ({
+    expect,
+  }) => {
     const dataDir = newDataDir();
     const service = await embeddedService('killed', dataDir);
     await service.start();
@@ -140,7 +158,8 @@ describe.skipIf(process.platform !== 'linux')('embedded PostgreSQL', { concurren
     await killed.start();
     const orphan = postmasterPid(dataDir);
     // What the watchdog cannot prevent: it dies first (an OOM kill, kill -9 on every process).
-    for (const watchdog of processesWith('embedded-postgres-watchdog', String(orphan))) process.kill(watchdog, 'SIGKILL');
+    for (const watchdog of processesWith('embedded-postgres-watchdog', String(orphan)))
+      process.kill(watchdog, 'SIGKILL');
     await killed.stop('SIGKILL', 5000);
     expect(isRunning(orphan), 'the postmaster should have been orphaned').toBe(true);
     cleanups.push(() => isRunning(orphan) && process.kill(orphan, 'SIGQUIT'));
@@ -156,51 +175,71 @@ describe.skipIf(process.platform !== 'linux')('embedded PostgreSQL', { concurren
 
   const isRoot = process.getuid?.() === 0;
   const canUnshare = isRoot && spawnSync('unshare', ['--mount', 'true']).status === 0;
-  it.skipIf(!canUnshare)('as root, runs with the project and DATA_DIR inside a mode-700 folder (like /root)', async ({ expect, onTestFailed }) => {
-    // The project is bind-mounted inside the private folder in a mount namespace of the start's own,
-    // so that PostgreSQL's binaries, under node_modules, are as unreachable for the postgres user as in /root.
-    const privateDir = newDataDir(0o700);
-    const project = path.join(privateDir, 'project');
-    const dataDir = path.join(privateDir, 'data');
-    mkdirSync(project);
-    cleanups.push(async () => {
-      // The cluster went where the postgres user reaches it; DATA_DIR/postgres links to it.
-      const link = path.join(dataDir, 'postgres');
-      if (!lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) return;
-      await stopPostmastersOf(readlinkSync(link));
-      rmSync(readlinkSync(link), { recursive: true, force: true });
-    });
-    const startScript: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts.start;
-    const child = spawn(
-      'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" "$1" && cd "$1" && exec ${startScript}`, PROJECT_ROOT, project],
-      {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    onTestFailed(() => console.error(output));
+  it.skipIf(!canUnshare)(
+    'as root, runs with the project and DATA_DIR inside a mode-700 folder (like /root)',
+    async ({ expect, onTestFailed }) => {
+      // The project is bind-mounted inside the private folder in a mount namespace of the start's own,
+      // so that PostgreSQL's binaries, under node_modules, are as unreachable for the postgres user as in /root.
+      const privateDir = newDataDir(0o700);
+      const project = path.join(privateDir, 'project');
+      const dataDir = path.join(privateDir, 'data');
+      mkdirSync(project);
+      cleanups.push(async () => {
+        // The cluster went where the postgres user reaches it; DATA_DIR/postgres links to it.
+        const link = path.join(dataDir, 'postgres');
+        if (!lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) return;
+        await stopPostmastersOf(readlinkSync(link));
+        rmSync(readlinkSync(link), { recursive: true, force: true });
+      });
+      const startScript: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts
+        .start;
+      const child = spawn(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount --bind "$0" "$1" && cd "$1" && exec ${startScript}`,
+          PROJECT_ROOT,
+          project,
+        ],
+        {
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            PORT: '0',
+            DATA_DIR: dataDir,
+            EMBEDDED_POSTGRES_PORT: String(await freePort()),
+            LOG_LEVEL: 'info',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      onTestFailed(() => console.error(output));
 
-    const deadline = Date.now() + 80_000;
-    let listening: RegExpExecArray | null = null;
-    while (!listening && child.exitCode === null && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      listening = /"port":(\d+),[^\n]*"msg":"listening"/.exec(output);
-    }
-    expect(listening, output).not.toBeNull();
-    expect(await healthy(`http://127.0.0.1:${listening![1]}`)).toBe(200);
-    expect(terminalLines(output)).toEqual([]);
-    expect(output).toContain('the postgres user cannot reach the PostgreSQL binaries');
-    expect(lstatSync(path.join(dataDir, 'postgres')).isSymbolicLink()).toBe(true);
+      const deadline = Date.now() + 80_000;
+      let listening: RegExpExecArray | null = null;
+      while (!listening && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        listening = /"port":(\d+),[^\n]*"msg":"listening"/.exec(output);
+      }
+      expect(listening, output).not.toBeNull();
+      expect(await healthy(`http://127.0.0.1:${listening![1]}`)).toBe(200);
+      expect(terminalLines(output)).toEqual([]);
+      expect(output).toContain('the postgres user cannot reach the PostgreSQL binaries');
+      expect(lstatSync(path.join(dataDir, 'postgres')).isSymbolicLink()).toBe(true);
 
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-  });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    },
+  );
 
   it('logs the database (host, port, name) and the migrations applied, never the password', async ({ expect }) => {
     const dataDir = newDataDir();
@@ -219,7 +258,11 @@ describe.skipIf(process.platform !== 'linux')('embedded PostgreSQL', { concurren
     cleanups.push(() => database.drop());
     const url = new URL(database.url);
     if (!url.password) url.password = `never-logged-${process.pid}`;
-    const service = serviceInstance('DATABASE_URL log', await freePort(), { DATABASE_URL: url.toString(), DATA_DIR: newDataDir(), LOG_LEVEL: 'info' });
+    const service = serviceInstance('DATABASE_URL log', await freePort(), {
+      DATABASE_URL: url.toString(),
+      DATA_DIR: newDataDir(),
+      LOG_LEVEL: 'info',
+    });
     await service.start();
     const output = service.run!.output();
     expect(startLog(output)).toMatchObject({

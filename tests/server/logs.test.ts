@@ -26,7 +26,9 @@ const failing = router({
     .input(z.strictObject({}))
     .output(z.object({}))
     .mutation(async ({ ctx }) => {
-      await ctx.em.getConnection().execute('insert into users (id, email) values (?, ?)', ['01H00000000000000000000000', SECRET]);
+      await ctx.em
+        .getConnection()
+        .execute('insert into users (id, email) values (?, ?)', ['01H00000000000000000000000', SECRET]);
       return {};
     }),
 });
@@ -41,7 +43,11 @@ beforeAll(async () => {
       done();
     },
   });
-  t = await startTestApp({ router: mergeRouters(appRouter, failing), log: createLogger('debug', { destination: sink }), env: { TRUST_PROXY: 'loopback' } });
+  t = await startTestApp({
+    router: mergeRouters(appRouter, failing),
+    log: createLogger('debug', { destination: sink }),
+    env: { TRUST_PROXY: 'loopback' },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -65,7 +71,9 @@ describe('the log', () => {
     const withLinks = logged().filter((l) => JSON.stringify(l).includes('/reset-password?token='));
     expect(withLinks.length).toBeGreaterThan(0);
     for (const line of withLinks) expect(line.level).toBe(20);
-    expect(logged().some((l) => l.level === 30 && l.subject === 'Reset your password' && typeof l.file === 'string')).toBe(true);
+    expect(
+      logged().some((l) => l.level === 30 && l.subject === 'Reset your password' && typeof l.file === 'string'),
+    ).toBe(true);
   });
 
   it('logs a failed statement without its values', async () => {
@@ -88,7 +96,16 @@ describe('the log format', () => {
     const onTerminal = (env: Record<string, string>) =>
       new Promise<string>((resolve, reject) => {
         const child = spawn('script', ['-qfec', `exec ${startScript}`, '/dev/null'], {
-          env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', DATABASE_URL: database.url, DATA_DIR: dataDir, ENCRYPTION_KEY: encryptionKey, LOG_LEVEL: 'info', ...env },
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            PORT: '0',
+            DATABASE_URL: database.url,
+            DATA_DIR: dataDir,
+            ENCRYPTION_KEY: encryptionKey,
+            LOG_LEVEL: 'info',
+            ...env,
+          },
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let output = '';

@@ -53,7 +53,10 @@ const mail = (to: string, subject: string, link: string): Mail => ({
 async function mailLast(env: Record<string, string | undefined>, args: string[] = []) {
   try {
     // Vite puts BASE_URL=/ in the test's environment: not a URL the configuration accepts.
-    const { stdout, stderr } = await run('npm', ['run', '-s', 'mail:last', '--', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, BASE_URL: undefined, ...env } });
+    const { stdout, stderr } = await run('npm', ['run', '-s', 'mail:last', '--', ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BASE_URL: undefined, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -93,7 +96,10 @@ describe('mail files', () => {
 describe('npm run mail:last', () => {
   it("prints the newest message's subject, recipient and links", async () => {
     const dir = mailDir();
-    await writeMails(dir, [mail('old@example.com', 'Older message', 'http://localhost:3000/verify-email?token=old-token'), mail('ada@example.com', 'Verify your email address', 'http://localhost:3000/verify-email?token=new-token')]);
+    await writeMails(dir, [
+      mail('old@example.com', 'Older message', 'http://localhost:3000/verify-email?token=old-token'),
+      mail('ada@example.com', 'Verify your email address', 'http://localhost:3000/verify-email?token=new-token'),
+    ]);
     const printed = await mailLast({ MAIL_DIR: dir });
     expect(printed.code).toBe(0);
     expect(printed.stdout).toContain('Verify your email address');
@@ -107,7 +113,9 @@ describe('npm run mail:last', () => {
 
   it('reads MAIL_DIR, or DATA_DIR/mail, like the service', async () => {
     const dataDir = mailDir();
-    await writeMails(path.join(dataDir, 'mail'), [mail('grace@example.com', 'Reset your password', 'http://localhost:3000/reset-password?token=abc')]);
+    await writeMails(path.join(dataDir, 'mail'), [
+      mail('grace@example.com', 'Reset your password', 'http://localhost:3000/reset-password?token=abc'),
+    ]);
     const printed = await mailLast({ DATA_DIR: dataDir, MAIL_DIR: undefined });
     expect(printed.code).toBe(0);
     expect(printed.stdout).toContain('grace@example.com');

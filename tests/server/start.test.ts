@@ -17,12 +17,21 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 // The start script itself, exec'd so that signals reach the server rather than npm.
 const startScript: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
-const npmStart = (env: NodeJS.ProcessEnv) => spawn('sh', ['-c', `exec ${startScript}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+const npmStart = (env: NodeJS.ProcessEnv) =>
+  spawn('sh', ['-c', `exec ${startScript}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 
 describe('npm start on a fresh machine', () => {
-  it('serves health from embedded PostgreSQL within 30 s and exits cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+  it('serves health from embedded PostgreSQL within 30 s and exits cleanly on SIGTERM', {
+    timeout: 60_000,
+  }, async () => {
     // PORT=0: the server picks a free port and logs it, so no other test's server can be mistaken for it.
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      EMBEDDED_POSTGRES_PORT: String(await freePort()),
+      LOG_LEVEL: 'info',
+    };
     // What a fresh machine has not got (and what Vite puts in the environment).
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'BASE_URL', 'NODE_ENV']) delete env[name];
     const child = npmStart(env);
@@ -36,7 +45,9 @@ describe('npm start on a fresh machine', () => {
     let running = true;
     void exited.then(() => (running = false));
     while (running && Date.now() - started < 30_000) {
-      const port = /"msg":"listening"/.test(output) ? /"port":(\d+)/.exec(output.slice(output.indexOf('"msg":"listening"') - 200))?.[1] : undefined;
+      const port = /"msg":"listening"/.test(output)
+        ? /"port":(\d+)/.exec(output.slice(output.indexOf('"msg":"listening"') - 200))?.[1]
+        : undefined;
       try {
         if (!port) throw new Error('not listening yet');
         const res = await fetch(`http://127.0.0.1:${port}/api/public/health`);
@@ -46,7 +57,10 @@ describe('npm start on a fresh machine', () => {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
-    expect(health, output).toMatchObject({ success: true, data: { status: 'ok', checks: { database: 'ok', redis: 'disabled' } } });
+    expect(health, output).toMatchObject({
+      success: true,
+      data: { status: 'ok', checks: { database: 'ok', redis: 'disabled' } },
+    });
     expect(readdirSync(path.join(dataDir, 'postgres'))).toContain('PG_VERSION');
     expect(output).toContain('using embedded PostgreSQL');
     expect(output).toContain('in-memory counters');

@@ -12,9 +12,21 @@ export async function createApiKey(
   const { key, start, keyHash } = generateApiKey();
   const now = new Date();
   await t.services.orm.em.fork().insert(ApiKeySchema, {
-    id: newId(), userId: options.userId, name: 'test key', start, keyHash, scopes: [...(options.scopes ?? USER_SCOPES)],
-    organizationId: options.organizationId ?? null, expiresAt: options.expiresAt ?? null, lastUsedAt: null, metadata: {},
-    createdAt: now, updatedAt: now, revokedAt: options.revokedAt ?? null, previousKeyHash: null, previousKeyExpiresAt: null,
+    id: newId(),
+    userId: options.userId,
+    name: 'test key',
+    start,
+    keyHash,
+    scopes: [...(options.scopes ?? USER_SCOPES)],
+    organizationId: options.organizationId ?? null,
+    expiresAt: options.expiresAt ?? null,
+    lastUsedAt: null,
+    metadata: {},
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: options.revokedAt ?? null,
+    previousKeyHash: null,
+    previousKeyExpiresAt: null,
   });
   return key;
 }

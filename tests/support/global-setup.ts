@@ -50,7 +50,9 @@ function listing(): Map<string, string> {
 
 function differences(before: Map<string, string>, after: Map<string, string>): string[] {
   const added = [...after.keys()].filter((name) => !before.has(name)).map((name) => `added   ${name}`);
-  const changed = [...after.keys()].filter((name) => before.has(name) && before.get(name) !== after.get(name)).map((name) => `changed ${name}`);
+  const changed = [...after.keys()]
+    .filter((name) => before.has(name) && before.get(name) !== after.get(name))
+    .map((name) => `changed ${name}`);
   const removed = [...before.keys()].filter((name) => !after.has(name)).map((name) => `removed ${name}`);
   return [...added, ...changed, ...removed];
 }
@@ -69,7 +71,8 @@ export default async function setup(project: TestProject) {
     stop = embedded.stop;
     console.log(`[tests] DATABASE_URL is unset: using embedded PostgreSQL under ${dir}`);
   }
-  if (!process.env.REDIS_URL) console.log('[tests] REDIS_URL is unset: in-memory limits; the Redis-backed tests are skipped');
+  if (!process.env.REDIS_URL)
+    console.log('[tests] REDIS_URL is unset: in-memory limits; the Redis-backed tests are skipped');
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', process.env.REDIS_URL ?? '');
   return async () => {

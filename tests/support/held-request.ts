@@ -31,7 +31,9 @@ export async function holdRequest(url: string, headers: Record<string, string>, 
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', (error: NodeJS.ErrnoException) => resolve({ status: response.statusCode, networkError: error.code ?? error.message }));
+      response.on('error', (error: NodeJS.ErrnoException) =>
+        resolve({ status: response.statusCode, networkError: error.code ?? error.message }),
+      );
       response.on('end', () => {
         const text = Buffer.concat(chunks).toString();
         let parsed: unknown = text;

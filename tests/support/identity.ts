@@ -11,7 +11,10 @@ export function uniqueEmail(prefix = 'user'): string {
 
 /** The `name=value` of the session cookie a response set, if any. */
 export function sessionCookieFrom(headers: Headers): string | undefined {
-  return headers.getSetCookie().find((c) => c.startsWith('session='))?.split(';')[0];
+  return headers
+    .getSetCookie()
+    .find((c) => c.startsWith('session='))
+    ?.split(';')[0];
 }
 
 /** Headers for a browser-like JSON call: the session cookie and a trusted Origin. */
@@ -19,7 +22,13 @@ export function asBrowser(cookie?: string, extra: Record<string, string> = {}): 
   return { 'content-type': 'application/json', origin: ORIGIN, ...(cookie ? { cookie } : {}), ...extra };
 }
 
-export function postJson(t: TestApp, path: string, body: unknown, cookie?: string, headers: Record<string, string> = {}) {
+export function postJson(
+  t: TestApp,
+  path: string,
+  body: unknown,
+  cookie?: string,
+  headers: Record<string, string> = {},
+) {
   return t.request(path, { method: 'POST', headers: asBrowser(cookie, headers), body: JSON.stringify(body) });
 }
 
@@ -41,11 +50,20 @@ export async function signUp(
 ): Promise<SignedUp> {
   const email = options.email ?? uniqueEmail();
   const password = options.password ?? PASSWORD;
-  const res = await postJson(t, '/api/auth/sign-up/email', { email, password, name: options.name ?? 'Ada Lovelace' }, undefined, options.ip ? { 'x-forwarded-for': options.ip } : {});
+  const res = await postJson(
+    t,
+    '/api/auth/sign-up/email',
+    { email, password, name: options.name ?? 'Ada Lovelace' },
+    undefined,
+    options.ip ? { 'x-forwarded-for': options.ip } : {},
+  );
   if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`);
   const userId: string = res.body.data.user.id;
   if (options.verified !== false) {
-    await t.services.orm.em.fork().getConnection().execute('update users set verified_at = now() where id = ?', [userId]);
+    await t.services.orm.em
+      .fork()
+      .getConnection()
+      .execute('update users set verified_at = now() where id = ?', [userId]);
   }
   return { email, password, cookie: sessionCookieFrom(res.headers)!, userId };
 }

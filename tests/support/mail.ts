@@ -39,7 +39,10 @@ export async function startInbox(): Promise<Inbox> {
 
   const find = (to: string, subject?: RegExp) =>
     [...messages].reverse().find((m) => {
-      const addresses = [m.to].flat().flatMap((a) => a?.value ?? []).map((v) => v.address?.toLowerCase());
+      const addresses = [m.to]
+        .flat()
+        .flatMap((a) => a?.value ?? [])
+        .map((v) => v.address?.toLowerCase());
       return addresses.includes(to.toLowerCase()) && (!subject || subject.test(m.subject ?? ''));
     });
 
@@ -67,7 +70,10 @@ export async function startInbox(): Promise<Inbox> {
  * mailer is idle (`services.mailer.idle()`), since mail is sent in the background.
  */
 export async function linksInMailFile(mailDir: string, to: string, subject?: RegExp): Promise<string[]> {
-  const files = (await readdir(mailDir)).filter((f) => f.endsWith('.eml')).sort().reverse();
+  const files = (await readdir(mailDir))
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .reverse();
   for (const file of files) {
     const raw = await readFile(path.join(mailDir, file), 'utf8');
     const headers = raw.slice(0, raw.indexOf('\n\n'));

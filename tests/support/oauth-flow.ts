@@ -12,7 +12,14 @@ export interface CookieBrowser {
 export function cookieBrowser(baseUrl: string): CookieBrowser {
   const cookies = new Map<string, string>();
   async function go(url: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+    });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');
@@ -40,7 +47,11 @@ export function cookieBrowser(baseUrl: string): CookieBrowser {
 export const csrfOf = (html: string): string => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
 export const formPost = (b: CookieBrowser, url: string, fields: Record<string, string>) =>
-  b.follow(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  b.follow(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
 
 /** `Authorization: Basic` for client_secret_basic: both parts form-encoded first (RFC 6749 section 2.3.1). */
 export const basicAuth = (clientId: string, secret: string): string =>
@@ -48,7 +59,11 @@ export const basicAuth = (clientId: string, secret: string): string =>
 
 /** A form POST to a protocol endpoint (token, introspect, revoke): its status, headers and JSON body. */
 export async function protocolPost(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers }, body: new URLSearchParams(fields).toString() });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
   const text = await res.text();
   let body: Record<string, any> = {};
   try {
@@ -63,7 +78,13 @@ export async function protocolPost(url: string, fields: Record<string, string>, 
 export async function authorizationRequest(authorizationEndpoint: string, params: Record<string, string | undefined>) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const all = { response_type: 'code', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, ...params };
+  const all = {
+    response_type: 'code',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...params,
+  };
   const query = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
   return { url: `${authorizationEndpoint}?${query}`, verifier, state };
 }
@@ -72,8 +93,16 @@ export async function authorizationRequest(authorizationEndpoint: string, params
  * From the sign-in page the browser shows: the form, then the consent page when one is asked for, on
  * to the URL the browser is sent to outside the service (the client's callback).
  */
-export async function signInAndApprove(b: CookieBrowser, page: { res: Response; url: string }, user: { email: string; password: string }): Promise<URL> {
-  const signedIn = await formPost(b, `${page.url}/login`, { csrf: csrfOf(await page.res.text()), email: user.email, password: user.password });
+export async function signInAndApprove(
+  b: CookieBrowser,
+  page: { res: Response; url: string },
+  user: { email: string; password: string },
+): Promise<URL> {
+  const signedIn = await formPost(b, `${page.url}/login`, {
+    csrf: csrfOf(await page.res.text()),
+    email: user.email,
+    password: user.password,
+  });
   if (signedIn.res.status !== 200) return new URL(signedIn.url);
   const approved = await formPost(b, `${signedIn.url}/confirm`, { csrf: csrfOf(await signedIn.res.text()) });
   return new URL(approved.url);

@@ -135,7 +135,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitUntilReady(run: ChildRun, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (run.exit) throw new Error(`${run.label} exited (code ${run.exit.code}, signal ${run.exit.signal}) before it was ready:\n${run.output()}`);
+    if (run.exit)
+      throw new Error(
+        `${run.label} exited (code ${run.exit.code}, signal ${run.exit.signal}) before it was ready:\n${run.output()}`,
+      );
     if (await ready().catch(() => false)) return;
     await sleep(150);
   }
@@ -203,9 +206,25 @@ export function redisServer(port: number, dir: string): RedisServer {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       starts += 1;
-      run = spawnChild(`redis-server #${starts} :${port}`, 'redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', '',
-      ], baseEnvironment());
+      run = spawnChild(
+        `redis-server #${starts} :${port}`,
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          '--logfile',
+          '',
+        ],
+        baseEnvironment(),
+      );
       await waitUntilReady(run, () => redisAnswersPing(port), 10_000);
     },
     async kill() {
@@ -230,7 +249,8 @@ export interface ServiceInstance {
 function startCommand(): { command: string; args: string[] } {
   const script: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts.start;
   const [program, ...args] = script.trim().split(/\s+/);
-  if (program !== 'node') throw new Error(`npm start is no longer "node …" (${script}): update tests/support/processes.ts`);
+  if (program !== 'node')
+    throw new Error(`npm start is no longer "node …" (${script}): update tests/support/processes.ts`);
   return { command: process.execPath, args };
 }
 
@@ -249,13 +269,22 @@ export function serviceInstance(name: string, port: number, env: Record<string, 
     },
     async start() {
       starts += 1;
-      run = spawnChild(`instance ${name} #${starts} :${port}`, command, args, { ...baseEnvironment(), ...env, PORT: String(port), HOST: '127.0.0.1' });
+      run = spawnChild(`instance ${name} #${starts} :${port}`, command, args, {
+        ...baseEnvironment(),
+        ...env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      });
       const current = run;
-      await waitUntilReady(current, async () => {
-        const response = await fetch(`${url}/api/public/health`, { signal: AbortSignal.timeout(2000) });
-        await response.arrayBuffer();
-        return response.status === 200;
-      }, 60_000);
+      await waitUntilReady(
+        current,
+        async () => {
+          const response = await fetch(`${url}/api/public/health`, { signal: AbortSignal.timeout(2000) });
+          await response.arrayBuffer();
+          return response.status === 200;
+        },
+        60_000,
+      );
     },
     stop(signal, timeoutMs) {
       if (!run) throw new Error(`instance ${name} was never started`);

@@ -6,7 +6,9 @@ import type { TestApp } from './app.js';
 
 /** The organization a user got at sign-up. */
 export async function defaultOrganizationId(t: TestApp, userId: string): Promise<string> {
-  const member = await t.services.orm.em.fork().findOneOrFail(MemberSchema, { userId, role: 'owner' }, { orderBy: { createdAt: 'asc' } });
+  const member = await t.services.orm.em
+    .fork()
+    .findOneOrFail(MemberSchema, { userId, role: 'owner' }, { orderBy: { createdAt: 'asc' } });
   return member.organizationId;
 }
 

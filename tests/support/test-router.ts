@@ -11,14 +11,31 @@ export const SECRET_DETAIL = 'secret-detail-that-must-not-leak';
 
 const testing = router({
   echo: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/public/testing/echo' }, message: 'Echo created successfully', status: 201 })
+    .meta({
+      openapi: { method: 'POST', path: '/public/testing/echo' },
+      message: 'Echo created successfully',
+      status: 201,
+    })
     .input(z.strictObject({ name: z.string().min(1), website: z.url().optional(), count: z.number().int().min(0) }))
     .output(z.object({ name: z.string(), website: z.string().nullable(), count: z.number() }))
     .mutation(({ input }) => ({ name: input.name, website: input.website ?? null, count: input.count })),
   items: publicProcedure
     .meta({ openapi: { method: 'GET', path: '/public/testing/items' }, message: 'Items fetched successfully' })
-    .input(z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(100).default(20) }))
-    .output(z.object({ items: z.array(z.object({ n: z.number() })), total: z.number(), offset: z.number(), limit: z.number(), hasMore: z.boolean() }))
+    .input(
+      z.object({
+        offset: z.coerce.number().int().min(0).default(0),
+        limit: z.coerce.number().int().min(1).max(100).default(20),
+      }),
+    )
+    .output(
+      z.object({
+        items: z.array(z.object({ n: z.number() })),
+        total: z.number(),
+        offset: z.number(),
+        limit: z.number(),
+        hasMore: z.boolean(),
+      }),
+    )
     .query(({ input }) => {
       const total = 5;
       const items = Array.from({ length: total }, (_, n) => ({ n })).slice(input.offset, input.offset + input.limit);
@@ -101,7 +118,11 @@ const testing = router({
     .output(z.object({ ok: z.boolean() }))
     .mutation(() => ({ ok: true })),
   account: userProcedure
-    .meta({ openapi: { method: 'GET', path: '/user/testing/account' }, message: 'Account fetched', scopes: ['user:read'] })
+    .meta({
+      openapi: { method: 'GET', path: '/user/testing/account' },
+      message: 'Account fetched',
+      scopes: ['user:read'],
+    })
     .input(z.void())
     .output(z.object({ userId: z.string() }))
     .query(({ ctx }) => ({ userId: ctx.principal.userId })),

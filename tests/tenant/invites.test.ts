@@ -18,7 +18,12 @@ const clock = { at: Date.now(), now: () => new Date(clock.at) };
 beforeAll(async () => {
   inbox = await startInbox();
   t = await startTestApp({
-    env: { SMTP_URL: inbox.url, TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', RATE_LIMIT_EMAIL_SEND_POINTS: '100' },
+    env: {
+      SMTP_URL: inbox.url,
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '100',
+      RATE_LIMIT_EMAIL_SEND_POINTS: '100',
+    },
     now: clock.now,
   });
 });
@@ -31,8 +36,10 @@ const db = () => t.services.orm.em.fork();
 const get = (path: string, cookie: string) => t.request(path, { headers: asBrowser(cookie) });
 const del = (path: string, cookie: string) => t.request(path, { method: 'DELETE', headers: asBrowser(cookie) });
 const invitesOf = (organizationId: string) => `/api/user/organizations/${organizationId}/invites`;
-const invite = (organizationId: string, cookie: string, body: Record<string, unknown>) => postJson(t, invitesOf(organizationId), body, cookie);
-const accept = (token: string, cookie: string) => postJson(t, `/api/user/invites/${encodeURIComponent(token)}/accept`, {}, cookie);
+const invite = (organizationId: string, cookie: string, body: Record<string, unknown>) =>
+  postJson(t, invitesOf(organizationId), body, cookie);
+const accept = (token: string, cookie: string) =>
+  postJson(t, `/api/user/invites/${encodeURIComponent(token)}/accept`, {}, cookie);
 
 async function verify(user: SignedUp): Promise<void> {
   const res = await postJson(t, '/api/auth/verify-email', { token: await inbox.tokenFor(user.email, /Verify/) });
@@ -72,8 +79,16 @@ describe('the invitation flow', () => {
     const res = await invite(boss.organizationId, boss.cookie, { email: email.toUpperCase(), role: 'admin' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
-      success: true, code: 'OK', message: 'Invitation sent successfully',
-      data: { email, role: 'admin', status: 'pending', invitedBy: { id: boss.userId, fullName: 'Grace Hopper' }, acceptedAt: null },
+      success: true,
+      code: 'OK',
+      message: 'Invitation sent successfully',
+      data: {
+        email,
+        role: 'admin',
+        status: 'pending',
+        invitedBy: { id: boss.userId, fullName: 'Grace Hopper' },
+        acceptedAt: null,
+      },
     });
     expect(new Date(res.body.data.expiresAt).getTime() - clock.at).toBe(7 * DAY_MS);
     expect(JSON.stringify(res.body)).not.toMatch(/token|hash/i);
@@ -86,7 +101,10 @@ describe('the invitation flow', () => {
 
     const listed = await get(invitesOf(boss.organizationId), boss.cookie);
     expect(listed.status).toBe(200);
-    expect(listed.body).toMatchObject({ message: 'Items fetched successfully', meta: { total: 1, offset: 0, limit: 20, hasMore: false } });
+    expect(listed.body).toMatchObject({
+      message: 'Items fetched successfully',
+      meta: { total: 1, offset: 0, limit: 20, hasMore: false },
+    });
     expect(listed.body.data[0]).toMatchObject({ id: res.body.data.id, email, status: 'pending' });
     expect(JSON.stringify(listed.body)).not.toMatch(/token|hash/i);
 
@@ -106,18 +124,32 @@ describe('the invitation flow', () => {
     const accepted = await accept(token, invitee.cookie);
     expect(accepted.status).toBe(201);
     expect(accepted.body).toMatchObject({
-      code: 'OK', message: 'Invitation accepted',
+      code: 'OK',
+      message: 'Invitation accepted',
       data: { organization: { id: boss.organizationId }, role: 'admin', memberId: expect.any(String) },
     });
-    const member = await db().findOneOrFail(MemberSchema, { organizationId: boss.organizationId, userId: invitee.userId });
+    const member = await db().findOneOrFail(MemberSchema, {
+      organizationId: boss.organizationId,
+      userId: invitee.userId,
+    });
     expect(member).toMatchObject({ id: accepted.body.data.memberId, role: 'admin' });
     expect((await db().findOneOrFail(InviteSchema, { id: res.body.data.id })).status).toBe('accepted');
-    const actions = (await db().find(AuditLogSchema, { organizationId: boss.organizationId })).map((a) => [a.action, a.actorUserId]);
-    expect(actions).toEqual(expect.arrayContaining([['invite.created', boss.userId], ['member.joined', invitee.userId]]));
+    const actions = (await db().find(AuditLogSchema, { organizationId: boss.organizationId })).map((a) => [
+      a.action,
+      a.actorUserId,
+    ]);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        ['invite.created', boss.userId],
+        ['member.joined', invitee.userId],
+      ]),
+    );
 
     expect((await get('/api/user/invites', invitee.cookie)).body.data).toEqual([]);
     const after = await get(`${invitesOf(boss.organizationId)}?status=accepted`, boss.cookie);
-    expect(after.body.data).toEqual([expect.objectContaining({ id: res.body.data.id, status: 'accepted', acceptedAt: expect.any(String) })]);
+    expect(after.body.data).toEqual([
+      expect.objectContaining({ id: res.body.data.id, status: 'accepted', acceptedAt: expect.any(String) }),
+    ]);
     expect((await get(`${invitesOf(boss.organizationId)}?status=pending`, boss.cookie)).body.data).toEqual([]);
   });
 });
@@ -131,7 +163,10 @@ describe('who may invite whom', () => {
 
     const byMember = await invite(boss.organizationId, plain.cookie, { email: uniqueEmail() });
     expect(byMember.status).toBe(403);
-    expect(byMember.body).toMatchObject({ code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredPermissions: ['organization:manage-members'] } });
+    expect(byMember.body).toMatchObject({
+      code: 'INSUFFICIENT_PERMISSIONS',
+      meta: { requiredPermissions: ['organization:manage-members'] },
+    });
     expect((await get(invitesOf(boss.organizationId), plain.cookie)).status).toBe(200);
 
     const byAdmin = await invite(boss.organizationId, admin.cookie, { email: uniqueEmail() });
@@ -139,7 +174,10 @@ describe('who may invite whom', () => {
     expect(byAdmin.body.data.role).toBe('member');
     const ownerByAdmin = await invite(boss.organizationId, admin.cookie, { email: uniqueEmail(), role: 'owner' });
     expect(ownerByAdmin.status).toBe(403);
-    expect(ownerByAdmin.body).toMatchObject({ code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredPermissions: ['owner'] } });
+    expect(ownerByAdmin.body).toMatchObject({
+      code: 'INSUFFICIENT_PERMISSIONS',
+      meta: { requiredPermissions: ['owner'] },
+    });
 
     const ownerByOwner = await invite(boss.organizationId, boss.cookie, { email: uniqueEmail(), role: 'owner' });
     expect(ownerByOwner.status).toBe(201);
@@ -174,7 +212,11 @@ describe('bad invitations', () => {
 
   it('enforces the organization’s allowed email domains', async () => {
     const boss = await owner();
-    await db().nativeUpdate(OrganizationSchema, { id: boss.organizationId }, { settings: { ...DEFAULT_SETTINGS, allowedEmailDomains: ['allowed.test'] } });
+    await db().nativeUpdate(
+      OrganizationSchema,
+      { id: boss.organizationId },
+      { settings: { ...DEFAULT_SETTINGS, allowedEmailDomains: ['allowed.test'] } },
+    );
     const outside = await invite(boss.organizationId, boss.cookie, { email: uniqueEmail() });
     expect(outside.status).toBe(400);
     expect(outside.body.code).toBe('VALIDATION_ERROR');
@@ -196,8 +238,13 @@ describe('accepting', () => {
     expect((await del(`${invitesOf(boss.organizationId)}/${revoked.id}`, boss.cookie)).body.code).toBe('CONFLICT');
     const late = await accept(revoked.token, (await verifiedUser(revokedEmail)).cookie);
     expect(late.status).toBe(404);
-    expect(late.body).toMatchObject({ code: 'NOT_FOUND', message: 'This invitation is invalid, expired or no longer pending' });
-    expect((await db().find(AuditLogSchema, { organizationId: boss.organizationId, action: 'invite.revoked' })).length).toBe(1);
+    expect(late.body).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'This invitation is invalid, expired or no longer pending',
+    });
+    expect(
+      (await db().find(AuditLogSchema, { organizationId: boss.organizationId, action: 'invite.revoked' })).length,
+    ).toBe(1);
 
     const intended = uniqueEmail('intended');
     const foreign = await invited(boss, intended);
@@ -275,15 +322,20 @@ describe('resending and tenancy', () => {
     const bad = await del(`${invitesOf(ours.organizationId)}/nope`, ours.cookie);
     expect(bad.status).toBe(400);
     expect(bad.body.meta.errors).toEqual([expect.objectContaining({ field: 'inviteId', location: 'params' })]);
-    expect((await del(`${invitesOf(ours.organizationId)}/01ARZ3NDEKTSV4RRFFQ69G5FAV`, ours.cookie)).body.code).toBe('NOT_FOUND');
+    expect((await del(`${invitesOf(ours.organizationId)}/01ARZ3NDEKTSV4RRFFQ69G5FAV`, ours.cookie)).body.code).toBe(
+      'NOT_FOUND',
+    );
   });
 });
 
 describe('invitations lose their force with their sender’s authority', () => {
-  const put = (path: string, cookie: string, body: unknown) => t.request(path, { method: 'PUT', headers: asBrowser(cookie), body: JSON.stringify(body) });
+  const put = (path: string, cookie: string, body: unknown) =>
+    t.request(path, { method: 'PUT', headers: asBrowser(cookie), body: JSON.stringify(body) });
   const statusOf = async (id: string) => (await db().findOneOrFail(InviteSchema, { id })).status;
   const reasons = async (organizationId: string) =>
-    (await db().find(AuditLogSchema, { organizationId, action: 'invite.revoked' })).map((entry) => (entry.metadata as { reason?: string }).reason);
+    (await db().find(AuditLogSchema, { organizationId, action: 'invite.revoked' })).map(
+      (entry) => (entry.metadata as { reason?: string }).reason,
+    );
 
   /** An organization whose admin has sent a member invitation. */
   async function withAdminInvites() {
@@ -297,7 +349,9 @@ describe('invitations lose their force with their sender’s authority', () => {
 
   it('a removed sender’s pending invitations are revoked with the removal, and no longer accept', async () => {
     const { boss, memberId, email, sent } = await withAdminInvites();
-    expect((await del(`/api/user/organizations/${boss.organizationId}/members/${memberId}`, boss.cookie)).status).toBe(200);
+    expect((await del(`/api/user/organizations/${boss.organizationId}/members/${memberId}`, boss.cookie)).status).toBe(
+      200,
+    );
     expect(await statusOf(sent.id)).toBe('revoked');
     expect((await accept(sent.token, (await verifiedUser(email)).cookie)).body.code).toBe('NOT_FOUND');
     expect(await reasons(boss.organizationId)).toEqual(['sender-removed']);
@@ -305,14 +359,22 @@ describe('invitations lose their force with their sender’s authority', () => {
 
   it('a sender demoted below manage-members loses every pending invitation', async () => {
     const { boss, memberId, sent } = await withAdminInvites();
-    expect((await put(`/api/user/organizations/${boss.organizationId}/members/${memberId}/role`, boss.cookie, { role: 'member' })).status).toBe(200);
+    expect(
+      (
+        await put(`/api/user/organizations/${boss.organizationId}/members/${memberId}/role`, boss.cookie, {
+          role: 'member',
+        })
+      ).status,
+    ).toBe(200);
     expect(await statusOf(sent.id)).toBe('revoked');
     expect(await reasons(boss.organizationId)).toEqual(['sender-demoted']);
   });
 
   it('a sender who leaves loses their pending invitations', async () => {
     const { boss, admin, sent } = await withAdminInvites();
-    expect((await postJson(t, `/api/user/organizations/${boss.organizationId}/leave`, {}, admin.cookie)).status).toBe(200);
+    expect((await postJson(t, `/api/user/organizations/${boss.organizationId}/leave`, {}, admin.cookie)).status).toBe(
+      200,
+    );
     expect(await statusOf(sent.id)).toBe('revoked');
   });
 
@@ -323,10 +385,20 @@ describe('invitations lose their force with their sender’s authority', () => {
       const coOwnerId = await addMember(t, boss.organizationId, coOwner.userId, 'owner');
       const asOwner = await invited(boss, uniqueEmail('as-owner'), 'owner');
       const asMember = await invited(boss, uniqueEmail('as-member'), 'member');
-      const bossMemberId = (await db().findOneOrFail(MemberSchema, { organizationId: boss.organizationId, userId: boss.userId })).id;
-      const res = demote === 'role'
-        ? await put(`/api/user/organizations/${boss.organizationId}/members/${bossMemberId}/role`, coOwner.cookie, { role: 'admin' })
-        : await postJson(t, `/api/user/organizations/${boss.organizationId}/transfer-ownership`, { memberId: coOwnerId }, boss.cookie);
+      const bossMemberId = (
+        await db().findOneOrFail(MemberSchema, { organizationId: boss.organizationId, userId: boss.userId })
+      ).id;
+      const res =
+        demote === 'role'
+          ? await put(`/api/user/organizations/${boss.organizationId}/members/${bossMemberId}/role`, coOwner.cookie, {
+              role: 'admin',
+            })
+          : await postJson(
+              t,
+              `/api/user/organizations/${boss.organizationId}/transfer-ownership`,
+              { memberId: coOwnerId },
+              boss.cookie,
+            );
       expect(res.status, demote).toBe(200);
       expect([await statusOf(asOwner.id), await statusOf(asMember.id)], demote).toEqual(['revoked', 'pending']);
     }
@@ -341,7 +413,13 @@ describe('invitations lose their force with their sender’s authority', () => {
         invite(boss.organizationId, admin.cookie, { email: uniqueEmail('racing') }),
         put(`/api/user/organizations/${boss.organizationId}/members/${memberId}/role`, boss.cookie, { role: 'member' }),
       ]);
-      expect(await db().count(InviteSchema, { organizationId: boss.organizationId, invitedByUserId: admin.userId, status: 'pending' })).toBe(0);
+      expect(
+        await db().count(InviteSchema, {
+          organizationId: boss.organizationId,
+          invitedByUserId: admin.userId,
+          status: 'pending',
+        }),
+      ).toBe(0);
     }
   });
 });
@@ -349,7 +427,11 @@ describe('invitations lose their force with their sender’s authority', () => {
 describe('invitation mail', () => {
   it('keeps what users typed out of the subject line', async () => {
     const boss = await owner();
-    await db().nativeUpdate(OrganizationSchema, { id: boss.organizationId }, { name: 'Your account is locked: verify at evil.example' });
+    await db().nativeUpdate(
+      OrganizationSchema,
+      { id: boss.organizationId },
+      { name: 'Your account is locked: verify at evil.example' },
+    );
     const email = uniqueEmail('subject');
     await invited(boss, email);
     const mail = await inbox.waitFor(email, INVITED);
@@ -357,7 +439,9 @@ describe('invitation mail', () => {
   });
 
   it('spends a mail budget per invited address and per organization, on create and on resend', async () => {
-    const strict = await startTestApp({ env: { SMTP_URL: inbox.url, RATE_LIMIT_EMAIL_SEND_POINTS: '2', RATE_LIMIT_ORGANIZATION_EMAIL_POINTS: '5' } });
+    const strict = await startTestApp({
+      env: { SMTP_URL: inbox.url, RATE_LIMIT_EMAIL_SEND_POINTS: '2', RATE_LIMIT_ORGANIZATION_EMAIL_POINTS: '5' },
+    });
     try {
       const boss = await signUp(strict);
       const organizationId = await defaultOrganizationId(strict, boss.userId);
@@ -392,9 +476,17 @@ describe('expiry', () => {
     // Sessions idle for 8 days are gone: everyone signs in (or up) again at the new time.
     const signIn = await postJson(t, '/api/auth/sign-in/email', { email: boss.email, password: boss.password });
     expect(signIn.status).toBe(200);
-    const cookie = signIn.headers.getSetCookie().find((c) => c.startsWith('session='))!.split(';')[0]!;
+    const cookie = signIn.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('session='))!
+      .split(';')[0]!;
     const listed = await get(`${invitesOf(boss.organizationId)}?status=expired`, cookie);
-    expect(listed.body.data.map((i: { id: string; status: string }) => [i.id, i.status]).sort()).toEqual([[other.id, 'expired'], [stale.id, 'expired']].sort());
+    expect(listed.body.data.map((i: { id: string; status: string }) => [i.id, i.status]).sort()).toEqual(
+      [
+        [other.id, 'expired'],
+        [stale.id, 'expired'],
+      ].sort(),
+    );
 
     const user = await verifiedUser(email);
     expect((await get('/api/user/invites', user.cookie)).body.data).toEqual([]);

@@ -38,13 +38,23 @@ const tenantRoutes = restRoutes(appRouter).filter((route) => route.meta.tier ===
 
 /** How to make, inside an organization, the resource each path parameter names. */
 const RESOURCES: Record<string, (t: TestApp, organizationId: string, marker: string) => Promise<string>> = {
-  memberId: async (t, organizationId, marker) => addMember(t, organizationId, (await signUp(t, { email: `${marker}-member@example.com` })).userId, 'member'),
+  memberId: async (t, organizationId, marker) =>
+    addMember(t, organizationId, (await signUp(t, { email: `${marker}-member@example.com` })).userId, 'member'),
   projectId: async (t, organizationId, marker) => {
     const id = newId();
     const now = new Date();
     await t.services.orm.em.fork().insert(ProjectSchema, {
-      id, organizationId, name: `${marker} project`, slug: `${marker}-project`.toLowerCase(), website: null, description: marker,
-      status: 'active', publishableKey: `pk_${randomBytes(16).toString('hex')}`, createdByUserId: null, createdAt: now, updatedAt: now,
+      id,
+      organizationId,
+      name: `${marker} project`,
+      slug: `${marker}-project`.toLowerCase(),
+      website: null,
+      description: marker,
+      status: 'active',
+      publishableKey: `pk_${randomBytes(16).toString('hex')}`,
+      createdByUserId: null,
+      createdAt: now,
+      updatedAt: now,
     });
     return id;
   },
@@ -52,8 +62,17 @@ const RESOURCES: Record<string, (t: TestApp, organizationId: string, marker: str
     const id = newId();
     const now = new Date();
     await t.services.orm.em.fork().insert(InviteSchema, {
-      id, organizationId, email: `${marker}-invitee@example.com`, role: 'member', tokenHash: sha256Hex(randomBytes(32).toString('hex')), status: 'pending',
-      invitedByUserId: null, expiresAt: new Date(now.getTime() + 86_400_000), createdAt: now, acceptedAt: null, revokedAt: null,
+      id,
+      organizationId,
+      email: `${marker}-invitee@example.com`,
+      role: 'member',
+      tokenHash: sha256Hex(randomBytes(32).toString('hex')),
+      status: 'pending',
+      invitedByUserId: null,
+      expiresAt: new Date(now.getTime() + 86_400_000),
+      createdAt: now,
+      acceptedAt: null,
+      revokedAt: null,
     });
     return id;
   },
@@ -91,7 +110,9 @@ async function tenant(label: string): Promise<Tenant> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '1000', RATE_LIMIT_GLOBAL_POINTS: '100000' } });
+  t = await startTestApp({
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '1000', RATE_LIMIT_GLOBAL_POINTS: '100000' },
+  });
   a = await tenant('alpha');
   b = await tenant('bravo');
   outsider = await signUp(t);
@@ -104,7 +125,8 @@ function pathFor(route: RestRoute, organizationId: string, resources: Record<str
   return `/api${route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (name === 'organizationId') return organizationId;
     const value = resources[name];
-    if (!value) throw new Error(`no fixture for the path parameter {${name}} of ${route.procedurePath}: add one to RESOURCES`);
+    if (!value)
+      throw new Error(`no fixture for the path parameter {${name}} of ${route.procedurePath}: add one to RESOURCES`);
     return value;
   })}`;
 }
@@ -113,9 +135,11 @@ async function call(route: RestRoute, user: SignedUp | { apiKey: string } | { be
   const body = SAMPLE_BODIES[route.procedurePath] ?? {};
   const withBody = route.method !== 'GET';
   const headers =
-    'apiKey' in user ? { 'content-type': 'application/json', 'x-api-key': user.apiKey }
-    : 'bearer' in user ? { 'content-type': 'application/json', authorization: `Bearer ${user.bearer}` }
-    : asBrowser(user.cookie);
+    'apiKey' in user
+      ? { 'content-type': 'application/json', 'x-api-key': user.apiKey }
+      : 'bearer' in user
+        ? { 'content-type': 'application/json', authorization: `Bearer ${user.bearer}` }
+        : asBrowser(user.cookie);
   return t.request(path, { method: route.method, headers, body: withBody ? JSON.stringify(body) : undefined });
 }
 
@@ -133,95 +157,149 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
   });
 
   // (b) applies to routes that name a resource besides the organization.
-  if (route.pathParams.length > 1) it('(b) never hands out another organization’s resource', async () => {
-    const crossed = await call(route, a.owner, pathFor(route, a.id, b.resources));
-    expect(crossed.body, JSON.stringify(crossed.body)).toMatchObject({ status: 403, code: 'TENANT_VIOLATION', data: null });
-    expectNothingOf(b, crossed.body);
-    const foreign = await call(route, b.owner, pathFor(route, a.id, b.resources));
-    expect(foreign.body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
-    expectNothingOf(a, foreign.body);
-  });
+  if (route.pathParams.length > 1)
+    it('(b) never hands out another organization’s resource', async () => {
+      const crossed = await call(route, a.owner, pathFor(route, a.id, b.resources));
+      expect(crossed.body, JSON.stringify(crossed.body)).toMatchObject({
+        status: 403,
+        code: 'TENANT_VIOLATION',
+        data: null,
+      });
+      expectNothingOf(b, crossed.body);
+      const foreign = await call(route, b.owner, pathFor(route, a.id, b.resources));
+      expect(foreign.body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+      expectNothingOf(a, foreign.body);
+    });
 
-  const memberMayNot = route.meta.ownerOnly || (route.meta.permission && !ROLE_PERMISSIONS.member.includes(route.meta.permission));
-  if (memberMayNot) it('(c) refuses a member whose role lacks the permission', async () => {
-    const res = await call(route, a.member, pathFor(route, a.id, a.resources));
-    expect(res.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', data: null });
-    expect(res.body.meta.requiredPermissions).toEqual([route.meta.ownerOnly ? 'owner' : route.meta.permission]);
-  });
+  const memberMayNot =
+    route.meta.ownerOnly || (route.meta.permission && !ROLE_PERMISSIONS.member.includes(route.meta.permission));
+  if (memberMayNot)
+    it('(c) refuses a member whose role lacks the permission', async () => {
+      const res = await call(route, a.member, pathFor(route, a.id, a.resources));
+      expect(res.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', data: null });
+      expect(res.body.meta.requiredPermissions).toEqual([route.meta.ownerOnly ? 'owner' : route.meta.permission]);
+    });
 
   it('(d) answers TENANT_CONTEXT_MISSING without a well-formed organization id', async () => {
     // An empty id on the organization's own path is the list of organizations, not a tenant route.
     const empty = route.path.endsWith('{organizationId}') ? [] : [''];
     for (const organizationId of ['not-an-id', '01H', a.id.toLowerCase(), ...empty]) {
       const res = await call(route, a.owner, pathFor(route, organizationId, a.resources));
-      expect(res.body, `organizationId "${organizationId}"`).toMatchObject({ status: 403, code: 'TENANT_CONTEXT_MISSING', data: null });
+      expect(res.body, `organizationId "${organizationId}"`).toMatchObject({
+        status: 403,
+        code: 'TENANT_CONTEXT_MISSING',
+        data: null,
+      });
     }
   });
 
   it('(d) answers TENANT_CONTEXT_MISSING to a direct call without organizationId', async () => {
-    const caller = callerFor(t.services, { principal: { kind: 'session', userId: a.owner.userId, email: a.owner.email, emailVerified: true, scopes: new Set() } });
-    const procedure = route.procedurePath.split('.').reduce<any>((node, key) => node[key], caller);
-    await expect(procedure({ ...a.resources, ...SAMPLE_BODIES[route.procedurePath] })).rejects.toMatchObject({ apiCode: 'TENANT_CONTEXT_MISSING' });
-  });
-});
-
-describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('%s with personal access tokens', (_, route) => {
-  const path = () => pathFor(route, a.id, a.resources);
-  const requiredScopes = route.meta.scopes ?? [];
-
-  it('(e) refuses a key without the route’s scopes, or any key on a session-only route', async () => {
-    const apiKey = await createApiKey(t, { userId: a.owner.userId, scopes: USER_SCOPES.filter((s) => !requiredScopes.includes(s)) });
-    const res = await call(route, { apiKey }, path());
-    if (route.meta.sessionOnly) expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
-    else expect(res.body).toMatchObject({ status: 403, code: 'API_KEY_MISSING_SCOPES', meta: { requiredScopes } });
-  });
-
-  it('(e) refuses a key pinned to another organization', async () => {
-    const apiKey = await createApiKey(t, { userId: a.owner.userId, organizationId: b.id });
-    expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
-  });
-
-  it('(e) refuses revoked and expired keys', async () => {
-    const revoked = await createApiKey(t, { userId: a.owner.userId, revokedAt: new Date() });
-    const expired = await createApiKey(t, { userId: a.owner.userId, expiresAt: new Date(Date.now() - 1000) });
-    for (const apiKey of [revoked, expired]) expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 401, code: 'INVALID_API_KEY' });
-  });
-
-  if (!route.meta.sessionOnly && (route.meta.ownerOnly || (route.meta.permission && !ROLE_PERMISSIONS.member.includes(route.meta.permission)))) {
-    it('(e) follows the owner’s current role, not the one the key was made under', async () => {
-      const admin = await signUp(t);
-      const memberId = await addMember(t, a.id, admin.userId, 'admin');
-      const apiKey = await createApiKey(t, { userId: admin.userId, organizationId: a.id });
-      await t.services.orm.em.fork().nativeUpdate(MemberSchema, { id: memberId }, { role: 'member' });
-      expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', data: null });
+    const caller = callerFor(t.services, {
+      principal: {
+        kind: 'session',
+        userId: a.owner.userId,
+        email: a.owner.email,
+        emailVerified: true,
+        scopes: new Set(),
+      },
     });
-  }
-});
-
-describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('%s with OAuth bearer tokens', (_, route) => {
-  const path = () => pathFor(route, a.id, a.resources);
-  const requiredScopes = route.meta.scopes ?? [];
-
-  it('(f) refuses a token without the route’s scopes, or any token on a session-only route', async () => {
-    const { token } = await createBearerToken(t, { userId: a.owner.userId, scopes: USER_SCOPES.filter((s) => !requiredScopes.includes(s)) });
-    const res = await call(route, { bearer: token }, path());
-    if (route.meta.sessionOnly) expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
-    else expect(res.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredScopes } });
-  });
-
-  it('(f) refuses a token whose grant was withdrawn, and another user’s token', async () => {
-    const withdrawn = await createBearerToken(t, { userId: a.owner.userId });
-    await t.services.orm.em.fork().getConnection().execute(`delete from oidc_artifacts where model = 'Grant' and id = ?`, [withdrawn.grantId]);
-    const res = await call(route, { bearer: withdrawn.token }, path());
-    expect(res.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
-    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
-    const foreign = await createBearerToken(t, { userId: outsider.userId });
-    expect((await call(route, { bearer: foreign.token }, path())).body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
+    const procedure = route.procedurePath.split('.').reduce<any>((node, key) => node[key], caller);
+    await expect(procedure({ ...a.resources, ...SAMPLE_BODIES[route.procedurePath] })).rejects.toMatchObject({
+      apiCode: 'TENANT_CONTEXT_MISSING',
+    });
   });
 });
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+  '%s with personal access tokens',
+  (_, route) => {
+    const path = () => pathFor(route, a.id, a.resources);
+    const requiredScopes = route.meta.scopes ?? [];
+
+    it('(e) refuses a key without the route’s scopes, or any key on a session-only route', async () => {
+      const apiKey = await createApiKey(t, {
+        userId: a.owner.userId,
+        scopes: USER_SCOPES.filter((s) => !requiredScopes.includes(s)),
+      });
+      const res = await call(route, { apiKey }, path());
+      if (route.meta.sessionOnly) expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+      else expect(res.body).toMatchObject({ status: 403, code: 'API_KEY_MISSING_SCOPES', meta: { requiredScopes } });
+    });
+
+    it('(e) refuses a key pinned to another organization', async () => {
+      const apiKey = await createApiKey(t, { userId: a.owner.userId, organizationId: b.id });
+      expect((await call(route, { apiKey }, path())).body).toMatchObject({
+        status: 403,
+        code: 'FORBIDDEN',
+        data: null,
+      });
+    });
+
+    it('(e) refuses revoked and expired keys', async () => {
+      const revoked = await createApiKey(t, { userId: a.owner.userId, revokedAt: new Date() });
+      const expired = await createApiKey(t, { userId: a.owner.userId, expiresAt: new Date(Date.now() - 1000) });
+      for (const apiKey of [revoked, expired])
+        expect((await call(route, { apiKey }, path())).body).toMatchObject({ status: 401, code: 'INVALID_API_KEY' });
+    });
+
+    if (
+      !route.meta.sessionOnly &&
+      (route.meta.ownerOnly || (route.meta.permission && !ROLE_PERMISSIONS.member.includes(route.meta.permission)))
+    ) {
+      it('(e) follows the owner’s current role, not the one the key was made under', async () => {
+        const admin = await signUp(t);
+        const memberId = await addMember(t, a.id, admin.userId, 'admin');
+        const apiKey = await createApiKey(t, { userId: admin.userId, organizationId: a.id });
+        await t.services.orm.em.fork().nativeUpdate(MemberSchema, { id: memberId }, { role: 'member' });
+        expect((await call(route, { apiKey }, path())).body).toMatchObject({
+          status: 403,
+          code: 'INSUFFICIENT_PERMISSIONS',
+          data: null,
+        });
+      });
+    }
+  },
+);
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+  '%s with OAuth bearer tokens',
+  (_, route) => {
+    const path = () => pathFor(route, a.id, a.resources);
+    const requiredScopes = route.meta.scopes ?? [];
+
+    it('(f) refuses a token without the route’s scopes, or any token on a session-only route', async () => {
+      const { token } = await createBearerToken(t, {
+        userId: a.owner.userId,
+        scopes: USER_SCOPES.filter((s) => !requiredScopes.includes(s)),
+      });
+      const res = await call(route, { bearer: token }, path());
+      if (route.meta.sessionOnly) expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+      else expect(res.body).toMatchObject({ status: 403, code: 'INSUFFICIENT_PERMISSIONS', meta: { requiredScopes } });
+    });
+
+    it('(f) refuses a token whose grant was withdrawn, and another user’s token', async () => {
+      const withdrawn = await createBearerToken(t, { userId: a.owner.userId });
+      await t.services.orm.em
+        .fork()
+        .getConnection()
+        .execute(`delete from oidc_artifacts where model = 'Grant' and id = ?`, [withdrawn.grantId]);
+      const res = await call(route, { bearer: withdrawn.token }, path());
+      expect(res.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      const foreign = await createBearerToken(t, { userId: outsider.userId });
+      expect((await call(route, { bearer: foreign.token }, path())).body).toMatchObject({
+        status: 403,
+        code: 'FORBIDDEN',
+        data: null,
+      });
+    });
+  },
+);
 
 /** The account routes a token may call, and what a key pinned to organization A must get on them. */
-const accountRoutes = restRoutes(appRouter).filter((route) => route.meta.tier === 'user' || (route.meta.tier === 'auth' && route.meta.scopes));
+const accountRoutes = restRoutes(appRouter).filter(
+  (route) => route.meta.tier === 'user' || (route.meta.tier === 'auth' && route.meta.scopes),
+);
 const BEYOND_THE_PIN: Record<string, string> = {
   'user.organizations.create': 'FORBIDDEN',
   'user.invites.accept': 'FORBIDDEN',
@@ -244,11 +322,25 @@ describe('account routes with a key pinned to one organization', () => {
     await addMember(t, b.id, straddler.userId, 'admin');
     pinnedToA = await createApiKey(t, { userId: straddler.userId, organizationId: a.id });
     const pinnedToB = await createApiKey(t, { userId: straddler.userId, organizationId: b.id });
-    const keyInB = (await t.services.orm.em.fork().getConnection().execute<{ id: string }[]>('select id from api_keys where key_hash = ?', [sha256Hex(pinnedToB)]))[0]!.id;
+    const keyInB = (
+      await t.services.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ id: string }[]>('select id from api_keys where key_hash = ?', [sha256Hex(pinnedToB)])
+    )[0]!.id;
     const token = randomBytes(32).toString('base64url');
     await t.services.orm.em.fork().insert(InviteSchema, {
-      id: newId(), organizationId: b.id, email: straddler.email, role: 'owner', tokenHash: sha256Hex(token), status: 'pending',
-      invitedByUserId: b.owner.userId, expiresAt: new Date(Date.now() + 86_400_000), createdAt: new Date(), acceptedAt: null, revokedAt: null,
+      id: newId(),
+      organizationId: b.id,
+      email: straddler.email,
+      role: 'owner',
+      tokenHash: sha256Hex(token),
+      status: 'pending',
+      invitedByUserId: b.owner.userId,
+      expiresAt: new Date(Date.now() + 86_400_000),
+      createdAt: new Date(),
+      acceptedAt: null,
+      revokedAt: null,
     });
     params = { token, clientId: (await registerClient(t, { ownerId: straddler.userId })).id };
     bodies = {
@@ -262,26 +354,35 @@ describe('account routes with a key pinned to one organization', () => {
     queries = { 'auth.apiKey.get': `?id=${keyInB}` };
   });
 
-  it.each(accountRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))('(g) %s shows and reaches nothing beyond the pin', async (_, route) => {
-    const path = `/api${route.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!)}${queries[route.procedurePath] ?? ''}`;
-    const res = await t.request(path, {
-      method: route.method,
-      headers: { 'content-type': 'application/json', 'x-api-key': pinnedToA },
-      body: route.method === 'GET' ? undefined : JSON.stringify(bodies[route.procedurePath] ?? {}),
-    });
-    expectNothingOf(b, res.body);
-    expect(JSON.stringify(res.body)).not.toContain(b.id);
-    const expected = route.meta.sessionOnly ? 'FORBIDDEN' : BEYOND_THE_PIN[route.procedurePath];
-    if (expected) expect(res.body, JSON.stringify(res.body)).toMatchObject({ code: expected, data: null });
-    else expect(res.body, JSON.stringify(res.body)).toMatchObject({ success: true });
-  });
+  it.each(accountRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    '(g) %s shows and reaches nothing beyond the pin',
+    async (_, route) => {
+      const path = `/api${route.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!)}${queries[route.procedurePath] ?? ''}`;
+      const res = await t.request(path, {
+        method: route.method,
+        headers: { 'content-type': 'application/json', 'x-api-key': pinnedToA },
+        body: route.method === 'GET' ? undefined : JSON.stringify(bodies[route.procedurePath] ?? {}),
+      });
+      expectNothingOf(b, res.body);
+      expect(JSON.stringify(res.body)).not.toContain(b.id);
+      const expected = route.meta.sessionOnly ? 'FORBIDDEN' : BEYOND_THE_PIN[route.procedurePath];
+      if (expected) expect(res.body, JSON.stringify(res.body)).toMatchObject({ code: expected, data: null });
+      else expect(res.body, JSON.stringify(res.body)).toMatchObject({ success: true });
+    },
+  );
 
   it('(g) counts, lists and exports only the pinned organization', async () => {
     const headers = { 'x-api-key': pinnedToA };
     expect((await t.request('/api/user/me', { headers })).body.data.organizationCount).toBe(1);
-    expect((await t.request('/api/user/organizations', { headers })).body.data.map((o: { id: string }) => o.id)).toEqual([a.id]);
+    expect(
+      (await t.request('/api/user/organizations', { headers })).body.data.map((o: { id: string }) => o.id),
+    ).toEqual([a.id]);
     expect((await t.request('/api/user/invites', { headers })).body.meta.total).toBe(0);
-    expect((await t.request('/api/user/me/export', { headers })).body.data.memberships.map((m: { organizationId: string }) => m.organizationId)).toEqual([a.id]);
+    expect(
+      (await t.request('/api/user/me/export', { headers })).body.data.memberships.map(
+        (m: { organizationId: string }) => m.organizationId,
+      ),
+    ).toEqual([a.id]);
   });
 });
 

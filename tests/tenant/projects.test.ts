@@ -13,7 +13,10 @@ import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 let frozen: Date | undefined;
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' }, now: () => frozen ?? new Date() });
+  t = await startTestApp({
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+    now: () => frozen ?? new Date(),
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -21,9 +24,11 @@ afterAll(async () => {
 
 const projectsPath = (organizationId: string) => `/api/user/organizations/${organizationId}/projects`;
 const projectPath = (organizationId: string, projectId: string) => `${projectsPath(organizationId)}/${projectId}`;
-const create = (user: SignedUp, organizationId: string, body: Record<string, unknown>) => postJson(t, projectsPath(organizationId), body, user.cookie);
+const create = (user: SignedUp, organizationId: string, body: Record<string, unknown>) =>
+  postJson(t, projectsPath(organizationId), body, user.cookie);
 const get = (user: SignedUp, path: string) => t.request(path, { headers: asBrowser(user.cookie) });
-const put = (user: SignedUp, path: string, body: unknown) => t.request(path, { method: 'PUT', headers: asBrowser(user.cookie), body: JSON.stringify(body) });
+const put = (user: SignedUp, path: string, body: unknown) =>
+  t.request(path, { method: 'PUT', headers: asBrowser(user.cookie), body: JSON.stringify(body) });
 const del = (user: SignedUp, path: string) => t.request(path, { method: 'DELETE', headers: asBrowser(user.cookie) });
 const em = () => t.services.orm.em.fork();
 
@@ -35,10 +40,21 @@ async function owner(name = 'Ada Lovelace'): Promise<SignedUp & { organizationId
 describe('project CRUD', () => {
   it('creates, reads, updates and deletes, auditing each change', async () => {
     const ada = await owner();
-    const created = await create(ada, ada.organizationId, { name: '  Launch Site ', slug: 'launch', website: 'https://example.com', description: 'The big one' });
+    const created = await create(ada, ada.organizationId, {
+      name: '  Launch Site ',
+      slug: 'launch',
+      website: 'https://example.com',
+      description: 'The big one',
+    });
     expect(created.status).toBe(201);
     expect(Object.keys(created.body).sort()).toEqual(['code', 'data', 'message', 'meta', 'status', 'success']);
-    expect(created.body).toMatchObject({ success: true, status: 201, code: 'OK', message: 'Project created successfully', meta: {} });
+    expect(created.body).toMatchObject({
+      success: true,
+      status: 201,
+      code: 'OK',
+      message: 'Project created successfully',
+      meta: {},
+    });
     const project = created.body.data;
     expect(project).toMatchObject({
       name: 'Launch Site',
@@ -48,32 +64,74 @@ describe('project CRUD', () => {
       status: 'draft',
       createdByUser: { id: ada.userId, fullName: 'Ada Lovelace' },
     });
-    expect(Object.keys(project).sort()).toEqual(['createdAt', 'createdByUser', 'description', 'id', 'name', 'publishableKey', 'slug', 'status', 'updatedAt', 'website']);
+    expect(Object.keys(project).sort()).toEqual([
+      'createdAt',
+      'createdByUser',
+      'description',
+      'id',
+      'name',
+      'publishableKey',
+      'slug',
+      'status',
+      'updatedAt',
+      'website',
+    ]);
     expect(project.publishableKey).toMatch(/^pk_[A-Za-z0-9_-]{32}$/);
     expect(project.createdAt).toBe(project.updatedAt);
     const row = await em().findOneOrFail(ProjectSchema, { id: project.id });
-    expect(row).toMatchObject({ organizationId: ada.organizationId, slug: 'launch', createdByUserId: ada.userId, publishableKey: project.publishableKey });
+    expect(row).toMatchObject({
+      organizationId: ada.organizationId,
+      slug: 'launch',
+      createdByUserId: ada.userId,
+      publishableKey: project.publishableKey,
+    });
 
     const fetched = await get(ada, projectPath(ada.organizationId, project.id));
     expect(fetched.status).toBe(200);
     expect(fetched.body).toMatchObject({ code: 'OK', message: 'Project fetched successfully', data: project });
 
-    const updated = await put(ada, projectPath(ada.organizationId, project.id), { name: 'Launch Pad', status: 'active', website: null });
+    const updated = await put(ada, projectPath(ada.organizationId, project.id), {
+      name: 'Launch Pad',
+      status: 'active',
+      website: null,
+    });
     expect(updated.status).toBe(200);
     expect(updated.body.message).toBe('Project updated successfully');
-    expect(updated.body.data).toMatchObject({ id: project.id, name: 'Launch Pad', slug: 'launch', status: 'active', website: null, createdAt: project.createdAt });
+    expect(updated.body.data).toMatchObject({
+      id: project.id,
+      name: 'Launch Pad',
+      slug: 'launch',
+      status: 'active',
+      website: null,
+      createdAt: project.createdAt,
+    });
     expect(Date.parse(updated.body.data.updatedAt)).toBeGreaterThanOrEqual(Date.parse(project.updatedAt));
-    expect(await em().findOneOrFail(ProjectSchema, { id: project.id })).toMatchObject({ name: 'Launch Pad', status: 'active', website: null });
+    expect(await em().findOneOrFail(ProjectSchema, { id: project.id })).toMatchObject({
+      name: 'Launch Pad',
+      status: 'active',
+      website: null,
+    });
 
     const deleted = await del(ada, projectPath(ada.organizationId, project.id));
     expect(deleted.status).toBe(200);
-    expect(deleted.body).toMatchObject({ success: true, code: 'OK', message: 'Project deleted successfully', data: { id: project.id } });
+    expect(deleted.body).toMatchObject({
+      success: true,
+      code: 'OK',
+      message: 'Project deleted successfully',
+      data: { id: project.id },
+    });
     expect(await em().count(ProjectSchema, { id: project.id })).toBe(0);
     expect((await get(ada, projectPath(ada.organizationId, project.id))).body.code).toBe('NOT_FOUND');
 
-    const entries = await em().find(AuditLogSchema, { organizationId: ada.organizationId, targetId: project.id }, { orderBy: { id: 'asc' } });
+    const entries = await em().find(
+      AuditLogSchema,
+      { organizationId: ada.organizationId, targetId: project.id },
+      { orderBy: { id: 'asc' } },
+    );
     expect(entries.map((e) => e.action)).toEqual(['project.created', 'project.updated', 'project.deleted']);
-    expect(entries.every((e) => e.targetType === 'project' && e.actorUserId === ada.userId && e.actorType === 'session')).toBe(true);
+    expect(
+      entries.every((e) => e.targetType === 'project' && e.actorUserId === ada.userId && e.actorType === 'session'),
+    ).toBe(true);
     expect(entries[1]!.metadata).toEqual({ changed: ['name', 'website', 'status'] });
   });
 
@@ -92,7 +150,11 @@ describe('project CRUD', () => {
     await addMember(t, ada.organizationId, grace.userId, 'member');
     const created = await create(grace, ada.organizationId, { name: 'Orphan' });
     expect(created.body.data.createdByUser).toEqual({ id: grace.userId, fullName: 'Grace Hopper' });
-    const gone = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(grace.cookie), body: JSON.stringify({ password: grace.password }) });
+    const gone = await t.request('/api/user/me', {
+      method: 'DELETE',
+      headers: asBrowser(grace.cookie),
+      body: JSON.stringify({ password: grace.password }),
+    });
     expect(gone.status).toBe(200);
     expect((await get(ada, projectPath(ada.organizationId, created.body.data.id))).body.data.createdByUser).toBeNull();
   });
@@ -107,15 +169,30 @@ describe('project validation and slugs', () => {
       expect(res.body.code).toBe('VALIDATION_ERROR');
       expect(res.body.meta.errors).toEqual([expect.objectContaining({ field: 'slug', location: 'body' })]);
     }
-    const mixed = await create(ada, ada.organizationId, { name: '', website: 'ftp://example.com', description: 'x'.repeat(2001), status: 'archived', extra: 1 });
+    const mixed = await create(ada, ada.organizationId, {
+      name: '',
+      website: 'ftp://example.com',
+      description: 'x'.repeat(2001),
+      status: 'archived',
+      extra: 1,
+    });
     expect(mixed.body.code).toBe('VALIDATION_ERROR');
-    expect(mixed.body.meta.errors.map((e: { field: string }) => e.field).sort()).toEqual(['description', 'extra', 'name', 'status', 'website']);
+    expect(mixed.body.meta.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'description',
+      'extra',
+      'name',
+      'status',
+      'website',
+    ]);
 
     const project = (await create(ada, ada.organizationId, { name: 'Valid' })).body.data;
     const empty = await put(ada, projectPath(ada.organizationId, project.id), {});
     expect(empty.status).toBe(400);
     expect(empty.body.code).toBe('VALIDATION_ERROR');
-    const unknown = await put(ada, projectPath(ada.organizationId, project.id), { name: 'ok', publishableKey: 'pk_mine' });
+    const unknown = await put(ada, projectPath(ada.organizationId, project.id), {
+      name: 'ok',
+      publishableKey: 'pk_mine',
+    });
     expect(unknown.body.meta.errors).toEqual([{ field: 'publishableKey', error: 'Unknown field', location: 'body' }]);
   });
 
@@ -133,13 +210,17 @@ describe('project validation and slugs', () => {
     const renamed = await put(ada, projectPath(ada.organizationId, other.id), { slug: 'shared' });
     expect(renamed.status).toBe(409);
     expect(renamed.body.code).toBe('CONFLICT');
-    expect((await put(ada, projectPath(ada.organizationId, other.id), { slug: 'other', name: 'Same slug again' })).status).toBe(200);
+    expect(
+      (await put(ada, projectPath(ada.organizationId, other.id), { slug: 'other', name: 'Same slug again' })).status,
+    ).toBe(200);
     expect(await em().count(ProjectSchema, { organizationId: ada.organizationId, slug: 'shared' })).toBe(1);
   });
 
   it('turns a lost race for a slug into CONFLICT', async () => {
     const ada = await owner();
-    const results = await Promise.all([1, 2, 3, 4].map((n) => create(ada, ada.organizationId, { name: `Racer ${n}`, slug: 'race' })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((n) => create(ada, ada.organizationId, { name: `Racer ${n}`, slug: 'race' })),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
   });
 });
@@ -151,11 +232,15 @@ describe('project tenancy', () => {
   beforeAll(async () => {
     ada = await owner();
     bob = await owner('Bob');
-    bobsProject = (await create(bob, bob.organizationId, { name: 'Bobs Secret Plan', slug: 'bobs-secret-plan' })).body.data;
+    bobsProject = (await create(bob, bob.organizationId, { name: 'Bobs Secret Plan', slug: 'bobs-secret-plan' })).body
+      .data;
   });
 
   it('refuses a non-member on the organization path', async () => {
-    for (const res of [await get(bob, projectsPath(ada.organizationId)), await create(bob, ada.organizationId, { name: 'Intruder' })]) {
+    for (const res of [
+      await get(bob, projectsPath(ada.organizationId)),
+      await create(bob, ada.organizationId, { name: 'Intruder' }),
+    ]) {
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('FORBIDDEN');
     }
@@ -167,7 +252,8 @@ describe('project tenancy', () => {
       expect(res.status).toBe(403);
       expect(res.body).toMatchObject({ success: false, code: 'TENANT_VIOLATION', data: null });
       const text = JSON.stringify(res.body);
-      for (const secret of [bobsProject.name, bobsProject.slug, bobsProject.publishableKey]) expect(text).not.toContain(secret);
+      for (const secret of [bobsProject.name, bobsProject.slug, bobsProject.publishableKey])
+        expect(text).not.toContain(secret);
     }
     expect(await em().findOneOrFail(ProjectSchema, { id: bobsProject.id })).toMatchObject({ name: 'Bobs Secret Plan' });
     expect((await get(ada, projectsPath(ada.organizationId))).body.data).toEqual([]);
@@ -177,7 +263,10 @@ describe('project tenancy', () => {
     const unknown = await get(ada, projectPath(ada.organizationId, newId()));
     expect(unknown.status).toBe(404);
     expect(unknown.body.code).toBe('NOT_FOUND');
-    for (const res of [await get(ada, projectPath(ada.organizationId, 'abc')), await put(ada, projectPath(ada.organizationId, 'abc'), { name: 'x' })]) {
+    for (const res of [
+      await get(ada, projectPath(ada.organizationId, 'abc')),
+      await put(ada, projectPath(ada.organizationId, 'abc'), { name: 'x' }),
+    ]) {
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('VALIDATION_ERROR');
       expect(res.body.meta.errors).toEqual([{ field: 'projectId', error: 'Must be a project id', location: 'params' }]);
@@ -199,15 +288,27 @@ describe('a plain member', () => {
     await create(ada, ada.organizationId, { name: 'By the owner' });
     const mine = await create(mia, ada.organizationId, { name: 'By the member', status: 'active' });
     expect(mine.status).toBe(201);
-    expect((await put(mia, projectPath(ada.organizationId, mine.body.data.id), { description: 'Edited' })).status).toBe(200);
+    expect((await put(mia, projectPath(ada.organizationId, mine.body.data.id), { description: 'Edited' })).status).toBe(
+      200,
+    );
 
     const rest = await get(mia, projectsPath(ada.organizationId));
     expect(rest.status).toBe(200);
     expect(rest.body.message).toBe('Items fetched successfully');
     expect(rest.body.meta).toEqual({ total: 2, offset: 0, limit: 20, hasMore: false });
-    const trpc = await createTRPCClient<AppRouter>({ links: [httpLink({ url: `${t.url}/trpc`, headers: { cookie: mia.cookie, origin: ORIGIN } })] }).tenant.projects.list.query({ organizationId: ada.organizationId });
-    const principal = { kind: 'session' as const, userId: mia.userId, email: mia.email, emailVerified: false, scopes: new Set<never>() };
-    const direct = await callerFor(t.services, { principal }).tenant.projects.list({ organizationId: ada.organizationId });
+    const trpc = await createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${t.url}/trpc`, headers: { cookie: mia.cookie, origin: ORIGIN } })],
+    }).tenant.projects.list.query({ organizationId: ada.organizationId });
+    const principal = {
+      kind: 'session' as const,
+      userId: mia.userId,
+      email: mia.email,
+      emailVerified: false,
+      scopes: new Set<never>(),
+    };
+    const direct = await callerFor(t.services, { principal }).tenant.projects.list({
+      organizationId: ada.organizationId,
+    });
     expect(direct.items.map((p) => p.name)).toEqual(['By the member', 'By the owner']);
     expect(rest.body.data).toEqual(direct.items);
     expect(trpc).toEqual(direct);
@@ -219,7 +320,17 @@ describe('a plain member', () => {
 
 describe('GET …/projects: paging, search, filters and order', () => {
   let ada: SignedUp & { organizationId: string };
-  const names = ['Alpha', 'Bravo', 'Charlie', '100% Juice', 'Plain 100 Juice', 'snake_case tool', 'snake-case', 'Café ☕', 'back\\slash'];
+  const names = [
+    'Alpha',
+    'Bravo',
+    'Charlie',
+    '100% Juice',
+    'Plain 100 Juice',
+    'snake_case tool',
+    'snake-case',
+    'Café ☕',
+    'back\\slash',
+  ];
   const active = new Set(['Alpha', 'Bravo', 'Charlie']);
   const ids: string[] = [];
   const list = (query: string) => get(ada, `${projectsPath(ada.organizationId)}?${query}`);
@@ -270,7 +381,9 @@ describe('GET …/projects: paging, search, filters and order', () => {
       const res = await list(query);
       expect(res.status, query).toBe(400);
       expect(res.body.code).toBe('VALIDATION_ERROR');
-      expect(res.body.meta.errors).toEqual([expect.objectContaining({ field: query.split('=')[0], location: 'query' })]);
+      expect(res.body.meta.errors).toEqual([
+        expect.objectContaining({ field: query.split('=')[0], location: 'query' }),
+      ]);
     }
   });
 

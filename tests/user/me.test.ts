@@ -14,7 +14,9 @@ import { asBrowser, ORIGIN, signUp, uniqueEmail } from '../support/identity.js';
 const mailDir = mkdtempSync(path.join(os.tmpdir(), 'api-mail-'));
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', MAIL_DIR: mailDir, SMTP_URL: '' } });
+  t = await startTestApp({
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', MAIL_DIR: mailDir, SMTP_URL: '' },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -25,12 +27,28 @@ describe('GET /api/user/me', () => {
   it('gives the same account through REST, tRPC and createCaller', async () => {
     const user = await signUp(t);
     const rest = await t.request('/api/user/me', { headers: asBrowser(user.cookie) });
-    const trpc = await createTRPCClient<AppRouter>({ links: [httpLink({ url: `${t.url}/trpc`, headers: { cookie: user.cookie, origin: ORIGIN } })] }).user.me.get.query();
+    const trpc = await createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${t.url}/trpc`, headers: { cookie: user.cookie, origin: ORIGIN } })],
+    }).user.me.get.query();
     const direct = await callerFor(t.services, { credentials: { method: 'GET', cookie: user.cookie } }).user.me.get();
     expect(rest.body.data).toEqual(direct);
     expect(trpc).toEqual(direct);
     expect(Object.keys(direct).sort()).toEqual(
-      ['createdAt', 'email', 'emailPreferences', 'fullName', 'id', 'isActive', 'isVerified', 'lastLoginAt', 'organizationCount', 'role', 'twoFactorEnabled', 'updatedAt', 'verifiedAt'].sort(),
+      [
+        'createdAt',
+        'email',
+        'emailPreferences',
+        'fullName',
+        'id',
+        'isActive',
+        'isVerified',
+        'lastLoginAt',
+        'organizationCount',
+        'role',
+        'twoFactorEnabled',
+        'updatedAt',
+        'verifiedAt',
+      ].sort(),
     );
   });
 
@@ -39,7 +57,14 @@ describe('GET /api/user/me', () => {
     const signUpCall = callerFor(t.services, { ip: '203.0.113.200' });
     const signed = await signUpCall.auth.signUpEmail({ email, password: 'a fine passphrase', name: 'Direct' });
     expect(signed.user.email).toBe(email);
-    const principal = { kind: 'session' as const, userId: signed.user.id, email, emailVerified: false, scopes: new Set<never>(), sessionId: signed.session.id };
+    const principal = {
+      kind: 'session' as const,
+      userId: signed.user.id,
+      email,
+      emailVerified: false,
+      scopes: new Set<never>(),
+      sessionId: signed.session.id,
+    };
     const profile = await callerFor(t.services, { principal }).user.me.get();
     expect(profile).toMatchObject({ email, fullName: 'Direct', organizationCount: 1 });
   });
@@ -48,11 +73,19 @@ describe('GET /api/user/me', () => {
 describe('PUT /api/user/me', () => {
   it('updates the name and email preferences and refuses unknown fields', async () => {
     const user = await signUp(t);
-    const res = await t.request('/api/user/me', { method: 'PUT', headers: asBrowser(user.cookie), body: JSON.stringify({ fullName: '  Grace Hopper ', emailPreferences: { marketingOptOut: true } }) });
+    const res = await t.request('/api/user/me', {
+      method: 'PUT',
+      headers: asBrowser(user.cookie),
+      body: JSON.stringify({ fullName: '  Grace Hopper ', emailPreferences: { marketingOptOut: true } }),
+    });
     expect(res.status).toBe(200);
     expect(res.body.message).toBe('User updated successfully');
     expect(res.body.data).toMatchObject({ fullName: 'Grace Hopper', emailPreferences: { marketingOptOut: true } });
-    const bad = await t.request('/api/user/me', { method: 'PUT', headers: asBrowser(user.cookie), body: JSON.stringify({ email: 'x@example.com', fullName: '' }) });
+    const bad = await t.request('/api/user/me', {
+      method: 'PUT',
+      headers: asBrowser(user.cookie),
+      body: JSON.stringify({ email: 'x@example.com', fullName: '' }),
+    });
     expect(bad.body.code).toBe('VALIDATION_ERROR');
     expect(bad.body.meta.errors.map((e: { field: string }) => e.field).sort()).toEqual(['email', 'fullName']);
   });
@@ -74,7 +107,11 @@ describe('GET /api/user/me/export', () => {
 describe('DELETE /api/user/me', () => {
   it('needs the password, then removes the user, their data and their solo organization', async () => {
     const user = await signUp(t);
-    const wrong = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(user.cookie), body: JSON.stringify({ password: 'not it at all' }) });
+    const wrong = await t.request('/api/user/me', {
+      method: 'DELETE',
+      headers: asBrowser(user.cookie),
+      body: JSON.stringify({ password: 'not it at all' }),
+    });
     expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
     const missing = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(user.cookie) });
     expect(missing.body.code).toBe('VALIDATION_ERROR');
@@ -82,13 +119,19 @@ describe('DELETE /api/user/me', () => {
 
     const em = t.services.orm.em.fork();
     const organizationId = (await em.findOneOrFail(MemberSchema, { userId: user.userId })).organizationId;
-    const res = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(user.cookie), body: JSON.stringify({ password: user.password }) });
+    const res = await t.request('/api/user/me', {
+      method: 'DELETE',
+      headers: asBrowser(user.cookie),
+      body: JSON.stringify({ password: user.password }),
+    });
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ id: user.userId });
     expect(await em.count(UserSchema, { id: user.userId })).toBe(0);
     expect(await em.count(SessionSchema, { userId: user.userId })).toBe(0);
     expect(await em.count(OrganizationSchema, { id: organizationId })).toBe(0);
-    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect((await t.request('/api/user/me', { headers: asBrowser(user.cookie) })).body.code).toBe(
+      'INVALID_OR_EXPIRED_TOKEN',
+    );
   });
 
   it('is blocked while the user is the only owner of an organization with other members', async () => {
@@ -96,8 +139,18 @@ describe('DELETE /api/user/me', () => {
     const member = await signUp(t);
     const em = t.services.orm.em.fork();
     const organizationId = (await em.findOneOrFail(MemberSchema, { userId: owner.userId })).organizationId;
-    await em.insert(MemberSchema, { id: '01JAAAAAAAAAAAAAAAAAAAAAAA', organizationId, userId: member.userId, role: 'member' as const, createdAt: new Date() });
-    const res = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(owner.cookie), body: JSON.stringify({ password: owner.password }) });
+    await em.insert(MemberSchema, {
+      id: '01JAAAAAAAAAAAAAAAAAAAAAAA',
+      organizationId,
+      userId: member.userId,
+      role: 'member' as const,
+      createdAt: new Date(),
+    });
+    const res = await t.request('/api/user/me', {
+      method: 'DELETE',
+      headers: asBrowser(owner.cookie),
+      body: JSON.stringify({ password: owner.password }),
+    });
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('CONFLICT');
     expect(res.body.meta.organizations).toEqual([organizationId]);
@@ -115,7 +168,9 @@ describe('mail without SMTP_URL', () => {
     const user = await signUp(t);
     await t.services.mailer.idle();
     const files = readdirSync(mailDir).filter((f) => f.endsWith('.eml'));
-    const mine = files.map((f) => readFileSync(path.join(mailDir, f), 'utf8')).find((text) => text.includes(`To: ${user.email}`));
+    const mine = files
+      .map((f) => readFileSync(path.join(mailDir, f), 'utf8'))
+      .find((text) => text.includes(`To: ${user.email}`));
     expect(mine).toBeDefined();
     expect(mine).toContain('Subject: Verify your email address');
     expect(mine).toMatch(/verify-email\?token=/);

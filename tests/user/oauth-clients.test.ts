@@ -15,12 +15,17 @@ afterAll(async () => {
 });
 
 const BASE = '/api/user/oauth-clients';
-const VALID = { name: 'My app', redirectUris: ['https://app.example.com/callback'], allowedScopes: ['openid', 'user:read'] };
+const VALID = {
+  name: 'My app',
+  redirectUris: ['https://app.example.com/callback'],
+  allowedScopes: ['openid', 'user:read'],
+};
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const clientRow = (id: string) => t.services.orm.em.fork().findOne(OAuthClientSchema, { id });
 
 const get = (path: string, cookie?: string) => t.request(path, { headers: asBrowser(cookie) });
-const put = (path: string, body: unknown, cookie: string) => t.request(path, { method: 'PUT', headers: asBrowser(cookie), body: JSON.stringify(body) });
+const put = (path: string, body: unknown, cookie: string) =>
+  t.request(path, { method: 'PUT', headers: asBrowser(cookie), body: JSON.stringify(body) });
 const del = (path: string, cookie: string) => t.request(path, { method: 'DELETE', headers: asBrowser(cookie) });
 
 async function createClient(user: SignedUp, body: Record<string, unknown> = {}) {
@@ -39,7 +44,12 @@ function expectNoSecret(body: unknown, secret: string) {
 describe('the lifecycle of a confidential client', () => {
   it('creates, lists, gets, updates, rotates and deletes a client', async () => {
     const user = await signUp(t);
-    const created = await postJson(t, BASE, { ...VALID, name: '  My app ', allowedScopes: ['openid', 'user:read', 'openid'] }, user.cookie);
+    const created = await postJson(
+      t,
+      BASE,
+      { ...VALID, name: '  My app ', allowedScopes: ['openid', 'user:read', 'openid'] },
+      user.cookie,
+    );
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ success: true, status: 201, code: 'OK', message: 'OAuth client created' });
     const { clientId, clientSecret } = created.body.data;
@@ -72,9 +82,18 @@ describe('the lifecycle of a confidential client', () => {
     expectNoSecret(got.body, clientSecret);
 
     const redirectUris = ['https://app.example.com/v2/callback', 'http://127.0.0.1:8080/cb'];
-    const updated = await put(`${BASE}/${clientId}`, { redirectUris, logoUri: 'https://app.example.com/logo.png' }, user.cookie);
+    const updated = await put(
+      `${BASE}/${clientId}`,
+      { redirectUris, logoUri: 'https://app.example.com/logo.png' },
+      user.cookie,
+    );
     expect(updated.status).toBe(200);
-    expect(updated.body.data).toMatchObject({ clientId, name: 'My app', redirectUris, logoUri: 'https://app.example.com/logo.png' });
+    expect(updated.body.data).toMatchObject({
+      clientId,
+      name: 'My app',
+      redirectUris,
+      logoUri: 'https://app.example.com/logo.png',
+    });
     expectNoSecret(updated.body, clientSecret);
     expect((await clientRow(clientId))?.redirectUris).toEqual(redirectUris);
 
@@ -105,7 +124,10 @@ describe('the lifecycle of a confidential client', () => {
     await connection.execute(insert, ['Grant', `g-${kept.clientId}`, JSON.stringify({ clientId: kept.clientId })]);
 
     expect((await del(`${BASE}/${doomed.clientId}`, user.cookie)).status).toBe(200);
-    const left = await connection.execute<{ id: string }[]>(`select id from oidc_artifacts where id in (?, ?)`, [`g-${doomed.clientId}`, `g-${kept.clientId}`]);
+    const left = await connection.execute<{ id: string }[]>(`select id from oidc_artifacts where id in (?, ?)`, [
+      `g-${doomed.clientId}`,
+      `g-${kept.clientId}`,
+    ]);
     expect(left.map((r) => r.id)).toEqual([`g-${kept.clientId}`]);
   });
 });
@@ -126,7 +148,12 @@ describe('public clients', () => {
 
   it('cannot use client_credentials, on create or update', async () => {
     const user = await signUp(t);
-    const refused = await postJson(t, BASE, { ...VALID, type: 'public', grantTypes: ['authorization_code', 'client_credentials'] }, user.cookie);
+    const refused = await postJson(
+      t,
+      BASE,
+      { ...VALID, type: 'public', grantTypes: ['authorization_code', 'client_credentials'] },
+      user.cookie,
+    );
     expect(refused.status).toBe(400);
     expect(refused.body.code).toBe('VALIDATION_ERROR');
     expect(refused.body.meta.errors).toEqual([expect.objectContaining({ field: 'grantTypes' })]);
@@ -154,9 +181,15 @@ describe('validation', () => {
     expect(res.body.code).toBe('VALIDATION_ERROR');
     expect(res.body.meta.errors).toEqual([expect.objectContaining({ field: 'redirectUris.0', location: 'body' })]);
 
-    const loopback = await create({ redirectUris: ['http://127.0.0.1:8080/cb', 'http://localhost/cb', 'http://[::1]:3000/cb'] });
+    const loopback = await create({
+      redirectUris: ['http://127.0.0.1:8080/cb', 'http://localhost/cb', 'http://[::1]:3000/cb'],
+    });
     expect(loopback.status).toBe(201);
-    expect(loopback.body.data.redirectUris).toEqual(['http://127.0.0.1:8080/cb', 'http://localhost/cb', 'http://[::1]:3000/cb']);
+    expect(loopback.body.data.redirectUris).toEqual([
+      'http://127.0.0.1:8080/cb',
+      'http://localhost/cb',
+      'http://[::1]:3000/cb',
+    ]);
   });
 
   it.each([

@@ -34,7 +34,10 @@ export const ApiKeyFields = {
     .array(z.string())
     .min(1, 'Name at least one scope')
     .max(100, 'Must be at most 100 scopes')
-    .refine((scopes) => scopes.every((scope) => KNOWN.has(scope)), `Unknown scope; allowed scopes are: ${USER_SCOPES.join(', ')}`)
+    .refine(
+      (scopes) => scopes.every((scope) => KNOWN.has(scope)),
+      `Unknown scope; allowed scopes are: ${USER_SCOPES.join(', ')}`,
+    )
     .transform((scopes) => [...new Set(scopes)] as Scope[]),
   metadata: z
     .record(z.string(), z.unknown())
@@ -55,7 +58,16 @@ export const ApiKeyOutput = z.object({
 });
 
 /** The answer of create and rotate: the one time the full key is shown. */
-export const NewApiKeyOutput = ApiKeyOutput.pick({ id: true, name: true, start: true, scopes: true, organizationId: true, expiresAt: true, createdAt: true, metadata: true }).extend({
+export const NewApiKeyOutput = ApiKeyOutput.pick({
+  id: true,
+  name: true,
+  start: true,
+  scopes: true,
+  organizationId: true,
+  expiresAt: true,
+  createdAt: true,
+  metadata: true,
+}).extend({
   key: z.string(),
 });
 
@@ -85,16 +97,27 @@ export function newApiKeyOutput(key: ApiKey, secret: string): z.output<typeof Ne
  */
 export function assertGrantable(principal: Principal, scopes: readonly string[]): void {
   if (principal.kind === 'oauth') {
-    throw new ApiError('FORBIDDEN', 'An OAuth access token cannot create, change or rotate API keys; sign in, or use an API key');
+    throw new ApiError(
+      'FORBIDDEN',
+      'An OAuth access token cannot create, change or rotate API keys; sign in, or use an API key',
+    );
   }
   const missing = scopes.filter((scope) => !principal.scopes.has(scope as Scope));
   if (principal.kind !== 'session' && missing.length > 0) {
-    throw new ApiError('API_KEY_MISSING_SCOPES', `This credential cannot grant scopes it lacks: ${missing.join(', ')}`, { requiredScopes: missing });
+    throw new ApiError(
+      'API_KEY_MISSING_SCOPES',
+      `This credential cannot grant scopes it lacks: ${missing.join(', ')}`,
+      { requiredScopes: missing },
+    );
   }
 }
 
 /** The organization a new key is pinned to: the requested one (if the caller is a member) or a pinned PAT's own. */
-export async function pinFor(em: EntityManager, principal: Principal, requested: string | undefined): Promise<string | null> {
+export async function pinFor(
+  em: EntityManager,
+  principal: Principal,
+  requested: string | undefined,
+): Promise<string | null> {
   if (principal.organizationId && requested && requested !== principal.organizationId) {
     throw new ApiError('FORBIDDEN', 'This credential is pinned to another organization');
   }

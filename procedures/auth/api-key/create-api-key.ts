@@ -10,7 +10,12 @@ const MAX_EXPIRES_IN = 365 * 86_400;
 /** POST /api/auth/api-key/create: the full key is in this answer and nowhere else (200, as documented). */
 export const createApiKey = credentialProcedure
   .meta({
-    openapi: { method: 'POST', path: '/auth/api-key/create', tags: ['api-keys'], summary: 'Create a personal access token' },
+    openapi: {
+      method: 'POST',
+      path: '/auth/api-key/create',
+      tags: ['api-keys'],
+      summary: 'Create a personal access token',
+    },
     message: 'API key created',
     secret: true,
     verifiedEmail: true,
@@ -19,7 +24,12 @@ export const createApiKey = credentialProcedure
   .input(
     z.strictObject({
       name: ApiKeyFields.name,
-      expiresIn: z.number().int('Must be a whole number of seconds').min(60, 'Must be at least 60 seconds').max(MAX_EXPIRES_IN, 'Must be at most 365 days').optional(),
+      expiresIn: z
+        .number()
+        .int('Must be a whole number of seconds')
+        .min(60, 'Must be at least 60 seconds')
+        .max(MAX_EXPIRES_IN, 'Must be at most 365 days')
+        .optional(),
       scopes: ApiKeyFields.scopes,
       organizationId: z.string().regex(ULID_PATTERN, 'Must be an organization id').optional(),
       metadata: ApiKeyFields.metadata.optional(),

@@ -6,7 +6,12 @@ import { ApiKeyId, findOwnKey } from './api-key.js';
 /** POST /api/auth/api-key/delete: revokes the key; the next request with it is INVALID_API_KEY. */
 export const deleteApiKey = credentialProcedure
   .meta({
-    openapi: { method: 'POST', path: '/auth/api-key/delete', tags: ['api-keys'], summary: 'Revoke a personal access token' },
+    openapi: {
+      method: 'POST',
+      path: '/auth/api-key/delete',
+      tags: ['api-keys'],
+      summary: 'Revoke a personal access token',
+    },
     message: 'API key deleted successfully',
     scopes: ['api-keys:delete'],
   })

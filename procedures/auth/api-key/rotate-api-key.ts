@@ -9,7 +9,12 @@ import { ApiKeyId, assertGrantable, findOwnKey, NewApiKeyOutput, newApiKeyOutput
  */
 export const rotateApiKey = credentialProcedure
   .meta({
-    openapi: { method: 'POST', path: '/auth/api-key/rotate', tags: ['api-keys'], summary: 'Rotate a personal access token' },
+    openapi: {
+      method: 'POST',
+      path: '/auth/api-key/rotate',
+      tags: ['api-keys'],
+      summary: 'Rotate a personal access token',
+    },
     message: 'API key rotated',
     secret: true,
     verifiedEmail: true,
@@ -18,7 +23,12 @@ export const rotateApiKey = credentialProcedure
   .input(
     z.strictObject({
       id: ApiKeyId,
-      gracePeriod: z.number().int('Must be a whole number of seconds').min(0, 'Must be 0 or more').max(86_400, 'Must be at most 86400 seconds (24 h)').default(0),
+      gracePeriod: z
+        .number()
+        .int('Must be a whole number of seconds')
+        .min(0, 'Must be 0 or more')
+        .max(86_400, 'Must be at most 86400 seconds (24 h)')
+        .default(0),
     }),
   )
   .output(NewApiKeyOutput)

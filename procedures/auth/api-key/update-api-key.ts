@@ -8,7 +8,12 @@ const CHANGEABLE = ['name', 'scopes', 'metadata'] as const;
 /** POST /api/auth/api-key/update: only the fields sent change; scopes within the same ceiling as create. */
 export const updateApiKey = credentialProcedure
   .meta({
-    openapi: { method: 'POST', path: '/auth/api-key/update', tags: ['api-keys'], summary: 'Update a personal access token' },
+    openapi: {
+      method: 'POST',
+      path: '/auth/api-key/update',
+      tags: ['api-keys'],
+      summary: 'Update a personal access token',
+    },
     message: 'API key updated successfully',
     scopes: ['api-keys:write'],
   })
@@ -20,7 +25,9 @@ export const updateApiKey = credentialProcedure
         scopes: ApiKeyFields.scopes.optional(),
         metadata: ApiKeyFields.metadata.optional(),
       })
-      .refine((body) => CHANGEABLE.some((field) => body[field] !== undefined), { message: `Send at least one of: ${CHANGEABLE.join(', ')}` }),
+      .refine((body) => CHANGEABLE.some((field) => body[field] !== undefined), {
+        message: `Send at least one of: ${CHANGEABLE.join(', ')}`,
+      }),
   )
   .output(ApiKeyOutput)
   .mutation(async ({ ctx, input }) => {

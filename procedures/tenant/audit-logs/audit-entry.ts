@@ -38,7 +38,10 @@ export interface AuditRow {
 }
 
 /** The WHERE clause of an audit query: always this organization, then the filters. */
-export function auditWhere(organizationId: string, filters: z.output<typeof AuditFilters>): { sql: string; params: unknown[] } {
+export function auditWhere(
+  organizationId: string,
+  filters: z.output<typeof AuditFilters>,
+): { sql: string; params: unknown[] } {
   const where = ['a.organization_id = ?'];
   const params: unknown[] = [organizationId];
   if (filters.action) {
@@ -68,7 +71,10 @@ export function auditEntry(row: AuditRow): AuditEntryOutput {
   return {
     id: row.id,
     action: row.action,
-    actor: row.actor_user_id && row.full_name !== null && row.email !== null ? { id: row.actor_user_id, fullName: row.full_name, email: row.email } : null,
+    actor:
+      row.actor_user_id && row.full_name !== null && row.email !== null
+        ? { id: row.actor_user_id, fullName: row.full_name, email: row.email }
+        : null,
     actorType: row.actor_type,
     targetType: row.target_type,
     targetId: row.target_id,

@@ -7,10 +7,30 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { tenantProcedure } from '../../../server/trpc.js';
-import { AUDIT_COLUMNS, AUDIT_FROM, auditEntry, AuditFilters, auditWhere, type AuditEntryOutput, type AuditRow } from './audit-entry.js';
+import {
+  AUDIT_COLUMNS,
+  AUDIT_FROM,
+  auditEntry,
+  AuditFilters,
+  auditWhere,
+  type AuditEntryOutput,
+  type AuditRow,
+} from './audit-entry.js';
 
 const BATCH = 500;
-const CSV_COLUMNS = ['id', 'createdAt', 'action', 'actorId', 'actorEmail', 'actorType', 'targetType', 'targetId', 'ip', 'userAgent', 'metadata'] as const;
+const CSV_COLUMNS = [
+  'id',
+  'createdAt',
+  'action',
+  'actorId',
+  'actorEmail',
+  'actorType',
+  'targetType',
+  'targetId',
+  'ip',
+  'userAgent',
+  'metadata',
+] as const;
 
 function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
@@ -20,20 +40,39 @@ function csvCell(value: unknown): string {
 }
 
 function csvLine(entry: AuditEntryOutput): string {
-  const values = [entry.id, entry.createdAt, entry.action, entry.actor?.id, entry.actor?.email, entry.actorType, entry.targetType, entry.targetId, entry.ip, entry.userAgent, entry.metadata];
+  const values = [
+    entry.id,
+    entry.createdAt,
+    entry.action,
+    entry.actor?.id,
+    entry.actor?.email,
+    entry.actorType,
+    entry.targetType,
+    entry.targetId,
+    entry.ip,
+    entry.userAgent,
+    entry.metadata,
+  ];
   return `${values.map(csvCell).join(',')}\n`;
 }
 
-async function* exportLines(em: EntityManager, organizationId: string, filters: z.output<typeof AuditFilters>, format: 'jsonl' | 'csv'): AsyncGenerator<string> {
+async function* exportLines(
+  em: EntityManager,
+  organizationId: string,
+  filters: z.output<typeof AuditFilters>,
+  format: 'jsonl' | 'csv',
+): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
   const where = auditWhere(organizationId, filters);
   let after: { createdAt: string; id: string } | undefined;
   for (;;) {
     const keyset = after ? ' and (a.created_at, a.id) < (?, ?)' : '';
-    const rows = await em.getConnection().execute<AuditRow[]>(
-      `select ${AUDIT_COLUMNS} ${AUDIT_FROM} where ${where.sql}${keyset} order by a.created_at desc, a.id desc limit ${BATCH}`,
-      after ? [...where.params, after.createdAt, after.id] : where.params,
-    );
+    const rows = await em
+      .getConnection()
+      .execute<AuditRow[]>(
+        `select ${AUDIT_COLUMNS} ${AUDIT_FROM} where ${where.sql}${keyset} order by a.created_at desc, a.id desc limit ${BATCH}`,
+        after ? [...where.params, after.createdAt, after.id] : where.params,
+      );
     for (const row of rows) {
       const entry = auditEntry(row);
       yield format === 'csv' ? csvLine(entry) : `${JSON.stringify(entry)}\n`;
@@ -45,12 +84,19 @@ async function* exportLines(em: EntityManager, organizationId: string, filters: 
 }
 
 const Lines = z
-  .custom<AsyncIterable<string>>((value) => typeof (value as AsyncIterable<string> | null)?.[Symbol.asyncIterator] === 'function')
+  .custom<AsyncIterable<string>>(
+    (value) => typeof (value as AsyncIterable<string> | null)?.[Symbol.asyncIterator] === 'function',
+  )
   .meta({ override: { type: 'string', description: 'The file, streamed' } });
 
 export const exportAuditLogs = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}/audit-logs/export', tags: ['audit'], summary: 'Export the audit log (JSON lines or CSV)' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}/audit-logs/export',
+      tags: ['audit'],
+      summary: 'Export the audit log (JSON lines or CSV)',
+    },
     message: 'Audit log exported',
     scopes: ['organizations:read'],
     permission: 'organization:manage-security',

@@ -30,7 +30,12 @@ const alreadyPending = () =>
 
 export const createInvite = tenantProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/invites', tags: ['invites'], summary: 'Invite someone by email' },
+    openapi: {
+      method: 'POST',
+      path: '/user/organizations/{organizationId}/invites',
+      tags: ['invites'],
+      summary: 'Invite someone by email',
+    },
     message: 'Invitation sent successfully',
     status: 201,
     scopes: ['organizations:write'],
@@ -50,16 +55,21 @@ export const createInvite = tenantProcedure
     const domain = input.email.slice(input.email.lastIndexOf('@') + 1);
     if (allowed.length > 0 && !allowed.some((d) => d.toLowerCase() === domain)) {
       const error = `Invitations are limited to: ${allowed.join(', ')}`;
-      throw new ApiError('VALIDATION_ERROR', `Invalid email: ${error}`, { errors: [{ field: 'email', error, location: 'body' }] });
+      throw new ApiError('VALIDATION_ERROR', `Invalid email: ${error}`, {
+        errors: [{ field: 'email', error, location: 'body' }],
+      });
     }
     const [memberRows, pending] = await Promise.all([
-      ctx.em.getConnection().execute<{ taken: boolean }[]>(
-        'select exists(select 1 from members m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?) as taken',
-        [organizationId, input.email],
-      ),
+      ctx.em
+        .getConnection()
+        .execute<{ taken: boolean }[]>(
+          'select exists(select 1 from members m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?) as taken',
+          [organizationId, input.email],
+        ),
       ctx.em.fork().count(InviteSchema, { organizationId, email: input.email, status: 'pending' }),
     ]);
-    if (memberRows[0]?.taken) throw new ApiError('CONFLICT', 'This email already belongs to a member of the organization');
+    if (memberRows[0]?.taken)
+      throw new ApiError('CONFLICT', 'This email already belongs to a member of the organization');
     if (pending > 0) throw alreadyPending();
     await spendMailBudget(ctx, 'invite', input.email, organizationId);
 
@@ -69,13 +79,30 @@ export const createInvite = tenantProcedure
       invite = await ctx.em.transactional(async (em) => {
         await lockSenderRole(em, organizationId, ctx.principal.userId, input.role);
         const created = em.create(InviteSchema, {
-          id: newId(), organizationId, email: input.email, role: input.role, tokenHash, status: 'pending',
-          invitedByUserId: ctx.principal.userId, expiresAt, createdAt: now, acceptedAt: null, revokedAt: null,
+          id: newId(),
+          organizationId,
+          email: input.email,
+          role: input.role,
+          tokenHash,
+          status: 'pending',
+          invitedByUserId: ctx.principal.userId,
+          expiresAt,
+          createdAt: now,
+          acceptedAt: null,
+          revokedAt: null,
         });
         em.persist(created);
-        audit(em, { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
-          action: 'invite.created', targetType: 'invite', targetId: created.id, metadata: { email: input.email, role: input.role },
-        }, now);
+        audit(
+          em,
+          { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent },
+          {
+            action: 'invite.created',
+            targetType: 'invite',
+            targetId: created.id,
+            metadata: { email: input.email, role: input.role },
+          },
+          now,
+        );
         return created;
       });
     } catch (error) {

@@ -54,7 +54,10 @@ export function toInviteOutput(invite: Invite, inviter: Inviter, now: Date): z.o
 }
 
 /** `{id, fullName}` of each inviter still on record (a deleted inviter leaves null). */
-export async function invitersById(em: EntityManager, ids: (string | null)[]): Promise<Map<string, NonNullable<Inviter>>> {
+export async function invitersById(
+  em: EntityManager,
+  ids: (string | null)[],
+): Promise<Map<string, NonNullable<Inviter>>> {
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
   if (wanted.length === 0) return new Map();
   const users = await em.find(UserSchema, { id: { $in: wanted } }, { fields: ['id', 'fullName'] });
@@ -76,6 +79,13 @@ export function sendInvite(
   inviterName: string | null,
 ): void {
   ctx.services.mailer.sendInBackground(
-    inviteMail(ctx.services.config.appUrl, { to: invite.email, token, organizationName, inviterName, role: invite.role, expiresAt: invite.expiresAt }),
+    inviteMail(ctx.services.config.appUrl, {
+      to: invite.email,
+      token,
+      organizationName,
+      inviterName,
+      role: invite.role,
+      expiresAt: invite.expiresAt,
+    }),
   );
 }

@@ -22,12 +22,22 @@ function statusFilter(status: InviteView | undefined, now: Date): ObjectQuery<In
 /** GET /api/user/organizations/{organizationId}/invites: every invitation, newest first. */
 export const listInvites = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}/invites', tags: ['invites'], summary: 'List invitations' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}/invites',
+      tags: ['invites'],
+      summary: 'List invitations',
+    },
     message: 'Items fetched successfully',
     scopes: ['organizations:read'],
     permission: 'organization:read',
   })
-  .input(PageInput.extend({ organizationId: z.string(), status: z.enum(INVITE_STATUSES, 'Must be one of pending, accepted, revoked, expired').optional() }))
+  .input(
+    PageInput.extend({
+      organizationId: z.string(),
+      status: z.enum(INVITE_STATUSES, 'Must be one of pending, accepted, revoked, expired').optional(),
+    }),
+  )
   .output(pageOf(InviteOutput))
   .query(async ({ ctx, input }) => {
     const now = ctx.services.now();
@@ -36,7 +46,12 @@ export const listInvites = tenantProcedure
       { organizationId: ctx.organization.id, ...statusFilter(input.status, now) },
       { orderBy: { createdAt: 'desc', id: 'desc' }, offset: input.offset, limit: input.limit },
     );
-    const inviters = await invitersById(ctx.em, invites.map((i) => i.invitedByUserId));
-    const items = invites.map((i) => toInviteOutput(i, (i.invitedByUserId && inviters.get(i.invitedByUserId)) || null, now));
+    const inviters = await invitersById(
+      ctx.em,
+      invites.map((i) => i.invitedByUserId),
+    );
+    const items = invites.map((i) =>
+      toInviteOutput(i, (i.invitedByUserId && inviters.get(i.invitedByUserId)) || null, now),
+    );
     return toPage(items, total, input);
   });

@@ -20,7 +20,12 @@ import { spendMailBudget } from '../../shared/mail-budget.js';
 
 export const resendInvite = tenantProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/invites/{inviteId}/resend', tags: ['invites'], summary: 'Resend an invitation with a new link' },
+    openapi: {
+      method: 'POST',
+      path: '/user/organizations/{organizationId}/invites/{inviteId}/resend',
+      tags: ['invites'],
+      summary: 'Resend an invitation with a new link',
+    },
     message: 'Invitation resent successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
@@ -37,12 +42,26 @@ export const resendInvite = tenantProcedure
     const { token, tokenHash, expiresAt } = issueInviteToken(now);
     const inviter = await ctx.em.transactional(async (em) => {
       await lockSenderRole(em, organizationId, ctx.principal.userId, invite.role);
-      const changed = await em.nativeUpdate(InviteSchema, { id: invite.id, organizationId, status: 'pending' }, { tokenHash, expiresAt });
+      const changed = await em.nativeUpdate(
+        InviteSchema,
+        { id: invite.id, organizationId, status: 'pending' },
+        { tokenHash, expiresAt },
+      );
       if (changed === 0) throw notPending();
-      audit(em, { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
-        action: 'invite.resent', targetType: 'invite', targetId: invite.id, metadata: { email: invite.email, role: invite.role },
-      }, now);
-      return invite.invitedByUserId ? em.findOne(UserSchema, { id: invite.invitedByUserId }, { fields: ['id', 'fullName'] }) : null;
+      audit(
+        em,
+        { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent },
+        {
+          action: 'invite.resent',
+          targetType: 'invite',
+          targetId: invite.id,
+          metadata: { email: invite.email, role: invite.role },
+        },
+        now,
+      );
+      return invite.invitedByUserId
+        ? em.findOne(UserSchema, { id: invite.invitedByUserId }, { fields: ['id', 'fullName'] })
+        : null;
     });
     const resent = { ...invite, tokenHash, expiresAt };
     sendInvite(ctx, resent, token, ctx.organization.name, inviter?.fullName ?? null);

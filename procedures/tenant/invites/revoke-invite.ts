@@ -15,7 +15,12 @@ export const notPending = () => new ApiError('CONFLICT', 'This invitation is no 
 
 export const revokeInvite = tenantProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/user/organizations/{organizationId}/invites/{inviteId}', tags: ['invites'], summary: 'Revoke an invitation' },
+    openapi: {
+      method: 'DELETE',
+      path: '/user/organizations/{organizationId}/invites/{inviteId}',
+      tags: ['invites'],
+      summary: 'Revoke an invitation',
+    },
     message: 'Invitation revoked successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
@@ -28,11 +33,23 @@ export const revokeInvite = tenantProcedure
     const invite = await findInOrganization(ctx.em, InviteSchema, input.inviteId, organizationId, 'invite');
     if (invite.status !== 'pending') throw notPending();
     await ctx.em.transactional(async (em) => {
-      const changed = await em.nativeUpdate(InviteSchema, { id: invite.id, organizationId, status: 'pending' }, { status: 'revoked', revokedAt: now });
+      const changed = await em.nativeUpdate(
+        InviteSchema,
+        { id: invite.id, organizationId, status: 'pending' },
+        { status: 'revoked', revokedAt: now },
+      );
       if (changed === 0) throw notPending();
-      audit(em, { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
-        action: 'invite.revoked', targetType: 'invite', targetId: invite.id, metadata: { email: invite.email, role: invite.role },
-      }, now);
+      audit(
+        em,
+        { organizationId, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent },
+        {
+          action: 'invite.revoked',
+          targetType: 'invite',
+          targetId: invite.id,
+          metadata: { email: invite.email, role: invite.role },
+        },
+        now,
+      );
     });
     return { id: invite.id };
   });

@@ -15,12 +15,23 @@ import { assertMayManage, lastOwnerError, lockOwners } from './membership.js';
  */
 export const changeRole = tenantProcedure
   .meta({
-    openapi: { method: 'PUT', path: '/user/organizations/{organizationId}/members/{memberId}/role', tags: ['members'], summary: "Change a member's role" },
+    openapi: {
+      method: 'PUT',
+      path: '/user/organizations/{organizationId}/members/{memberId}/role',
+      tags: ['members'],
+      summary: "Change a member's role",
+    },
     message: 'Role changed successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
   })
-  .input(z.strictObject({ organizationId: z.string(), memberId: z.string().regex(ULID_PATTERN, 'Must be a member id'), role: z.enum(ROLES) }))
+  .input(
+    z.strictObject({
+      organizationId: z.string(),
+      memberId: z.string().regex(ULID_PATTERN, 'Must be a member id'),
+      role: z.enum(ROLES),
+    }),
+  )
   .output(z.object({ id: z.string(), role: z.enum(ROLES) }))
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
@@ -32,8 +43,24 @@ export const changeRole = tenantProcedure
       const from = member.role;
       member.role = input.role;
       await em.flush();
-      audit(em, auditContext(ctx), { action: 'member.role_changed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, from, to: input.role } }, now);
-      await revokeInvitesOutOfReach(em, { userId: member.userId, organizationId: ctx.organization.id, role: input.role }, auditContext(ctx), 'sender-demoted', now);
+      audit(
+        em,
+        auditContext(ctx),
+        {
+          action: 'member.role_changed',
+          targetType: 'member',
+          targetId: member.id,
+          metadata: { userId: member.userId, from, to: input.role },
+        },
+        now,
+      );
+      await revokeInvitesOutOfReach(
+        em,
+        { userId: member.userId, organizationId: ctx.organization.id, role: input.role },
+        auditContext(ctx),
+        'sender-demoted',
+        now,
+      );
       await em.flush();
       return member;
     });

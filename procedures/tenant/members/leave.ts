@@ -13,7 +13,12 @@ import { lastOwnerError, lockOwners } from './membership.js';
  */
 export const leave = tenantProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/leave', tags: ['members'], summary: 'Leave the organization' },
+    openapi: {
+      method: 'POST',
+      path: '/user/organizations/{organizationId}/leave',
+      tags: ['members'],
+      summary: 'Leave the organization',
+    },
     message: 'You left the organization',
     scopes: ['organizations:write'],
     permission: 'organization:read',
@@ -26,8 +31,24 @@ export const leave = tenantProcedure
       const owners = await lockOwners(em, ctx.organization.id);
       if (ctx.membership.role === 'owner' && owners.length === 1) throw lastOwnerError('leave');
       await em.nativeDelete(MemberSchema, { id: ctx.membership.id });
-      await revokeInvitesOutOfReach(em, { userId: ctx.principal.userId, organizationId: ctx.organization.id, role: null }, auditContext(ctx), 'sender-left', now);
-      audit(em, auditContext(ctx), { action: 'member.left', targetType: 'member', targetId: ctx.membership.id, metadata: { userId: ctx.principal.userId } }, now);
+      await revokeInvitesOutOfReach(
+        em,
+        { userId: ctx.principal.userId, organizationId: ctx.organization.id, role: null },
+        auditContext(ctx),
+        'sender-left',
+        now,
+      );
+      audit(
+        em,
+        auditContext(ctx),
+        {
+          action: 'member.left',
+          targetType: 'member',
+          targetId: ctx.membership.id,
+          metadata: { userId: ctx.principal.userId },
+        },
+        now,
+      );
       await em.flush();
     });
     await ctx.services.credentialCache.forget([membershipCacheKey(ctx.organization.id, ctx.principal.userId)]);

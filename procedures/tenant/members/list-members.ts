@@ -17,12 +17,19 @@ interface Row {
 /** GET /api/user/organizations/{organizationId}/members: newest first; `q` searches names and emails. */
 export const listMembers = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}/members', tags: ['members'], summary: 'Members of the organization' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}/members',
+      tags: ['members'],
+      summary: 'Members of the organization',
+    },
     message: 'Items fetched successfully',
     scopes: ['organizations:read'],
     permission: 'organization:read',
   })
-  .input(PageInput.extend({ organizationId: z.string(), q: z.string().max(100).optional(), role: z.enum(ROLES).optional() }))
+  .input(
+    PageInput.extend({ organizationId: z.string(), q: z.string().max(100).optional(), role: z.enum(ROLES).optional() }),
+  )
   .output(pageOf(MemberOutput))
   .query(async ({ ctx, input }) => {
     const where = ['m.organization_id = ?'];
@@ -39,7 +46,12 @@ export const listMembers = tenantProcedure
     const from = `from members m join users u on u.id = m.user_id where ${where.join(' and ')}`;
     const { rows, total } = await pageOfRows<Row>(
       ctx.em,
-      { columns: 'm.id, m.role, m.created_at, u.id as user_id, u.full_name, u.email', from, orderBy: 'm.created_at desc, m.id desc', params },
+      {
+        columns: 'm.id, m.role, m.created_at, u.id as user_id, u.full_name, u.email',
+        from,
+        orderBy: 'm.created_at desc, m.id desc',
+        params,
+      },
       input,
     );
     const items = rows.map((r) => ({

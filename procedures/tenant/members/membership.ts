@@ -20,12 +20,14 @@ export const MemberOutput = z.object({
 
 /** The ids of the organization's owners, locked until the transaction ends. */
 export async function lockOwners(em: EntityManager, organizationId: string): Promise<string[]> {
-  const rows = await em.getConnection().execute<{ id: string }[]>(
-    `select id from members where organization_id = ? and role = 'owner' for update`,
-    [organizationId],
-    'all',
-    em.getTransactionContext(),
-  );
+  const rows = await em
+    .getConnection()
+    .execute<{ id: string }[]>(
+      `select id from members where organization_id = ? and role = 'owner' for update`,
+      [organizationId],
+      'all',
+      em.getTransactionContext(),
+    );
   return rows.map((r) => r.id);
 }
 
@@ -37,6 +39,8 @@ export function lastOwnerError(action: string): ApiError {
 export function assertMayManage(actorRole: Role, target: Pick<Member, 'role'>, newRole?: Role): void {
   if (actorRole === 'owner') return;
   if (target.role === 'owner' || newRole === 'owner') {
-    throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can change, remove or appoint owners', { requiredPermissions: ['owner'] });
+    throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only an owner can change, remove or appoint owners', {
+      requiredPermissions: ['owner'],
+    });
   }
 }

@@ -14,7 +14,12 @@ import { assertMayManage, lastOwnerError, lockOwners } from './membership.js';
  */
 export const removeMember = tenantProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/user/organizations/{organizationId}/members/{memberId}', tags: ['members'], summary: 'Remove a member' },
+    openapi: {
+      method: 'DELETE',
+      path: '/user/organizations/{organizationId}/members/{memberId}',
+      tags: ['members'],
+      summary: 'Remove a member',
+    },
     message: 'Member removed successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
@@ -29,8 +34,24 @@ export const removeMember = tenantProcedure
       assertMayManage(ctx.membership.role, member);
       if (member.role === 'owner' && owners.length === 1) throw lastOwnerError('be removed');
       await em.remove(member).flush();
-      await revokeInvitesOutOfReach(em, { userId: member.userId, organizationId: ctx.organization.id, role: null }, auditContext(ctx), 'sender-removed', now);
-      audit(em, auditContext(ctx), { action: 'member.removed', targetType: 'member', targetId: member.id, metadata: { userId: member.userId, role: member.role } }, now);
+      await revokeInvitesOutOfReach(
+        em,
+        { userId: member.userId, organizationId: ctx.organization.id, role: null },
+        auditContext(ctx),
+        'sender-removed',
+        now,
+      );
+      audit(
+        em,
+        auditContext(ctx),
+        {
+          action: 'member.removed',
+          targetType: 'member',
+          targetId: member.id,
+          metadata: { userId: member.userId, role: member.role },
+        },
+        now,
+      );
       await em.flush();
       return member;
     });

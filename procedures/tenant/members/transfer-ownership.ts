@@ -15,12 +15,19 @@ import { lockOwners } from './membership.js';
  */
 export const transferOwnership = tenantProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/transfer-ownership', tags: ['members'], summary: 'Transfer ownership to another member' },
+    openapi: {
+      method: 'POST',
+      path: '/user/organizations/{organizationId}/transfer-ownership',
+      tags: ['members'],
+      summary: 'Transfer ownership to another member',
+    },
     message: 'Ownership transferred successfully',
     scopes: ['organizations:write'],
     ownerOnly: true,
   })
-  .input(z.strictObject({ organizationId: z.string(), memberId: z.string().regex(ULID_PATTERN, 'Must be a member id') }))
+  .input(
+    z.strictObject({ organizationId: z.string(), memberId: z.string().regex(ULID_PATTERN, 'Must be a member id') }),
+  )
   .output(z.object({ ownerMemberId: z.string(), previousOwnerMemberId: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
@@ -32,11 +39,29 @@ export const transferOwnership = tenantProcedure
       target.role = 'owner';
       me.role = 'admin';
       await em.flush();
-      audit(em, auditContext(ctx), { action: 'organization.ownership_transferred', targetType: 'member', targetId: target.id, metadata: { toUserId: target.userId, fromUserId: me.userId } }, now);
-      await revokeInvitesOutOfReach(em, { userId: me.userId, organizationId: ctx.organization.id, role: 'admin' }, auditContext(ctx), 'sender-demoted', now);
+      audit(
+        em,
+        auditContext(ctx),
+        {
+          action: 'organization.ownership_transferred',
+          targetType: 'member',
+          targetId: target.id,
+          metadata: { toUserId: target.userId, fromUserId: me.userId },
+        },
+        now,
+      );
+      await revokeInvitesOutOfReach(
+        em,
+        { userId: me.userId, organizationId: ctx.organization.id, role: 'admin' },
+        auditContext(ctx),
+        'sender-demoted',
+        now,
+      );
       await em.flush();
       return { ownerMemberId: target.id, previousOwnerMemberId: me.id, userIds: [target.userId, me.userId] };
     });
-    await ctx.services.credentialCache.forget(result.userIds.map((userId) => membershipCacheKey(ctx.organization.id, userId)));
+    await ctx.services.credentialCache.forget(
+      result.userIds.map((userId) => membershipCacheKey(ctx.organization.id, userId)),
+    );
     return { ownerMemberId: result.ownerMemberId, previousOwnerMemberId: result.previousOwnerMemberId };
   });

@@ -10,7 +10,12 @@ import { tenantProcedure } from '../../../server/trpc.js';
  */
 export const deleteOrganization = tenantProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/user/organizations/{organizationId}', tags: ['organizations'], summary: 'Delete an organization' },
+    openapi: {
+      method: 'DELETE',
+      path: '/user/organizations/{organizationId}',
+      tags: ['organizations'],
+      summary: 'Delete an organization',
+    },
     message: 'Organization deleted successfully',
     sessionOnly: true,
     ownerOnly: true,
@@ -20,7 +25,9 @@ export const deleteOrganization = tenantProcedure
   .mutation(async ({ ctx, input }) => {
     if (input.confirm !== ctx.organization.slug) {
       throw new ApiError('VALIDATION_ERROR', 'The confirmation does not match the organization slug', {
-        errors: [{ field: 'confirm', error: `Must be the organization slug (${ctx.organization.slug})`, location: 'body' }],
+        errors: [
+          { field: 'confirm', error: `Must be the organization slug (${ctx.organization.slug})`, location: 'body' },
+        ],
       });
     }
     const memberships = await organizationCacheKeys(ctx.em, ctx.organization.id);

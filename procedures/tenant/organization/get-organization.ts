@@ -6,7 +6,12 @@ import { OrganizationOutput, organizationOutput } from './organization.js';
 /** GET /api/user/organizations/{organizationId} */
 export const getOrganization = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}', tags: ['organizations'], summary: 'An organization' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}',
+      tags: ['organizations'],
+      summary: 'An organization',
+    },
     message: 'Organization fetched successfully',
     scopes: ['organizations:read'],
     permission: 'organization:read',

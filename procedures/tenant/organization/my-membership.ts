@@ -6,7 +6,12 @@ import { iso, IsoDate } from '../../auth/schemas.js';
 /** GET /api/user/organizations/{organizationId}/my-membership: my role and what it lets me do. */
 export const myMembership = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}/my-membership', tags: ['members'], summary: 'My role and permissions' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}/my-membership',
+      tags: ['members'],
+      summary: 'My role and permissions',
+    },
     message: 'Membership fetched successfully',
     scopes: ['organizations:read'],
     permission: 'organization:read',

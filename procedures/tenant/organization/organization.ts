@@ -1,7 +1,12 @@
 /** The organization as routes show it, and its slug rules. */
 import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DEFAULT_SETTINGS, MemberSchema, OrganizationSchema, type Organization } from '../../../entities/organization.js';
+import {
+  DEFAULT_SETTINGS,
+  MemberSchema,
+  OrganizationSchema,
+  type Organization,
+} from '../../../entities/organization.js';
 import type { Principal } from '../../../server/auth/credentials.js';
 import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
@@ -42,16 +47,43 @@ export function organizationOutput(organization: Organization): z.output<typeof 
  */
 export function createOwnedOrganization(
   em: EntityManager,
-  input: { name: string; slug: string; owner: Pick<Principal, 'userId' | 'kind'>; ip: string; userAgent: string; now: Date },
+  input: {
+    name: string;
+    slug: string;
+    owner: Pick<Principal, 'userId' | 'kind'>;
+    ip: string;
+    userAgent: string;
+    now: Date;
+  },
 ): Organization {
   const { now } = input;
-  const organization = em.create(OrganizationSchema, { id: newId(), name: input.name, slug: input.slug, settings: { ...DEFAULT_SETTINGS }, createdAt: now, updatedAt: now });
+  const organization = em.create(OrganizationSchema, {
+    id: newId(),
+    name: input.name,
+    slug: input.slug,
+    settings: { ...DEFAULT_SETTINGS },
+    createdAt: now,
+    updatedAt: now,
+  });
   em.persist(organization);
-  em.persist(em.create(MemberSchema, { id: newId(), organizationId: organization.id, userId: input.owner.userId, role: 'owner', createdAt: now }));
+  em.persist(
+    em.create(MemberSchema, {
+      id: newId(),
+      organizationId: organization.id,
+      userId: input.owner.userId,
+      role: 'owner',
+      createdAt: now,
+    }),
+  );
   audit(
     em,
     { organizationId: organization.id, principal: input.owner, ip: input.ip, userAgent: input.userAgent },
-    { action: 'organization.created', targetType: 'organization', targetId: organization.id, metadata: { name: input.name, slug: input.slug } },
+    {
+      action: 'organization.created',
+      targetType: 'organization',
+      targetId: organization.id,
+      metadata: { name: input.name, slug: input.slug },
+    },
     now,
   );
   return organization;
@@ -59,7 +91,9 @@ export function createOwnedOrganization(
 
 /** A derived organization slug with a random suffix, since slugs are unique across all organizations. */
 export function uniqueSlug(name: string): string {
-  return `${slugFromName(name)}-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+  return `${slugFromName(name)}-${randomToken(4)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')}`;
 }
 
 /** A slug from a name, never shorter than the 2 characters a slug needs. */

@@ -4,12 +4,25 @@ import { randomToken } from '../../../server/crypto.js';
 import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
-import { assertSlugFree, auditContext, ProjectFields, ProjectOutput, projectOutput, slugFor, withSlugGuard } from './project.js';
+import {
+  assertSlugFree,
+  auditContext,
+  ProjectFields,
+  ProjectOutput,
+  projectOutput,
+  slugFor,
+  withSlugGuard,
+} from './project.js';
 
 /** POST /api/user/organizations/{organizationId}/projects: the slug is derived from the name when omitted. */
 export const createProject = tenantProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/organizations/{organizationId}/projects', tags: ['projects'], summary: 'Create a project' },
+    openapi: {
+      method: 'POST',
+      path: '/user/organizations/{organizationId}/projects',
+      tags: ['projects'],
+      summary: 'Create a project',
+    },
     message: 'Project created successfully',
     status: 201,
     scopes: ['projects:write'],
@@ -46,7 +59,17 @@ export const createProject = tenantProcedure
           updatedAt: now,
         });
         em.persist(created);
-        audit(em, auditContext(ctx), { action: 'project.created', targetType: 'project', targetId: created.id, metadata: { name: created.name, slug: created.slug } }, now);
+        audit(
+          em,
+          auditContext(ctx),
+          {
+            action: 'project.created',
+            targetType: 'project',
+            targetId: created.id,
+            metadata: { name: created.name, slug: created.slug },
+          },
+          now,
+        );
         await em.flush();
         // The answer is read in the same transaction: once it commits, nothing can turn it into an error.
         return projectOutput(em, created);

@@ -7,7 +7,12 @@ import { auditContext, ProjectId } from './project.js';
 /** DELETE /api/user/organizations/{organizationId}/projects/{projectId} */
 export const deleteProject = tenantProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/user/organizations/{organizationId}/projects/{projectId}', tags: ['projects'], summary: 'Delete a project' },
+    openapi: {
+      method: 'DELETE',
+      path: '/user/organizations/{organizationId}/projects/{projectId}',
+      tags: ['projects'],
+      summary: 'Delete a project',
+    },
     message: 'Project deleted successfully',
     scopes: ['projects:write'],
     permission: 'organization:read',
@@ -19,7 +24,17 @@ export const deleteProject = tenantProcedure
     await ctx.em.transactional(async (em) => {
       const project = await findInOrganization(em, ProjectSchema, input.projectId, ctx.organization.id, 'project');
       em.remove(project);
-      audit(em, auditContext(ctx), { action: 'project.deleted', targetType: 'project', targetId: project.id, metadata: { name: project.name, slug: project.slug } }, now);
+      audit(
+        em,
+        auditContext(ctx),
+        {
+          action: 'project.deleted',
+          targetType: 'project',
+          targetId: project.id,
+          metadata: { name: project.name, slug: project.slug },
+        },
+        now,
+      );
       await em.flush();
     });
     return { id: input.projectId };

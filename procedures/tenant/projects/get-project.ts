@@ -7,7 +7,12 @@ import { ProjectId, ProjectOutput, projectOutput } from './project.js';
 /** GET /api/user/organizations/{organizationId}/projects/{projectId} */
 export const getProject = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}/projects/{projectId}', tags: ['projects'], summary: 'Get a project' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}/projects/{projectId}',
+      tags: ['projects'],
+      summary: 'Get a project',
+    },
     message: 'Project fetched successfully',
     scopes: ['projects:read'],
     permission: 'organization:read',

@@ -30,7 +30,12 @@ interface Row {
  */
 export const listProjects = tenantProcedure
   .meta({
-    openapi: { method: 'GET', path: '/user/organizations/{organizationId}/projects', tags: ['projects'], summary: 'List projects' },
+    openapi: {
+      method: 'GET',
+      path: '/user/organizations/{organizationId}/projects',
+      tags: ['projects'],
+      summary: 'List projects',
+    },
     message: 'Items fetched successfully',
     scopes: ['projects:read'],
     permission: 'organization:read',
@@ -72,15 +77,36 @@ export const listProjects = tenantProcedure
     // Past the last page there is no row to carry the total: count separately, only then.
     const total = rows[0]
       ? Number(rows[0].total)
-      : Number((await preparedRows<{ total: string }>(ctx.em, `projects_count_${input.status ? 's' : ''}${input.q ? 'q' : ''}`, `select count(*) as total from projects p where ${where.join(' and ')}`, params.slice(0, -2)))[0]?.total ?? 0);
+      : Number(
+          (
+            await preparedRows<{ total: string }>(
+              ctx.em,
+              `projects_count_${input.status ? 's' : ''}${input.q ? 'q' : ''}`,
+              `select count(*) as total from projects p where ${where.join(' and ')}`,
+              params.slice(0, -2),
+            )
+          )[0]?.total ?? 0,
+        );
     const items = rows.map((r) =>
       toProjectOutput(
         {
-          id: r.id, organizationId: ctx.organization.id, name: r.name, slug: r.slug, website: r.website, description: r.description,
-          status: r.status, publishableKey: r.publishable_key, createdByUserId: r.created_by_user_id,
-          createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
+          id: r.id,
+          organizationId: ctx.organization.id,
+          name: r.name,
+          slug: r.slug,
+          website: r.website,
+          description: r.description,
+          status: r.status,
+          publishableKey: r.publishable_key,
+          createdByUserId: r.created_by_user_id,
+          createdAt: new Date(r.created_at),
+          updatedAt: new Date(r.updated_at),
         },
-        new Map(r.created_by_user_id && r.creator_name !== null ? [[r.created_by_user_id, { id: r.created_by_user_id, fullName: r.creator_name }]] : []),
+        new Map(
+          r.created_by_user_id && r.creator_name !== null
+            ? [[r.created_by_user_id, { id: r.created_by_user_id, fullName: r.creator_name }]]
+            : [],
+        ),
       ),
     );
     return toPage(items, total, input);

@@ -30,7 +30,10 @@ export const ProjectSlug = z
 export const ProjectFields = {
   name: z.string().trim().min(1, 'Required').max(100, 'Must be at most 100 characters'),
   slug: ProjectSlug,
-  website: z.url({ protocol: /^https?$/, error: 'Must be an http or https URL' }).max(2048, 'Must be at most 2048 characters').nullable(),
+  website: z
+    .url({ protocol: /^https?$/, error: 'Must be an http or https URL' })
+    .max(2048, 'Must be at most 2048 characters')
+    .nullable(),
   description: z.string().max(2000, 'Must be at most 2000 characters').nullable(),
   status: z.enum(PROJECT_STATUSES),
 };
@@ -79,11 +82,18 @@ export async function projectOutput(em: EntityManager, project: Project): Promis
 }
 
 function slugTaken(slug: string): ApiError {
-  return new ApiError('CONFLICT', `The slug "${slug}" is already used by another project in this organization`, { field: 'slug' });
+  return new ApiError('CONFLICT', `The slug "${slug}" is already used by another project in this organization`, {
+    field: 'slug',
+  });
 }
 
 /** Refuses a slug another project of the organization holds. */
-export async function assertSlugFree(em: EntityManager, organizationId: string, slug: string, exceptId?: string): Promise<void> {
+export async function assertSlugFree(
+  em: EntityManager,
+  organizationId: string,
+  slug: string,
+  exceptId?: string,
+): Promise<void> {
   const clash = await em.count(ProjectSchema, { organizationId, slug, ...(exceptId ? { id: { $ne: exceptId } } : {}) });
   if (clash > 0) throw slugTaken(slug);
 }
@@ -106,13 +116,21 @@ export async function withSlugGuard<T>(slug: string | undefined, write: () => Pr
   try {
     return await write();
   } catch (error) {
-    if (error instanceof UniqueConstraintViolationException && (error as { constraint?: string }).constraint === 'projects_organization_slug_unique') {
+    if (
+      error instanceof UniqueConstraintViolationException &&
+      (error as { constraint?: string }).constraint === 'projects_organization_slug_unique'
+    ) {
       throw slugTaken(slug ?? '');
     }
     throw error;
   }
 }
 
-export function auditContext(ctx: { organization: { id: string }; principal: AuditContext['principal']; ip: string; userAgent: string }): AuditContext {
+export function auditContext(ctx: {
+  organization: { id: string };
+  principal: AuditContext['principal'];
+  ip: string;
+  userAgent: string;
+}): AuditContext {
   return { organizationId: ctx.organization.id, principal: ctx.principal, ip: ctx.ip, userAgent: ctx.userAgent };
 }

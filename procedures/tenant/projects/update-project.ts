@@ -2,14 +2,27 @@ import { z } from 'zod';
 import { ProjectSchema } from '../../../entities/project.js';
 import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
-import { assertSlugFree, auditContext, ProjectFields, ProjectId, ProjectOutput, projectOutput, withSlugGuard } from './project.js';
+import {
+  assertSlugFree,
+  auditContext,
+  ProjectFields,
+  ProjectId,
+  ProjectOutput,
+  projectOutput,
+  withSlugGuard,
+} from './project.js';
 
 const CHANGEABLE = ['name', 'slug', 'website', 'description', 'status'] as const;
 
 /** PUT /api/user/organizations/{organizationId}/projects/{projectId}: only the fields sent change. */
 export const updateProject = tenantProcedure
   .meta({
-    openapi: { method: 'PUT', path: '/user/organizations/{organizationId}/projects/{projectId}', tags: ['projects'], summary: 'Update a project' },
+    openapi: {
+      method: 'PUT',
+      path: '/user/organizations/{organizationId}/projects/{projectId}',
+      tags: ['projects'],
+      summary: 'Update a project',
+    },
     message: 'Project updated successfully',
     scopes: ['projects:write'],
     permission: 'organization:read',
@@ -25,7 +38,9 @@ export const updateProject = tenantProcedure
         description: ProjectFields.description.optional(),
         status: ProjectFields.status.optional(),
       })
-      .refine((body) => CHANGEABLE.some((field) => body[field] !== undefined), { message: `Send at least one of: ${CHANGEABLE.join(', ')}` }),
+      .refine((body) => CHANGEABLE.some((field) => body[field] !== undefined), {
+        message: `Send at least one of: ${CHANGEABLE.join(', ')}`,
+      }),
   )
   .output(ProjectOutput)
   .mutation(async ({ ctx, input }) => {
@@ -38,7 +53,12 @@ export const updateProject = tenantProcedure
         if (changed.length === 0) return projectOutput(em, found);
         if (changed.includes('slug')) await assertSlugFree(em, organizationId, input.slug!, found.id);
         em.assign(found, { ...Object.fromEntries(changed.map((field) => [field, input[field]])), updatedAt: now });
-        audit(em, auditContext(ctx), { action: 'project.updated', targetType: 'project', targetId: found.id, metadata: { changed } }, now);
+        audit(
+          em,
+          auditContext(ctx),
+          { action: 'project.updated', targetType: 'project', targetId: found.id, metadata: { changed } },
+          now,
+        );
         await em.flush();
         return projectOutput(em, found);
       }),

@@ -8,7 +8,12 @@ import { SettingsChanges, SettingsOutput } from './settings.js';
 /** PUT /api/user/organizations/{organizationId}/settings: the fields sent change, the others stay. */
 export const updateSettings = tenantProcedure
   .meta({
-    openapi: { method: 'PUT', path: '/user/organizations/{organizationId}/settings', tags: ['settings'], summary: 'Change organization settings' },
+    openapi: {
+      method: 'PUT',
+      path: '/user/organizations/{organizationId}/settings',
+      tags: ['settings'],
+      summary: 'Change organization settings',
+    },
     message: 'Settings updated successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-settings',
@@ -24,7 +29,17 @@ export const updateSettings = tenantProcedure
       if (changes.allowedEmailDomains) settings.allowedEmailDomains = [...new Set(changes.allowedEmailDomains)];
       organization.settings = settings;
       organization.updatedAt = now;
-      audit(em, auditContext(ctx), { action: 'organization.settings_updated', targetType: 'organization', targetId: organization.id, metadata: { changed: Object.keys(changes) } }, now);
+      audit(
+        em,
+        auditContext(ctx),
+        {
+          action: 'organization.settings_updated',
+          targetType: 'organization',
+          targetId: organization.id,
+          metadata: { changed: Object.keys(changes) },
+        },
+        now,
+      );
       await em.flush();
       return settings;
     });

@@ -30,14 +30,25 @@ interface ClaimedRow {
 
 export const acceptInvite = userProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/invites/{token}/accept', tags: ['invites'], summary: 'Accept an invitation' },
+    openapi: {
+      method: 'POST',
+      path: '/user/invites/{token}/accept',
+      tags: ['invites'],
+      summary: 'Accept an invitation',
+    },
     message: 'Invitation accepted',
     status: 201,
     scopes: ['organizations:write'],
     verifiedEmail: true,
   })
   .input(z.object({ token: z.string().min(1).max(256) }))
-  .output(z.object({ organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }), role: InviteRole, memberId: z.string() }))
+  .output(
+    z.object({
+      organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
+      role: InviteRole,
+      memberId: z.string(),
+    }),
+  )
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     const { principal } = ctx;
@@ -45,11 +56,13 @@ export const acceptInvite = userProcedure
     // Read first, to answer precisely; the claim below re-checks everything atomically.
     const invite = await ctx.em.findOne(InviteSchema, { tokenHash, status: 'pending', expiresAt: { $gt: now } });
     if (!invite) throw invalidInvite();
-    if (invite.email !== principal.email.toLowerCase()) throw new ApiError('FORBIDDEN', 'This invitation was sent to another address');
+    if (invite.email !== principal.email.toLowerCase())
+      throw new ApiError('FORBIDDEN', 'This invitation was sent to another address');
     if (principal.organizationId && principal.organizationId !== invite.organizationId) {
       throw new ApiError('FORBIDDEN', 'This credential is pinned to another organization');
     }
-    if (await ctx.em.count(MemberSchema, { organizationId: invite.organizationId, userId: principal.userId })) throw alreadyMember();
+    if (await ctx.em.count(MemberSchema, { organizationId: invite.organizationId, userId: principal.userId }))
+      throw alreadyMember();
 
     try {
       return await ctx.em.transactional(async (em) => {
@@ -63,12 +76,34 @@ export const acceptInvite = userProcedure
         );
         if (!claimed) throw invalidInvite();
         const memberId = newId();
-        await em.insert(MemberSchema, { id: memberId, organizationId: claimed.organization_id, userId: principal.userId, role: claimed.role, createdAt: now });
-        audit(em, { organizationId: claimed.organization_id, principal, ip: ctx.ip, userAgent: ctx.userAgent }, {
-          action: 'member.joined', targetType: 'member', targetId: memberId, metadata: { inviteId: claimed.id, role: claimed.role, userId: principal.userId },
-        }, now);
-        const organization = await em.findOneOrFail(OrganizationSchema, { id: claimed.organization_id }, { fields: ['id', 'name', 'slug'] });
-        return { organization: { id: organization.id, name: organization.name, slug: organization.slug }, role: claimed.role, memberId };
+        await em.insert(MemberSchema, {
+          id: memberId,
+          organizationId: claimed.organization_id,
+          userId: principal.userId,
+          role: claimed.role,
+          createdAt: now,
+        });
+        audit(
+          em,
+          { organizationId: claimed.organization_id, principal, ip: ctx.ip, userAgent: ctx.userAgent },
+          {
+            action: 'member.joined',
+            targetType: 'member',
+            targetId: memberId,
+            metadata: { inviteId: claimed.id, role: claimed.role, userId: principal.userId },
+          },
+          now,
+        );
+        const organization = await em.findOneOrFail(
+          OrganizationSchema,
+          { id: claimed.organization_id },
+          { fields: ['id', 'name', 'slug'] },
+        );
+        return {
+          organization: { id: organization.id, name: organization.name, slug: organization.slug },
+          role: claimed.role,
+          memberId,
+        };
       });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw alreadyMember();

@@ -37,14 +37,25 @@ export const listMyInvites = userProcedure
     const [invites, total] = await ctx.em.findAndCount(
       InviteSchema,
       {
-        email: ctx.principal.email, status: 'pending', expiresAt: { $gt: ctx.services.now() },
+        email: ctx.principal.email,
+        status: 'pending',
+        expiresAt: { $gt: ctx.services.now() },
         ...(ctx.principal.organizationId ? { organizationId: ctx.principal.organizationId } : {}),
       },
       { orderBy: { createdAt: 'desc', id: 'desc' }, offset: input.offset, limit: input.limit },
     );
     const [organizations, inviters] = await Promise.all([
-      ctx.em.fork().find(OrganizationSchema, { id: { $in: invites.map((i) => i.organizationId) } }, { fields: ['id', 'name', 'slug'] }),
-      invitersById(ctx.em.fork(), invites.map((i) => i.invitedByUserId)),
+      ctx.em
+        .fork()
+        .find(
+          OrganizationSchema,
+          { id: { $in: invites.map((i) => i.organizationId) } },
+          { fields: ['id', 'name', 'slug'] },
+        ),
+      invitersById(
+        ctx.em.fork(),
+        invites.map((i) => i.invitedByUserId),
+      ),
     ]);
     const byId = new Map(organizations.map((o) => [o.id, { id: o.id, name: o.name, slug: o.slug }]));
     const items = invites.map((i) => ({

@@ -12,14 +12,36 @@ import { loadProfile, Profile } from './profile.js';
  * one organization exports only that membership.
  */
 export const exportMe = userProcedure
-  .meta({ openapi: { method: 'GET', path: '/user/me/export', tags: ['user'], summary: 'Export my data' }, message: 'Export generated successfully', scopes: ['user:read'] })
+  .meta({
+    openapi: { method: 'GET', path: '/user/me/export', tags: ['user'], summary: 'Export my data' },
+    message: 'Export generated successfully',
+    scopes: ['user:read'],
+  })
   .input(z.void())
   .output(
     z.object({
       exportedAt: IsoDate,
       user: Profile,
-      sessions: z.array(z.object({ id: z.string(), ip: z.string(), userAgent: z.string(), createdAt: IsoDate, lastSeenAt: IsoDate, expiresAt: IsoDate, revokedAt: IsoDate.nullable() })),
-      memberships: z.array(z.object({ organizationId: z.string(), name: z.string(), slug: z.string(), role: z.string(), joinedAt: IsoDate })),
+      sessions: z.array(
+        z.object({
+          id: z.string(),
+          ip: z.string(),
+          userAgent: z.string(),
+          createdAt: IsoDate,
+          lastSeenAt: IsoDate,
+          expiresAt: IsoDate,
+          revokedAt: IsoDate.nullable(),
+        }),
+      ),
+      memberships: z.array(
+        z.object({
+          organizationId: z.string(),
+          name: z.string(),
+          slug: z.string(),
+          role: z.string(),
+          joinedAt: IsoDate,
+        }),
+      ),
       loginHistory: z.array(LoginEventOutput),
     }),
   )
@@ -28,7 +50,13 @@ export const exportMe = userProcedure
     const [user, sessions, members, events] = await Promise.all([
       loadProfile(ctx.em.fork(), userId, ctx.principal.organizationId),
       ctx.em.fork().find(SessionSchema, { userId }, { orderBy: { createdAt: 'desc' } }),
-      ctx.em.fork().find(MemberSchema, { userId, ...(ctx.principal.organizationId ? { organizationId: ctx.principal.organizationId } : {}) }, { orderBy: { createdAt: 'desc' } }),
+      ctx.em
+        .fork()
+        .find(
+          MemberSchema,
+          { userId, ...(ctx.principal.organizationId ? { organizationId: ctx.principal.organizationId } : {}) },
+          { orderBy: { createdAt: 'desc' } },
+        ),
       ctx.em.fork().find(LoginEventSchema, { userId }, { orderBy: { createdAt: 'desc', id: 'desc' } }),
     ]);
     const organizations = await ctx.em.find(OrganizationSchema, { id: { $in: members.map((m) => m.organizationId) } });
@@ -36,8 +64,22 @@ export const exportMe = userProcedure
     return {
       exportedAt: iso(ctx.services.now()),
       user,
-      sessions: sessions.map((s) => ({ id: s.id, ip: s.ip, userAgent: s.userAgent, createdAt: iso(s.createdAt), lastSeenAt: iso(s.lastSeenAt), expiresAt: iso(s.expiresAt), revokedAt: isoOrNull(s.revokedAt) })),
-      memberships: members.map((m) => ({ organizationId: m.organizationId, name: byId.get(m.organizationId)?.name ?? '', slug: byId.get(m.organizationId)?.slug ?? '', role: m.role, joinedAt: iso(m.createdAt) })),
+      sessions: sessions.map((s) => ({
+        id: s.id,
+        ip: s.ip,
+        userAgent: s.userAgent,
+        createdAt: iso(s.createdAt),
+        lastSeenAt: iso(s.lastSeenAt),
+        expiresAt: iso(s.expiresAt),
+        revokedAt: isoOrNull(s.revokedAt),
+      })),
+      memberships: members.map((m) => ({
+        organizationId: m.organizationId,
+        name: byId.get(m.organizationId)?.name ?? '',
+        slug: byId.get(m.organizationId)?.slug ?? '',
+        role: m.role,
+        joinedAt: iso(m.createdAt),
+      })),
       loginHistory: events.map(toLoginEventOutput),
     };
   });

@@ -15,12 +15,24 @@ export const LoginEventOutput = z.object({
 });
 
 export function toLoginEventOutput(e: LoginEvent): z.output<typeof LoginEventOutput> {
-  return { id: e.id, createdAt: iso(e.createdAt), ip: e.ip, userAgent: e.userAgent, method: e.method, outcome: e.outcome, reason: e.reason };
+  return {
+    id: e.id,
+    createdAt: iso(e.createdAt),
+    ip: e.ip,
+    userAgent: e.userAgent,
+    method: e.method,
+    outcome: e.outcome,
+    reason: e.reason,
+  };
 }
 
 /** GET /api/user/me/login-history: my sign-in attempts, newest first. */
 export const loginHistory = userProcedure
-  .meta({ openapi: { method: 'GET', path: '/user/me/login-history', tags: ['user'], summary: 'My sign-in history' }, message: 'Items fetched successfully', scopes: ['user:read'] })
+  .meta({
+    openapi: { method: 'GET', path: '/user/me/login-history', tags: ['user'], summary: 'My sign-in history' },
+    message: 'Items fetched successfully',
+    scopes: ['user:read'],
+  })
   .input(PageInput)
   .output(pageOf(LoginEventOutput))
   .query(async ({ ctx, input }) => {

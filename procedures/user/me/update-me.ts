@@ -5,7 +5,11 @@ import { loadProfile, Profile } from './profile.js';
 
 /** PUT /api/user/me: the name and email preferences (the address changes through /auth/change-email). */
 export const updateMe = userProcedure
-  .meta({ openapi: { method: 'PUT', path: '/user/me', tags: ['user'], summary: 'Update my account' }, message: 'User updated successfully', scopes: ['user:write'] })
+  .meta({
+    openapi: { method: 'PUT', path: '/user/me', tags: ['user'], summary: 'Update my account' },
+    message: 'User updated successfully',
+    scopes: ['user:write'],
+  })
   .input(
     z.strictObject({
       fullName: z.string().trim().min(1, 'Must not be empty').max(200, 'Must be at most 200 characters').optional(),

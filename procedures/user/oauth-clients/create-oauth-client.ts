@@ -2,12 +2,23 @@ import { z } from 'zod';
 import { OAuthClientSchema } from '../../../entities/oauth.js';
 import { newId } from '../../../server/ids.js';
 import { userProcedure } from '../../../server/trpc.js';
-import { assertGrantsFit, ClientFields, newClientSecret, OAuthClientOutput, oauthClientOutput } from './oauth-client.js';
+import {
+  assertGrantsFit,
+  ClientFields,
+  newClientSecret,
+  OAuthClientOutput,
+  oauthClientOutput,
+} from './oauth-client.js';
 
 /** POST /api/user/oauth-clients: a confidential client's secret is in this answer and nowhere else. */
 export const createOAuthClient = userProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/oauth-clients', tags: ['oauth-clients'], summary: 'Register an OAuth client' },
+    openapi: {
+      method: 'POST',
+      path: '/user/oauth-clients',
+      tags: ['oauth-clients'],
+      summary: 'Register an OAuth client',
+    },
     message: 'OAuth client created',
     status: 201,
     secret: true,

@@ -9,7 +9,12 @@ import { ClientId, findOwnClient } from './oauth-client.js';
  */
 export const deleteOAuthClient = userProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/user/oauth-clients/{clientId}', tags: ['oauth-clients'], summary: 'Delete an OAuth client' },
+    openapi: {
+      method: 'DELETE',
+      path: '/user/oauth-clients/{clientId}',
+      tags: ['oauth-clients'],
+      summary: 'Delete an OAuth client',
+    },
     message: 'OAuth client deleted successfully',
     sessionOnly: true,
   })
@@ -18,7 +23,14 @@ export const deleteOAuthClient = userProcedure
   .mutation(async ({ ctx, input }) => {
     await ctx.em.transactional(async (em) => {
       const client = await findOwnClient(em, ctx.principal.userId, input.clientId);
-      await em.getConnection().execute(`delete from oidc_artifacts where payload->>'clientId' = ?`, [client.id], 'run', em.getTransactionContext());
+      await em
+        .getConnection()
+        .execute(
+          `delete from oidc_artifacts where payload->>'clientId' = ?`,
+          [client.id],
+          'run',
+          em.getTransactionContext(),
+        );
       await em.nativeDelete(OAuthClientSchema, { id: client.id });
     });
     return { id: input.clientId };

@@ -49,7 +49,9 @@ const RedirectUri = z
     if (problem) check.addIssue({ code: 'custom', message: problem });
   });
 
-const HttpsUrl = z.url({ protocol: /^https$/, error: 'Must be an https URL' }).max(2048, 'Must be at most 2048 characters');
+const HttpsUrl = z
+  .url({ protocol: /^https$/, error: 'Must be an https URL' })
+  .max(2048, 'Must be at most 2048 characters');
 
 /** Fields writable on create and update; duplicates in the lists are dropped. */
 export const ClientFields = {
@@ -64,7 +66,10 @@ export const ClientFields = {
     .array(z.string())
     .min(1, 'Name at least one scope')
     .max(100, 'Must be at most 100 scopes')
-    .refine((scopes) => scopes.every((scope) => KNOWN_SCOPES.has(scope)), `Unknown scope; allowed scopes are: ${CLIENT_SCOPES.join(', ')}`)
+    .refine(
+      (scopes) => scopes.every((scope) => KNOWN_SCOPES.has(scope)),
+      `Unknown scope; allowed scopes are: ${CLIENT_SCOPES.join(', ')}`,
+    )
     .transform((scopes) => [...new Set(scopes)]),
   grantTypes: z
     .array(z.enum(GRANT_TYPES, { error: `Must be one of: ${GRANT_TYPES.join(', ')}` }))

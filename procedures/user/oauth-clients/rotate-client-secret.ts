@@ -9,7 +9,12 @@ import { ClientId, findOwnClient, newClientSecret, OAuthClientOutput, oauthClien
  */
 export const rotateClientSecret = userProcedure
   .meta({
-    openapi: { method: 'POST', path: '/user/oauth-clients/{clientId}/rotate-secret', tags: ['oauth-clients'], summary: 'Rotate an OAuth client secret' },
+    openapi: {
+      method: 'POST',
+      path: '/user/oauth-clients/{clientId}/rotate-secret',
+      tags: ['oauth-clients'],
+      summary: 'Rotate an OAuth client secret',
+    },
     message: 'Client secret rotated',
     secret: true,
     verifiedEmail: true,

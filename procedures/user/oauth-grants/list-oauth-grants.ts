@@ -23,7 +23,10 @@ export const listOAuthGrants = userProcedure
   .query(async ({ ctx, input }) => {
     const now = ctx.services.now();
     const connection = ctx.em.getConnection();
-    const [counted] = await connection.execute<{ total: string }[]>(`select count(distinct g.payload->>'clientId') as total ${LIVE_GRANTS}`, [ctx.principal.userId, now]);
+    const [counted] = await connection.execute<{ total: string }[]>(
+      `select count(distinct g.payload->>'clientId') as total ${LIVE_GRANTS}`,
+      [ctx.principal.userId, now],
+    );
     const rows = await connection.execute<GrantRow[]>(
       `select c.id as client_id, c.name as client_name, c.logo_uri,
               max((g.payload->>'iat')::bigint) as granted_at,

@@ -11,7 +11,12 @@ import { ClientId } from '../oauth-clients/oauth-client.js';
  */
 export const revokeOAuthGrant = userProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/user/oauth-grants/{clientId}', tags: ['oauth-grants'], summary: 'Withdraw an app’s access' },
+    openapi: {
+      method: 'DELETE',
+      path: '/user/oauth-grants/{clientId}',
+      tags: ['oauth-grants'],
+      summary: 'Withdraw an app’s access',
+    },
     message: 'Access revoked',
     sessionOnly: true,
   })

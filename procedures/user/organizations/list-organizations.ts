@@ -28,7 +28,11 @@ interface Row {
  * for a key pinned to one organization, only that one.
  */
 export const listOrganizations = userProcedure
-  .meta({ openapi: { method: 'GET', path: '/user/organizations', tags: ['organizations'], summary: 'My organizations' }, message: 'Items fetched successfully', scopes: ['organizations:read'] })
+  .meta({
+    openapi: { method: 'GET', path: '/user/organizations', tags: ['organizations'], summary: 'My organizations' },
+    message: 'Items fetched successfully',
+    scopes: ['organizations:read'],
+  })
   .input(PageInput.extend({ q: z.string().max(100).optional() }))
   .output(pageOf(MyOrganization))
   .query(async ({ ctx, input }) => {
@@ -46,7 +50,12 @@ export const listOrganizations = userProcedure
     const from = `from members m join organizations o on o.id = m.organization_id where ${where.join(' and ')}`;
     const { rows, total } = await pageOfRows<Row>(
       ctx.em,
-      { columns: 'o.id, o.name, o.slug, m.role, m.created_at as joined_at, o.created_at', from, orderBy: 'm.created_at desc, o.id desc', params },
+      {
+        columns: 'o.id, o.name, o.slug, m.role, m.created_at as joined_at, o.created_at',
+        from,
+        orderBy: 'm.created_at desc, o.id desc',
+        params,
+      },
       input,
     );
     const items = rows.map((r) => ({
