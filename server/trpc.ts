@@ -85,7 +85,7 @@ export const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'Ra
 export function setRateLimitHeaders(res: Context['res'], result: RateLimitResult): void {
   if (!res) return;
   const values = [result.limit, result.remaining, result.resetSeconds];
-  RATE_LIMIT_HEADERS.forEach((name, i) => res.setHeader(name, String(values[i])));
+  for (const [i, name] of RATE_LIMIT_HEADERS.entries()) res.setHeader(name, String(values[i]));
   if (!result.allowed) res.setHeader('Retry-After', String(result.resetSeconds));
 }
 

@@ -147,6 +147,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
       : email
           .trim()
           .toLowerCase()
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
           .replace(/[\u0000-\u001f\u007f]/g, '');
     try {
       const interaction = await provider.interactionDetails(req, res);

@@ -19,7 +19,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { appRouter } from '../../procedures/index.js';
 import { createContext, type Services } from '../../server/context.js';
-import { ApiError, RATE_LIMIT_MESSAGE, toApiError } from '../../server/errors.js';
+import { type ApiError, RATE_LIMIT_MESSAGE, toApiError } from '../../server/errors.js';
 import { createCallerFactory } from '../../server/trpc.js';
 import { spendGlobalOnArrival } from '../rest/index.js';
 import { formBinding, formCsrf, sentBinding } from './form-csrf.js';

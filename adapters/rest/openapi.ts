@@ -23,7 +23,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
-import { issuerOf, OIDC_SCOPES } from '../oauth/provider.js';
+import { issuerOf, type OIDC_SCOPES } from '../oauth/provider.js';
 import { sessionCookieName } from '../../server/auth/sessions.js';
 import { ERROR_CODES, type ErrorCode } from '../../server/errors.js';
 import type { Scope } from '../../server/scopes.js';
@@ -99,7 +99,9 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   const { meta, method } = route;
   const write = method !== 'GET';
   const codes = new Set<ErrorCode>(['RATE_LIMIT_ERROR', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE']);
-  const add = (...more: ErrorCode[]) => more.forEach((code) => codes.add(code));
+  const add = (...more: ErrorCode[]) => {
+    for (const code of more) codes.add(code);
+  };
   const fields = [...input.path, ...input.query, ...input.body];
 
   if (write || fields.length > 0) add('VALIDATION_ERROR');

@@ -45,7 +45,7 @@ export function createAccessTokenVerifier(options: {
   const keys: JWTVerifyGetKey = createLocalJWKSet({ keys: publicKeys });
   return {
     async verify(em, token, now) {
-      let payload;
+      let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keys, {
           issuer: options.issuer,

@@ -109,7 +109,10 @@ describe('the log format', () => {
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let output = '';
-        const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`not listening: ${output}`))), 45_000);
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`not listening: ${output}`));
+        }, 45_000);
         child.stdout.on('data', (chunk) => {
           output += chunk;
           if (/listening/.test(output)) {

@@ -13,7 +13,7 @@
  */
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
-import { InviteSchema } from '../../../entities/invite.js';
+import { InviteSchema, type Invite } from '../../../entities/invite.js';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { UserSchema } from '../../../entities/user.js';
 import { ApiError } from '../../../server/errors.js';
@@ -74,7 +74,7 @@ export const createInvite = tenantProcedure
     await spendMailBudget(ctx, 'invite', input.email, organizationId);
 
     const { token, tokenHash, expiresAt } = issueInviteToken(now);
-    let invite;
+    let invite: Invite;
     try {
       invite = await ctx.em.transactional(async (em) => {
         await lockSenderRole(em, organizationId, ctx.principal.userId, input.role);
