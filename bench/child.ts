@@ -64,6 +64,8 @@ export interface MemorySample {
   arrayBuffers: number;
   /** heapUsed right after a full garbage collection: what is retained. Absent without --expose-gc. */
   liveHeap?: number;
+  /** What each V8 heap space has taken from the system (space_size), before the collection. */
+  spaces: Record<string, number>;
 }
 
 export type Probe = { command: 'memory'; gc?: boolean } | { command: 'snapshot'; file: string };
@@ -80,7 +82,8 @@ export function answerProbes(): void {
   const run = (probe: Probe): unknown => {
     if (probe.command === 'memory') {
       const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-      const sample: MemorySample = { rss, heapTotal, heapUsed, external, arrayBuffers };
+      const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
+      const sample: MemorySample = { rss, heapTotal, heapUsed, external, arrayBuffers, spaces };
       if (probe.gc && gc) {
         gc();
         sample.liveHeap = process.memoryUsage().heapUsed;

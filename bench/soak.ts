@@ -1,7 +1,8 @@
 /**
  * `npm run bench:soak`: several minutes of mixed load on the full app (bench/server.ts in a process of
- * its own), printing the server's memory every SOAK_INTERVAL seconds and, at the end, how the heap and
- * RSS moved over the second half of the run. Not part of `npm test`.
+ * its own, started with the Node flags of `npm start`), printing the server's memory every
+ * SOAK_INTERVAL seconds and, at the end, how the heap and RSS moved over the second half of the run.
+ * Not part of `npm test`.
  *
  * How the memory is read: the driver asks the server child over its stdin (bench/child.ts
  * answerProbes, bench/lib.ts Child.probe) and the child answers one stdout line with its own
@@ -19,27 +20,33 @@
  * organization (20 rows) with a personal access token x3, tRPC user.me.get x2, a tRPC batch of
  * public.health and tenant.projects.list x1, and a project created with the access token under a
  * fresh Idempotency-Key (in a second organization, so that the listed one stays at 20 rows) x1.
- * Every request must answer 2xx (201 for the create);
- * anything else is counted by kind, status and code and makes the run invalid (exit code 1), like
- * errors and timeouts. The budgets that would refuse one client doing this (global, sign-in and the
- * failed-sign-in pair, which a sign-in spends until it succeeds) are raised for the run.
+ * Every request must answer 2xx (201 for the create); anything else is counted by kind, status and
+ * code and makes the run invalid (exit code 1), like errors and timeouts. The budgets that would
+ * refuse one client doing this (global, sign-in, and the failed-sign-in ones, which a sign-in spends
+ * until it succeeds) are raised for the run. SOAK_RATE fixes the requests per second in all (a
+ * twentieth of them sign-ins) instead of as many as the server answers: a steady workload whose heap
+ * does not follow the machine's other load.
  *
  * Verdict (printed; a miss is not an exit code, as in bench/run.ts): over the samples of the second
- * half of the load, the least-squares slope of the live heap and of RSS in MiB/min, with the slope's
- * 95% confidence interval from the scatter of those samples about the fitted line. The heap counts as
- * flat when that interval contains 0, i.e. the drift is not distinguishable from the noise of the
- * samples themselves; RSS must stay under SOAK_RSS_LIMIT_MIB (300) at every sample.
+ * half of the load, the least-squares slope of the live heap and of RSS in MiB/min. Noise is the
+ * scatter of those samples about the fitted line (its standard deviation σ: the live heap moves with
+ * the work in flight). The heap counts as flat when the line's drift across the second half stays
+ * within ±2σ, i.e. the trend moves the heap less than its own samples scatter; the slope's 95%
+ * interval and the drift per request served are printed beside it. RSS must stay under
+ * SOAK_RSS_LIMIT_MIB (300) at every sample.
  *
  * SOAK_SNAPSHOTS=1 also takes heap snapshots (a full GC first) before the load, at its middle, at its
  * end, and after SOAK_IDLE seconds without load, into a new folder under the system's temporary folder
  * (removed afterwards unless SOAK_KEEP_SNAPSHOTS=1), and prints what changed between them by
- * constructor (bench/heap-summary.ts). Writing a snapshot stops the server for seconds and costs
- * memory of its own: use it to investigate, not for the figures.
+ * constructor (bench/heap-summary.ts). Writing a snapshot stops the server for seconds and leaves its
+ * RSS higher for good: use it to investigate, not for the figures; answers other than 2xx while one
+ * is written (pool timeouts) are counted apart.
  *
  * Environment: DATABASE_URL (a fresh bench_<random> database on that cluster, dropped afterwards;
  * unset: the embedded PostgreSQL under DATA_DIR), REDIS_URL (unset: in-memory limits and credential
- * cache), BENCH_CONNECTIONS (50), SOAK_SIGN_IN_CONNECTIONS (5), SOAK_SECONDS (300), SOAK_INTERVAL (10), SOAK_IDLE (10),
- * SOAK_RSS_LIMIT_MIB (300), SOAK_GC (1), SOAK_SNAPSHOTS, SOAK_KEEP_SNAPSHOTS.
+ * cache), BENCH_CONNECTIONS (50), SOAK_SIGN_IN_CONNECTIONS (5), SOAK_SECONDS (300), SOAK_INTERVAL (10),
+ * SOAK_IDLE (10), SOAK_RATE (unset), SOAK_RSS_LIMIT_MIB (300), SOAK_GC (1), SOAK_NODE_ARGS (more flags for the server,
+ * e.g. "--max-old-space-size=1024"), SOAK_SNAPSHOTS, SOAK_KEEP_SNAPSHOTS.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -76,6 +83,8 @@ const settings = {
   seconds: envInt('SOAK_SECONDS', 300),
   interval: envInt('SOAK_INTERVAL', 10),
   idle: envInt('SOAK_IDLE', 10),
+  /** Requests per second in all; unset: as fast as the server answers. */
+  rate: process.env.SOAK_RATE ? envInt('SOAK_RATE', 1) : undefined,
   rssLimitMiB: envInt('SOAK_RSS_LIMIT_MIB', 300),
   gc: process.env.SOAK_GC !== '0',
   snapshots: process.env.SOAK_SNAPSHOTS === '1' || process.env.SOAK_KEEP_SNAPSHOTS === '1',
@@ -340,7 +349,10 @@ async function main(): Promise<boolean> {
   );
   cleanups.push(server.stop);
 
-  console.log(`node ${process.version}, ${os.cpus().length} CPUs; ${settings.connections} connections (${settings.signInConnections} of them signing in) for ${settings.seconds} s, a sample every ${settings.interval} s`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs; ${settings.connections} connections (${settings.signInConnections} of them signing in) for ${settings.seconds} s, ` +
+      `${settings.rate ? `${settings.rate} requests/s in all` : 'as fast as answered'}, a sample every ${settings.interval} s`,
+  );
   console.log(`database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}; rate limiter: ${String(server.info.rateLimits)}; server pid ${server.pid}`);
   console.log(`server: node ${[...(settings.gc ? ['--expose-gc'] : []), ...settings.nodeArgs].join(' ')} --import tsx bench/server.ts (the flags of npm start, then SOAK_NODE_ARGS)`);
   console.log(`heap: ${settings.gc ? '"live" is heapUsed after a forced full GC at each sample' : 'SOAK_GC=0: no forced GC, the slope is of heapUsed'}${snapshotDir ? `; heap snapshots in ${snapshotDir}` : ''}\n`);
@@ -364,21 +376,32 @@ async function main(): Promise<boolean> {
   await snapshot(server, snapshotDir, 'before', summaries);
 
   let errors = 0;
+  let errorsDuringSnapshots = 0;
   let finished = false;
   const started = Date.now();
   const instances: autocannon.Instance[] = [];
   cleanups.push(async () => {
     if (!finished) for (const instance of instances) instance.stop();
   });
-  const run = (connections: number, requests: autocannon.Request[]) =>
+  const run = (connections: number, requests: autocannon.Request[], overallRate: number | undefined) =>
     new Promise<autocannon.Result>((resolve, reject) => {
-      const instance = autocannon({ url: server.url, connections, duration: settings.seconds, requests }, (error: unknown, done: autocannon.Result) =>
+      const options = { url: server.url, connections, duration: settings.seconds, requests, ...(overallRate ? { overallRate } : {}) };
+      const instance = autocannon(options, (error: unknown, done: autocannon.Result) =>
         error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done),
       );
-      instance.on('reqError', () => errors++);
+      instance.on('reqError', () => {
+        if (Date.now() < snapshotQuiet.until) errorsDuringSnapshots++;
+        else errors++;
+      });
       instances.push(instance);
     });
-  const result = Promise.all([run(settings.connections - settings.signInConnections, load.requests), run(settings.signInConnections, load.signIns)]).finally(() => {
+  // With SOAK_RATE, a twentieth of it signs in and the rest is the mix; without, both go as fast as answered.
+  const signInRate = settings.rate ? Math.max(1, Math.round(settings.rate / 20)) : undefined;
+  const mixedRate = settings.rate ? settings.rate - signInRate! : undefined;
+  const result = Promise.all([
+    run(settings.connections - settings.signInConnections, load.requests, mixedRate),
+    run(settings.signInConnections, load.signIns, signInRate),
+  ]).finally(() => {
     finished = true;
   });
 
@@ -412,7 +435,7 @@ async function main(): Promise<boolean> {
     console.log(`  ${k.name.padEnd(36)} ${statuses}`);
     for (const [status, body] of k.samples) console.log(`    UNEXPECTED ${status}, e.g. ${body}`);
   }
-  console.log(`  total ${totals.requests} requests, ${(totals.requests / ((Date.now() - started) / 1000 - settings.idle)).toFixed(0)} req/s on average; ${totals.errors} errors (${totals.timeouts} timeouts)`);
+  console.log(`  total ${totals.requests} requests, ${(totals.requests / ((Date.now() - started) / 1000 - settings.idle)).toFixed(0)} req/s on average; ${totals.errors} errors (${totals.timeouts} timeouts)${errorsDuringSnapshots ? `, ${errorsDuringSnapshots} of them during heap snapshots` : ''}`);
 
   // Heap snapshots compared.
   const [before, middle, end, after] = ['before', 'middle', 'end of load', 'after'].map((name) => summaries.get(name));
@@ -427,27 +450,48 @@ async function main(): Promise<boolean> {
   const heapTrend = trend(secondHalf.map((r) => ({ t: r.t, value: heapOf(r) / MiB })));
   const rssTrend = trend(secondHalf.map((r) => ({ t: r.t, value: r.memory.rss / MiB })));
   const peakRss = Math.max(...rows.map((r) => r.memory.rss)) / MiB;
+  const windowMinutes = secondHalf.length > 1 ? (secondHalf.at(-1)!.t - secondHalf[0]!.t) / 60 : 0;
   const describe = (name: string, tr: Trend | undefined) =>
     tr
-      ? `${name}: ${tr.slope >= 0 ? '+' : ''}${tr.slope.toFixed(2)} ± ${tr.margin.toFixed(2)} MiB/min (95%), scatter ${tr.scatter.toFixed(2)} MiB, range ${tr.range.toFixed(1)} MiB over ${secondHalf.length} samples`
-      : `${name}: too few samples in the second half for a slope (make SOAK_SECONDS at least 3 x SOAK_INTERVAL x 2)`;
+      ? `${name}: ${tr.slope >= 0 ? '+' : ''}${tr.slope.toFixed(2)} MiB/min (95% interval ±${tr.margin.toFixed(2)}), ` +
+        `drift ${(tr.slope * windowMinutes).toFixed(2)} MiB over ${windowMinutes.toFixed(1)} min against a noise band of ±${(2 * tr.scatter).toFixed(2)} MiB ` +
+        `(2 σ of the ${secondHalf.length} samples about the line), range ${tr.range.toFixed(1)} MiB`
+      : `${name}: too few samples in the second half for a slope (make SOAK_SECONDS at least 6 x SOAK_INTERVAL)`;
   const first = loadRows[0];
+  const served = secondHalf.reduce((sum, r) => sum + r.reqPerSec, 0) * settings.interval;
   console.log(`\nsecond half of the load (t >= ${(settings.seconds / 2).toFixed(0)} s):`);
   console.log(`  ${describe(settings.gc ? 'live heap' : 'heapUsed', heapTrend)}`);
+  if (heapTrend && served > 0) {
+    const perRequest = (heapTrend.slope * windowMinutes * MiB) / served;
+    console.log(`  that is ${perRequest.toFixed(0)} bytes per request served (${served.toFixed(0)} requests); a leak of anything per request (a context, a row) would be kilobytes`);
+  }
   console.log(`  ${describe('RSS', rssTrend)}`);
+  const peakRow = rows.reduce((a, b) => (b.memory.rss > a.memory.rss ? b : a));
+  const spaces = Object.entries(peakRow.memory.spaces ?? {}).filter(([, size]) => size >= MiB);
+  console.log(`  V8 heap at the RSS peak (t=${peakRow.t.toFixed(0)} s): ${spaces.map(([name, size]) => `${name} ${mib(size)}`).join(', ')} MiB; RSS beyond the heap ${mib(peakRow.memory.rss - peakRow.memory.heapTotal)} MiB`);
   console.log(`  RSS: ${mib(rows[0]!.memory.rss)} MiB before the load, ${mib(first?.memory.rss)} after ${first?.t.toFixed(0)} s, peak ${peakRss.toFixed(1)} MiB, ${mib(rows.at(-1)!.memory.rss)} MiB ${settings.idle} s after it`);
 
-  const flat = heapTrend !== undefined && Math.abs(heapTrend.slope) <= heapTrend.margin;
+  // Flat: the line fitted through the second half moves the heap less, across that half, than the
+  // samples scatter about it (2 σ). The 95% interval is printed too; samples next to each other are
+  // correlated (the heap follows the load), so it is narrower than the truth and not the criterion.
+  const drift = heapTrend ? Math.abs(heapTrend.slope) * windowMinutes : Number.NaN;
+  const flat = heapTrend !== undefined && drift <= 2 * heapTrend.scatter;
   console.log(
-    `\nheap after warm-up: ${heapTrend === undefined ? 'UNKNOWN (too few samples)' : flat ? 'FLAT (the slope is within its 95% interval of 0: noise)' : `${heapTrend.slope > 0 ? 'GROWING' : 'SHRINKING'} (${heapTrend.slope.toFixed(2)} MiB/min, outside ±${heapTrend.margin.toFixed(2)})`}`,
+    `\nheap after warm-up: ${
+      heapTrend === undefined
+        ? 'UNKNOWN (too few samples)'
+        : flat
+          ? `FLAT (drift ${drift.toFixed(2)} MiB within the noise band of ±${(2 * heapTrend.scatter).toFixed(2)} MiB)`
+          : `${heapTrend.slope > 0 ? 'GROWING' : 'SHRINKING'} (drift ${drift.toFixed(2)} MiB beyond the noise band of ±${(2 * heapTrend.scatter).toFixed(2)} MiB; ${heapTrend.slope.toFixed(2)} MiB/min)`
+    }`,
   );
   console.log(`RSS under ${settings.rssLimitMiB} MiB at ${settings.connections} connections: ${peakRss < settings.rssLimitMiB ? 'MET' : 'NOT MET'} (peak ${peakRss.toFixed(1)} MiB)`);
 
   if (snapshotDir) {
-    console.log(`(heap snapshots were taken: each stopped the server for seconds and left RSS higher for good, so the RSS figures of this run are not the service's; ${load.duringSnapshots()} answers other than 2xx came while one was written or within ${SNAPSHOT_AFTERMATH_MS / 1000} s after it)`);
+    console.log(`(heap snapshots were taken: each stopped the server for seconds and left RSS higher for good, so the RSS figures of this run are not the service's; ${load.duringSnapshots()} answers other than 2xx and ${errorsDuringSnapshots} errors or timeouts came while one was written or within ${SNAPSHOT_AFTERMATH_MS / 1000} s after it, and are not counted below)`);
   }
-  const invalid = load.unexpected() > 0 || totals.errors > 0;
-  if (invalid) console.log(`INVALID: ${load.unexpected()} unexpected answers and ${totals.errors} errors (${totals.timeouts} timeouts) during the load`);
+  const invalid = load.unexpected() > 0 || errors > 0;
+  if (invalid) console.log(`INVALID: ${load.unexpected()} unexpected answers and ${errors} errors or timeouts during the load`);
   return !invalid;
 }
 

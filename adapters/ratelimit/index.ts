@@ -26,11 +26,12 @@ import type { RateLimiter, RateLimitResult } from '../../server/rate-limit.js';
 
 /**
  * Keys counted in memory per budget: the global budget (one key per client address) gets more room.
- * A key costs about 200 bytes (its string, a record and the Map's slot), so every budget full at
- * once stays under 20 MiB.
+ * A key costs about 250 bytes (its string, its record and the Map's slot; the library's store took
+ * about 450, a timer each included), so the global budget holds at most about 12 MiB and each other
+ * one about 2.5 MiB: some 45 MiB if a flood of distinct clients filled all thirteen at once.
  */
 export const MAX_MEMORY_KEYS: Readonly<Record<'global' | 'other', number>> = { global: 50_000, other: 10_000 };
-/** Keys blocked in memory per budget (Redis only), about 150 bytes each. */
+/** Keys blocked in memory per budget (Redis only), about 210 bytes each: about 2 MiB per budget. */
 export const MAX_BLOCKED_KEYS = 10_000;
 
 interface Options {
