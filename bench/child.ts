@@ -82,7 +82,9 @@ export function answerProbes(): void {
   const run = (probe: Probe): unknown => {
     if (probe.command === 'memory') {
       const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-      const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
+      const spaces = Object.fromEntries(
+        v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]),
+      );
       const sample: MemorySample = { rss, heapTotal, heapUsed, external, arrayBuffers, spaces };
       if (probe.gc && gc) {
         gc();

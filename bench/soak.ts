@@ -67,7 +67,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
  * startChild adds itself), so that the soak measures the process production runs.
  */
 function startFlags(): string[] {
-  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const start =
+    (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts
+      ?.start ?? '';
   const words = start.trim().split(/\s+/).slice(1);
   const flags: string[] = [];
   for (let i = 0; i < words.length && words[i]!.startsWith('-'); i++) {
@@ -92,7 +94,8 @@ const settings = {
   /** Node flags for the server: those of `npm start`, then SOAK_NODE_ARGS (e.g. "--max-old-space-size=1024"). */
   nodeArgs: [...startFlags(), ...(process.env.SOAK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
 };
-if (settings.signInConnections >= settings.connections) throw new Error('SOAK_SIGN_IN_CONNECTIONS must be fewer than BENCH_CONNECTIONS');
+if (settings.signInConnections >= settings.connections)
+  throw new Error('SOAK_SIGN_IN_CONNECTIONS must be fewer than BENCH_CONNECTIONS');
 const MiB = 1024 * 1024;
 const PASSWORD = 'a soak benchmark passphrase';
 
@@ -101,7 +104,8 @@ const cleanups: Array<() => Promise<void>> = [];
 let cleaning: Promise<void> | undefined;
 const cleanUp = () =>
   (cleaning ??= (async () => {
-    for (const undo of cleanups.reverse()) await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
+    for (const undo of cleanups.reverse())
+      await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
   })());
 
 // ---------------------------------------------------------------------------------------------------
@@ -119,7 +123,10 @@ interface Fixture {
 async function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown } = {}) {
   const res = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json', origin: BENCH_ORIGIN }), ...init.headers },
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json', origin: BENCH_ORIGIN }),
+      ...init.headers,
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await res.text();
@@ -130,8 +137,12 @@ async function call(url: string, init: { method?: string; headers?: Record<strin
 /** The token of the verification link mailed to `email` (MAIL_DIR files; quoted-printable soft breaks undone). */
 async function verificationToken(mailDir: string, email: string): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    for (const file of readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.eml'))) {
-      const text = readFileSync(path.join(mailDir, file.name), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    for (const file of readdirSync(mailDir, { withFileTypes: true }).filter(
+      (f) => f.isFile() && f.name.endsWith('.eml'),
+    )) {
+      const text = readFileSync(path.join(mailDir, file.name), 'utf8')
+        .replace(/=\r?\n/g, '')
+        .replace(/=3D/g, '=');
       if (!text.includes(email)) continue;
       const token = /verify-email\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
       if (token) return token;
@@ -144,7 +155,10 @@ async function verificationToken(mailDir: string, email: string): Promise<string
 async function prepare(baseUrl: string, mailDir: string): Promise<Fixture> {
   const email = `soak-${randomBytes(6).toString('hex')}@example.com`;
   const signUp = await call(`${baseUrl}/api/auth/sign-up/email`, { body: { email, password: PASSWORD, name: 'Soak' } });
-  const cookie = signUp.res.headers.getSetCookie().find((c) => c.startsWith('session='))?.split(';')[0];
+  const cookie = signUp.res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('session='))
+    ?.split(';')[0];
   if (!cookie) throw new Error('sign-up set no session cookie');
   // API keys need a verified address: the link the service mailed (to files under MAIL_DIR).
   await call(`${baseUrl}/api/auth/verify-email`, { body: { token: await verificationToken(mailDir, email) } });
@@ -152,14 +166,23 @@ async function prepare(baseUrl: string, mailDir: string): Promise<Fixture> {
   const organizations = (await call(`${baseUrl}/api/user/organizations`, { headers })).data as Array<{ id: string }>;
   const listedOrganizationId = organizations[0]!.id;
   const slug = `soak-writes-${randomBytes(4).toString('hex')}`;
-  const writtenOrganizationId = ((await call(`${baseUrl}/api/user/organizations`, { headers, body: { name: 'Soak writes', slug } })).data as { id: string }).id;
+  const writtenOrganizationId = (
+    (await call(`${baseUrl}/api/user/organizations`, { headers, body: { name: 'Soak writes', slug } })).data as {
+      id: string;
+    }
+  ).id;
   for (let i = 0; i < 20; i++) {
     await call(`${baseUrl}/api/user/organizations/${listedOrganizationId}/projects`, {
       headers,
       body: { name: `Project ${i}`, website: 'https://example.com', description: 'A project of the soak benchmark' },
     });
   }
-  const key = (await call(`${baseUrl}/api/auth/api-key/create`, { headers, body: { name: 'soak', scopes: ['projects:read', 'projects:write'] } })).data as { key: string };
+  const key = (
+    await call(`${baseUrl}/api/auth/api-key/create`, {
+      headers,
+      body: { name: 'soak', scopes: ['projects:read', 'projects:write'] },
+    })
+  ).data as { key: string };
   return { email, cookie, apiKey: key.key, listedOrganizationId, writtenOrganizationId };
 }
 
@@ -177,8 +200,10 @@ interface Kind {
 function mix(fixture: Fixture) {
   const kinds = new Map<string, Kind>();
   const kind = (name: string, expected = [200]): Kind => {
-    let k = kinds.get(name);
-    if (!k) kinds.set(name, (k = { name, expected, statuses: new Map(), samples: new Map() }));
+    const known = kinds.get(name);
+    if (known) return known;
+    const k: Kind = { name, expected, statuses: new Map(), samples: new Map() };
+    kinds.set(name, k);
     return k;
   };
   let answered = 0;
@@ -199,11 +224,32 @@ function mix(fixture: Fixture) {
   };
 
   const listPath = `/api/user/organizations/${fixture.listedOrganizationId}/projects?limit=20`;
-  const batchInput = encodeURIComponent(JSON.stringify({ 1: { organizationId: fixture.listedOrganizationId, limit: 5 } }));
-  const health = { method: 'GET' as const, path: '/api/public/health', onResponse: counted(kind('GET /api/public/health')) };
-  const me = { method: 'GET' as const, path: '/api/user/me', headers: { cookie: fixture.cookie }, onResponse: counted(kind('GET /api/user/me (cookie)')) };
-  const list = { method: 'GET' as const, path: listPath, headers: { 'x-api-key': fixture.apiKey }, onResponse: counted(kind('GET …/projects (X-Api-Key)')) };
-  const trpcMe = { method: 'GET' as const, path: '/trpc/user.me.get', headers: { cookie: fixture.cookie }, onResponse: counted(kind('tRPC user.me.get (cookie)')) };
+  const batchInput = encodeURIComponent(
+    JSON.stringify({ 1: { organizationId: fixture.listedOrganizationId, limit: 5 } }),
+  );
+  const health = {
+    method: 'GET' as const,
+    path: '/api/public/health',
+    onResponse: counted(kind('GET /api/public/health')),
+  };
+  const me = {
+    method: 'GET' as const,
+    path: '/api/user/me',
+    headers: { cookie: fixture.cookie },
+    onResponse: counted(kind('GET /api/user/me (cookie)')),
+  };
+  const list = {
+    method: 'GET' as const,
+    path: listPath,
+    headers: { 'x-api-key': fixture.apiKey },
+    onResponse: counted(kind('GET …/projects (X-Api-Key)')),
+  };
+  const trpcMe = {
+    method: 'GET' as const,
+    path: '/trpc/user.me.get',
+    headers: { cookie: fixture.cookie },
+    onResponse: counted(kind('tRPC user.me.get (cookie)')),
+  };
   const trpcBatch = {
     method: 'GET' as const,
     path: `/trpc/public.health,tenant.projects.list?batch=1&input=${batchInput}`,
@@ -218,7 +264,11 @@ function mix(fixture: Fixture) {
     // A fresh name (so the slug needs no search through siblings) and a fresh Idempotency-Key each time.
     setupRequest: (request: autocannon.Request) => {
       const n = `${randomBytes(6).toString('hex')}-${++created}`;
-      return { ...request, headers: { ...request.headers, 'idempotency-key': `soak-${n}` }, body: JSON.stringify({ name: `Soak ${n}`, description: 'Created by the soak benchmark' }) };
+      return {
+        ...request,
+        headers: { ...request.headers, 'idempotency-key': `soak-${n}` },
+        body: JSON.stringify({ name: `Soak ${n}`, description: 'Created by the soak benchmark' }),
+      };
     },
     onResponse: counted(kind('POST …/projects (X-Api-Key)', [201])),
   };
@@ -243,7 +293,39 @@ function mix(fixture: Fixture) {
 // Statistics.
 
 /** Two-sided 95% quantiles of Student's t by degrees of freedom (beyond 30: 2.0). */
-const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
+const T95 = [
+  NaN,
+  12.71,
+  4.3,
+  3.18,
+  2.78,
+  2.57,
+  2.45,
+  2.36,
+  2.31,
+  2.26,
+  2.23,
+  2.2,
+  2.18,
+  2.16,
+  2.14,
+  2.13,
+  2.12,
+  2.11,
+  2.1,
+  2.09,
+  2.09,
+  2.08,
+  2.07,
+  2.07,
+  2.06,
+  2.06,
+  2.06,
+  2.05,
+  2.05,
+  2.05,
+  2.04,
+];
 
 export interface Trend {
   /** Least-squares slope, per minute. */
@@ -267,7 +349,12 @@ export function trend(points: Array<{ t: number; value: number }>): Trend | unde
   const scatter = Math.sqrt(residuals / (n - 2));
   const standardError = scatter / Math.sqrt(sxx);
   const values = points.map((p) => p.value);
-  return { slope: slope * 60, margin: (T95[n - 2] ?? 2.0) * standardError * 60, scatter, range: Math.max(...values) - Math.min(...values) };
+  return {
+    slope: slope * 60,
+    margin: (T95[n - 2] ?? 2.0) * standardError * 60,
+    scatter,
+    range: Math.max(...values) - Math.min(...values),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -303,17 +390,27 @@ function printRow(row: Row): void {
 const snapshotQuiet = { until: 0 };
 const SNAPSHOT_AFTERMATH_MS = 10_000;
 
-async function snapshot(server: Child, dir: string | undefined, name: string, summaries: Map<string, HeapSummary>): Promise<void> {
+async function snapshot(
+  server: Child,
+  dir: string | undefined,
+  name: string,
+  summaries: Map<string, HeapSummary>,
+): Promise<void> {
   if (!dir) return;
   const started = Date.now();
   snapshotQuiet.until = Number.POSITIVE_INFINITY;
-  const taken = server.probe<{ file: string }>({ command: 'snapshot', file: path.join(dir, `${name}.heapsnapshot`) }, 600_000);
+  const taken = server.probe<{ file: string }>(
+    { command: 'snapshot', file: path.join(dir, `${name}.heapsnapshot`) },
+    600_000,
+  );
   const { file } = await taken.finally(() => {
     snapshotQuiet.until = Date.now() + SNAPSHOT_AFTERMATH_MS;
   });
   const summary = summarizeHeapSnapshot(file);
   summaries.set(name, summary);
-  console.log(`(heap snapshot "${name}": ${(summary.totalSize / MiB).toFixed(1)} MiB in ${summary.nodes} objects, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(
+    `(heap snapshot "${name}": ${(summary.totalSize / MiB).toFixed(1)} MiB in ${summary.nodes} objects, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   if (!settings.keepSnapshots) rmSync(file, { force: true });
 }
 
@@ -323,7 +420,8 @@ async function main(): Promise<boolean> {
   const mailDir = mkdtempSync(path.join(os.tmpdir(), 'soak-mail-'));
   cleanups.push(async () => rmSync(mailDir, { recursive: true, force: true }));
   const snapshotDir = settings.snapshots ? mkdtempSync(path.join(os.tmpdir(), 'soak-heap-')) : undefined;
-  if (snapshotDir && !settings.keepSnapshots) cleanups.push(async () => rmSync(snapshotDir, { recursive: true, force: true }));
+  if (snapshotDir && !settings.keepSnapshots)
+    cleanups.push(async () => rmSync(snapshotDir, { recursive: true, force: true }));
 
   const unlimited = '1000000000';
   const server = await startChild(
@@ -353,21 +451,49 @@ async function main(): Promise<boolean> {
     `node ${process.version}, ${os.cpus().length} CPUs; ${settings.connections} connections (${settings.signInConnections} of them signing in) for ${settings.seconds} s, ` +
       `${settings.rate ? `${settings.rate} requests/s in all` : 'as fast as answered'}, a sample every ${settings.interval} s`,
   );
-  console.log(`database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}; rate limiter: ${String(server.info.rateLimits)}; server pid ${server.pid}`);
-  console.log(`server: node ${[...(settings.gc ? ['--expose-gc'] : []), ...settings.nodeArgs].join(' ')} --import tsx bench/server.ts (the flags of npm start, then SOAK_NODE_ARGS)`);
-  console.log(`heap: ${settings.gc ? '"live" is heapUsed after a forced full GC at each sample' : 'SOAK_GC=0: no forced GC, the slope is of heapUsed'}${snapshotDir ? `; heap snapshots in ${snapshotDir}` : ''}\n`);
+  console.log(
+    `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}; rate limiter: ${String(server.info.rateLimits)}; server pid ${server.pid}`,
+  );
+  console.log(
+    `server: node ${[...(settings.gc ? ['--expose-gc'] : []), ...settings.nodeArgs].join(' ')} --import tsx bench/server.ts (the flags of npm start, then SOAK_NODE_ARGS)`,
+  );
+  console.log(
+    `heap: ${settings.gc ? '"live" is heapUsed after a forced full GC at each sample' : 'SOAK_GC=0: no forced GC, the slope is of heapUsed'}${snapshotDir ? `; heap snapshots in ${snapshotDir}` : ''}\n`,
+  );
 
   const fixture = await prepare(server.url, mailDir);
   const load = mix(fixture);
   const summaries = new Map<string, HeapSummary>();
   const rows: Row[] = [];
-  const header = ['t (s)', 'RSS', 'heapUsed', 'live', 'heapTotal', 'external', 'arrayBuf', 'req/s', 'non-2xx', 'errors'];
+  const header = [
+    't (s)',
+    'RSS',
+    'heapUsed',
+    'live',
+    'heapTotal',
+    'external',
+    'arrayBuf',
+    'req/s',
+    'non-2xx',
+    'errors',
+  ];
   console.log('memory in MiB');
   console.log(header.map((c, i) => (i === 0 ? c.padEnd(9) : c.padStart(9))).join(' '));
 
-  const sample = async (t: number, phase: Row['phase'], counts: { answered: number; unexpected: number; errors: number; seconds: number }) => {
+  const sample = async (
+    t: number,
+    phase: Row['phase'],
+    counts: { answered: number; unexpected: number; errors: number; seconds: number },
+  ) => {
     const memory = await server.probe<MemorySample>({ command: 'memory', gc: settings.gc });
-    const row: Row = { t, phase, memory, reqPerSec: counts.seconds > 0 ? counts.answered / counts.seconds : 0, non2xx: counts.unexpected, errors: counts.errors };
+    const row: Row = {
+      t,
+      phase,
+      memory,
+      reqPerSec: counts.seconds > 0 ? counts.answered / counts.seconds : 0,
+      non2xx: counts.unexpected,
+      errors: counts.errors,
+    };
     rows.push(row);
     printRow(row);
   };
@@ -385,7 +511,13 @@ async function main(): Promise<boolean> {
   });
   const run = (connections: number, requests: autocannon.Request[], overallRate: number | undefined) =>
     new Promise<autocannon.Result>((resolve, reject) => {
-      const options = { url: server.url, connections, duration: settings.seconds, requests, ...(overallRate ? { overallRate } : {}) };
+      const options = {
+        url: server.url,
+        connections,
+        duration: settings.seconds,
+        requests,
+        ...(overallRate ? { overallRate } : {}),
+      };
       const instance = autocannon(options, (error: unknown, done: autocannon.Result) =>
         error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done),
       );
@@ -410,10 +542,21 @@ async function main(): Promise<boolean> {
   let middleTaken = false;
   for (let k = 1; k * settings.interval <= settings.seconds; k++) {
     const due = started + k * settings.interval * 1000;
-    await Promise.race([sleep(Math.max(0, due - Date.now())), result.then(() => undefined, () => undefined)]);
+    await Promise.race([
+      sleep(Math.max(0, due - Date.now())),
+      result.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
     if (finished) break;
     const now = Date.now();
-    const counts = { answered: load.answered() - last.answered, unexpected: load.unexpected() - last.unexpected, errors: errors - last.errors, seconds: (now - last.at) / 1000 };
+    const counts = {
+      answered: load.answered() - last.answered,
+      unexpected: load.unexpected() - last.unexpected,
+      errors: errors - last.errors,
+      seconds: (now - last.at) / 1000,
+    };
     last = { at: now, answered: load.answered(), unexpected: load.unexpected(), errors };
     await sample((now - started) / 1000, 'load', counts);
     if (!middleTaken && (now - started) / 1000 >= settings.seconds / 2) {
@@ -422,7 +565,11 @@ async function main(): Promise<boolean> {
     }
   }
   const [mixed, signIns] = await result;
-  const totals = { requests: mixed.requests.total + signIns.requests.total, errors: mixed.errors + signIns.errors, timeouts: mixed.timeouts + signIns.timeouts };
+  const totals = {
+    requests: mixed.requests.total + signIns.requests.total,
+    errors: mixed.errors + signIns.errors,
+    timeouts: mixed.timeouts + signIns.timeouts,
+  };
   await snapshot(server, snapshotDir, 'end of load', summaries);
   await sleep(settings.idle * 1000);
   await sample((Date.now() - started) / 1000, 'after', { answered: 0, unexpected: 0, errors: 0, seconds: 0 });
@@ -431,16 +578,26 @@ async function main(): Promise<boolean> {
   // What each kind of request answered.
   console.log('\nrequests by kind (status: count)');
   for (const k of load.kinds.values()) {
-    const statuses = [...k.statuses.entries()].sort(([a], [b]) => a - b).map(([s, c]) => `${s}: ${c}`).join(', ');
+    const statuses = [...k.statuses.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([s, c]) => `${s}: ${c}`)
+      .join(', ');
     console.log(`  ${k.name.padEnd(36)} ${statuses}`);
     for (const [status, body] of k.samples) console.log(`    UNEXPECTED ${status}, e.g. ${body}`);
   }
-  console.log(`  total ${totals.requests} requests, ${(totals.requests / ((Date.now() - started) / 1000 - settings.idle)).toFixed(0)} req/s on average; ${totals.errors} errors (${totals.timeouts} timeouts)${errorsDuringSnapshots ? `, ${errorsDuringSnapshots} of them during heap snapshots` : ''}`);
+  console.log(
+    `  total ${totals.requests} requests, ${(totals.requests / ((Date.now() - started) / 1000 - settings.idle)).toFixed(0)} req/s on average; ${totals.errors} errors (${totals.timeouts} timeouts)${errorsDuringSnapshots ? `, ${errorsDuringSnapshots} of them during heap snapshots` : ''}`,
+  );
 
   // Heap snapshots compared.
   const [before, middle, end, after] = ['before', 'middle', 'end of load', 'after'].map((name) => summaries.get(name));
   if (before && end) printHeapComparison('heap, before the load -> end of the load', before, end);
-  if (middle && end) printHeapComparison('heap, middle of the load -> end of the load (growth here is what a leak looks like)', middle, end);
+  if (middle && end)
+    printHeapComparison(
+      'heap, middle of the load -> end of the load (growth here is what a leak looks like)',
+      middle,
+      end,
+    );
   if (before && after) printHeapComparison(`heap, before the load -> ${settings.idle} s after it`, before, after);
 
   // The trend over the second half of the load.
@@ -463,13 +620,19 @@ async function main(): Promise<boolean> {
   console.log(`  ${describe(settings.gc ? 'live heap' : 'heapUsed', heapTrend)}`);
   if (heapTrend && served > 0) {
     const perRequest = (heapTrend.slope * windowMinutes * MiB) / served;
-    console.log(`  that is ${perRequest.toFixed(0)} bytes per request served (${served.toFixed(0)} requests); a leak of anything per request (a context, a row) would be kilobytes`);
+    console.log(
+      `  that is ${perRequest.toFixed(0)} bytes per request served (${served.toFixed(0)} requests); a leak of anything per request (a context, a row) would be kilobytes`,
+    );
   }
   console.log(`  ${describe('RSS', rssTrend)}`);
   const peakRow = rows.reduce((a, b) => (b.memory.rss > a.memory.rss ? b : a));
   const spaces = Object.entries(peakRow.memory.spaces ?? {}).filter(([, size]) => size >= MiB);
-  console.log(`  V8 heap at the RSS peak (t=${peakRow.t.toFixed(0)} s): ${spaces.map(([name, size]) => `${name} ${mib(size)}`).join(', ')} MiB; RSS beyond the heap ${mib(peakRow.memory.rss - peakRow.memory.heapTotal)} MiB`);
-  console.log(`  RSS: ${mib(rows[0]!.memory.rss)} MiB before the load, ${mib(first?.memory.rss)} after ${first?.t.toFixed(0)} s, peak ${peakRss.toFixed(1)} MiB, ${mib(rows.at(-1)!.memory.rss)} MiB ${settings.idle} s after it`);
+  console.log(
+    `  V8 heap at the RSS peak (t=${peakRow.t.toFixed(0)} s): ${spaces.map(([name, size]) => `${name} ${mib(size)}`).join(', ')} MiB; RSS beyond the heap ${mib(peakRow.memory.rss - peakRow.memory.heapTotal)} MiB`,
+  );
+  console.log(
+    `  RSS: ${mib(rows[0]!.memory.rss)} MiB before the load, ${mib(first?.memory.rss)} after ${first?.t.toFixed(0)} s, peak ${peakRss.toFixed(1)} MiB, ${mib(rows.at(-1)!.memory.rss)} MiB ${settings.idle} s after it`,
+  );
 
   // Flat: the line fitted through the second half moves the heap less, across that half, than the
   // samples scatter about it (2 σ). The 95% interval is printed too; samples next to each other are
@@ -485,13 +648,18 @@ async function main(): Promise<boolean> {
           : `${heapTrend.slope > 0 ? 'GROWING' : 'SHRINKING'} (drift ${drift.toFixed(2)} MiB beyond the noise band of ±${(2 * heapTrend.scatter).toFixed(2)} MiB; ${heapTrend.slope.toFixed(2)} MiB/min)`
     }`,
   );
-  console.log(`RSS under ${settings.rssLimitMiB} MiB at ${settings.connections} connections: ${peakRss < settings.rssLimitMiB ? 'MET' : 'NOT MET'} (peak ${peakRss.toFixed(1)} MiB)`);
+  console.log(
+    `RSS under ${settings.rssLimitMiB} MiB at ${settings.connections} connections: ${peakRss < settings.rssLimitMiB ? 'MET' : 'NOT MET'} (peak ${peakRss.toFixed(1)} MiB)`,
+  );
 
   if (snapshotDir) {
-    console.log(`(heap snapshots were taken: each stopped the server for seconds and left RSS higher for good, so the RSS figures of this run are not the service's; ${load.duringSnapshots()} answers other than 2xx and ${errorsDuringSnapshots} errors or timeouts came while one was written or within ${SNAPSHOT_AFTERMATH_MS / 1000} s after it, and are not counted below)`);
+    console.log(
+      `(heap snapshots were taken: each stopped the server for seconds and left RSS higher for good, so the RSS figures of this run are not the service's; ${load.duringSnapshots()} answers other than 2xx and ${errorsDuringSnapshots} errors or timeouts came while one was written or within ${SNAPSHOT_AFTERMATH_MS / 1000} s after it, and are not counted below)`,
+    );
   }
   const invalid = load.unexpected() > 0 || errors > 0;
-  if (invalid) console.log(`INVALID: ${load.unexpected()} unexpected answers and ${errors} errors or timeouts during the load`);
+  if (invalid)
+    console.log(`INVALID: ${load.unexpected()} unexpected answers and ${errors} errors or timeouts during the load`);
   return !invalid;
 }
 

@@ -15,12 +15,7 @@
  *   Redis call again, where the counter still refuses.
  */
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { BUDGET_NAMES, type Budget, type BudgetName } from '../../server/config.js';
 import type { RateLimiter, RateLimitResult } from '../../server/rate-limit.js';
 
@@ -102,7 +97,9 @@ export class BoundedMemoryStorage {
   get(key: string): RateLimiterRes | null {
     const now = Date.now();
     const record = this.#live(key, now);
-    return record ? new RateLimiterRes(0, record.expiresAt === null ? -1 : record.expiresAt - now, record.value, false) : null;
+    return record
+      ? new RateLimiterRes(0, record.expiresAt === null ? -1 : record.expiresAt - now, record.value, false)
+      : null;
   }
 
   delete(key: string): boolean {
@@ -183,13 +180,27 @@ export interface InMemoryKeys {
   blocked: number;
 }
 
-export function createRateLimiter({ budgets, prefix, redis, maxMemoryKeys, maxBlockedKeys }: Options): RateLimiter & { inMemoryKeys(name: BudgetName): InMemoryKeys } {
+export function createRateLimiter({
+  budgets,
+  prefix,
+  redis,
+  maxMemoryKeys,
+  maxBlockedKeys,
+}: Options): RateLimiter & { inMemoryKeys(name: BudgetName): InMemoryKeys } {
   const limiters = new Map<BudgetName, RateLimiterAbstract>();
   const memory = new Map<BudgetName, { counted: BoundedMemoryStorage; blocked?: BoundedBlockedKeys }>();
   for (const name of BUDGET_NAMES) {
     const budget = budgets[name];
-    const base = { keyPrefix: `${prefix}:${name}`, points: budget.points, duration: budget.duration, blockDuration: budget.blockDuration ?? 0 };
-    const inMemory = new BoundedRateLimiterMemory(base, maxMemoryKeys ?? (name === 'global' ? MAX_MEMORY_KEYS.global : MAX_MEMORY_KEYS.other));
+    const base = {
+      keyPrefix: `${prefix}:${name}`,
+      points: budget.points,
+      duration: budget.duration,
+      blockDuration: budget.blockDuration ?? 0,
+    };
+    const inMemory = new BoundedRateLimiterMemory(
+      base,
+      maxMemoryKeys ?? (name === 'global' ? MAX_MEMORY_KEYS.global : MAX_MEMORY_KEYS.other),
+    );
     if (!redis) {
       limiters.set(name, inMemory);
       memory.set(name, { counted: inMemory.storage });

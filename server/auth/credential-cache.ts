@@ -30,7 +30,13 @@ export const membershipCacheKey = (organizationId: string, userId: string) => `m
  */
 export const MAX_MEMORY_ENTRIES = 10_000;
 
-export function createCredentialCache(options: { redis?: Redis; prefix: string; ttlSeconds: number; log: Logger; maxEntries?: number }): CredentialCache {
+export function createCredentialCache(options: {
+  redis?: Redis;
+  prefix: string;
+  ttlSeconds: number;
+  log: Logger;
+  maxEntries?: number;
+}): CredentialCache {
   const { redis, prefix, ttlSeconds, log } = options;
   if (ttlSeconds === 0) return { get: async () => undefined, set: async () => {}, forget: async () => {} };
   const redisKey = (key: string) => `${prefix}:cred:${key}`;
@@ -54,7 +60,10 @@ export function createCredentialCache(options: { redis?: Redis; prefix: string; 
     async forget(keys) {
       if (keys.length === 0) return;
       await redis.del(...keys.map(redisKey)).catch((error: unknown) => {
-        log.warn({ err: (error as Error).message }, 'could not drop cached credentials; they expire within the cache TTL');
+        log.warn(
+          { err: (error as Error).message },
+          'could not drop cached credentials; they expire within the cache TTL',
+        );
       });
     },
   };
