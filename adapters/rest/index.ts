@@ -1,6 +1,7 @@
 /**
- * The REST facade at /api: trpc-to-openapi serves the procedures on their documented paths; this
- * file makes every answer the envelope.
+ * The REST facade at /api: each request is matched once against the route table (routes.ts), its
+ * input assembled by the route's compiled rules (input.ts), its procedure called through the router's
+ * caller with the request's context, and its answer written once as the envelope.
  *
  * - Unknown path: 404 NOT_FOUND; known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
  * - Bodies: JSON only (415 otherwise), 10 MiB at most (400 PAYLOAD_TOO_LARGE), malformed JSON is
@@ -12,22 +13,24 @@
  * - JSON nests at most 64 levels (400 BAD_REQUEST, see body-errors.ts).
  * - A path parameter that decodes to a NUL byte is 400 VALIDATION_ERROR, like a NUL anywhere else in
  *   an input (the guard in server/trpc.ts checks the rest, which arrives decoded).
+ * - Whatever a procedure throws becomes an ApiError once, through `toApiError`; a validation error's
+ *   fields say where each came from (params, query or body).
  * - An Idempotency-Key keeps only what the procedure's logic answered: a refusal decided before it
  *   ran (ApiError.refusal) or a 5xx releases the key, and a retry is judged afresh, unless the write
  *   committed (the key is marked in the same transaction; see idempotency.ts).
- * - Cache-Control: no-store under /auth and /user.
+ * - Cache-Control: no-store under /auth and /user. A refused bearer token gets its challenge
+ *   (RFC 6750): WWW-Authenticate on every 401 to a request that sent one.
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { parse as parseQuery } from 'node:querystring';
 import type { AnyRouter } from '@trpc/server';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import { clientAddress, createContext, type Context, type Services } from '../../server/context.js';
 import { ApiError, toApiError, validationMessage, type FieldError } from '../../server/errors.js';
 import { clientKey, type RateLimitResult } from '../../server/rate-limit.js';
-import { nulByteError, rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
+import { createCallerFactory, nulByteError, rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
 import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from './idempotency.js';
-import { bodyError, MAX_BODY_BYTES, readJsonBody } from './body-errors.js';
+import { bodyError, readJsonBody } from './body-errors.js';
 import { docsRoutes } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, restRoutes, type RestRoute } from './routes.js';
@@ -38,8 +41,6 @@ declare global {
     interface Locals {
       /** The global budget as spent when the request's headers arrived (spendGlobalOnArrival). */
       globalBudget?: RateLimitResult;
-      /** The Idempotency-Key this request holds while its procedure runs. */
-      idempotencyClaim?: Extract<Claim, { kind: 'run' }>;
     }
   }
 }
@@ -47,11 +48,9 @@ declare global {
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-/**
- * What each procedure call came to, keyed by response: its output on its way into the envelope, or
- * whether its error was a refusal decided before the logic ran.
- */
-const outcomes = new WeakMap<object, { ok: true; output: unknown } | { ok: false; refusal: boolean }>();
+type RunningClaim = Extract<Claim, { kind: 'run' }>;
+type Outcome = { ok: true; output: unknown } | { ok: false; error: ApiError };
+type ProcedureCall = (input: unknown) => Promise<unknown>;
 
 function requestIdOf(req: Request): string {
   return String(req.id);
@@ -79,6 +78,8 @@ export async function spendGlobalOnArrival(services: Services, req: Request, res
 
 export function createRestAdapter(services: Services, router: AnyRouter): express.Router {
   const routes = restRoutes(router);
+  const createCaller = createCallerFactory(router);
+  const procedurePaths = new Map(routes.map((route) => [route, route.procedurePath.split('.')]));
   const api = express.Router();
   let openApiDocument: string | undefined;
 
@@ -107,14 +108,13 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
 
   const docs = docsRoutes(spendGlobal);
 
-  /** Reads a write's JSON body; calls `done` unless it already answered (415). */
+  /** Reads a request's JSON body into `req.body`; calls `done` unless it already answered (415). */
   function readBody(req: Request, res: Response, done: (error?: unknown) => void): void {
     if (!BODY_METHODS.has(req.method) && req.method !== 'DELETE') return done();
     const hasBody = announcesBody(req);
     if (req.method === 'DELETE' && !hasBody) return done();
     if (!hasBody) {
       req.body = {};
-      req.headers['content-type'] = 'application/json';
       return done();
     }
     const contentType = req.headers['content-type'] ?? '';
@@ -129,76 +129,13 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
       )(req, res);
       return;
     }
-    readJsonBody(req, res, (error?: unknown) => {
-      if (error) return done(error);
-      // trpc-to-openapi reads a DELETE's input from the query only; a JSON body (DELETE /user/me
-      // takes the password there, not in the URL) joins it.
-      if (req.method === 'DELETE') {
-        Object.defineProperty(req, 'query', { value: { ...req.query, ...(req.body as object) }, configurable: true });
-        return done();
-      }
-      // trpc-to-openapi accepts only this exact spelling; the body is already parsed.
-      req.headers['content-type'] = 'application/json';
-      done();
-    });
+    readJsonBody(req, res, done);
   }
-
-  /** Rewrites whatever trpc-to-openapi is about to send into the envelope (and keeps it for an idempotent retry). */
-  function wrapInEnvelope(
-    req: Request,
-    res: Response,
-    route: RestRoute,
-    claim?: Extract<Claim, { kind: 'run' }>,
-  ): void {
-    const end = res.end.bind(res) as (chunk?: unknown) => Response;
-    res.end = ((chunk?: unknown) => {
-      res.end = end as Response['end'];
-      const outcome = outcomes.get(res);
-      if (outcome?.ok && route.meta.stream) {
-        void streamFile(req, res, outcome.output as StreamedFile, () => end());
-        return res;
-      }
-      const envelope = toEnvelope(req, res, route, chunk);
-      if (!envelope.success) setErrorHeaders(res, envelope.status, envelope.meta);
-      // RFC 6750: a refused bearer token says so in the challenge.
-      if (envelope.status === 401 && /^bearer\b/i.test(req.headers.authorization ?? '')) {
-        res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      }
-      res.statusCode = envelope.status;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      const body = JSON.stringify(envelope);
-      if (!claim) return end(body);
-      const kept = route.meta.secret && envelope.success ? SECRET_WITHHELD : body;
-      // Only what the logic answered is kept: a refusal before it ran, or a 5xx, frees the key for a retry.
-      const answeredByLogic = outcome !== undefined && (outcome.ok || !outcome.refusal) && envelope.status < 500;
-      const settle = answeredByLogic ? claim.complete(envelope.status, kept) : claim.release();
-      settle.catch((error: unknown) => logFailure(services, req, error)).finally(() => end(body));
-      return res;
-    }) as Response['end'];
-  }
-
-  /**
-   * One context per request: the Idempotency-Key check needs the principal before the procedure runs,
-   * and the procedure then reuses the same context, so the credential is resolved once.
-   */
-  const contexts = new WeakMap<Request, Context>();
-  const contextFor = (req: Request, res: Response): Context => {
-    let ctx = contexts.get(req);
-    if (!ctx) {
-      const holdsKey = req.method === 'POST' && req.headers['idempotency-key'] !== undefined;
-      const markKey = async (em: EntityManager, transaction: unknown) =>
-        res.locals.idempotencyClaim?.markCommitted(em, transaction);
-      ctx = createContext(services, 'rest', req, res, res.locals.globalBudget, holdsKey ? markKey : undefined);
-      contexts.set(req, ctx);
-    }
-    return ctx;
-  };
 
   /** Decides whether a POST with an Idempotency-Key runs, replays, or is refused; undefined: no key. */
-  async function idempotencyFor(req: Request, res: Response): Promise<Claim | undefined> {
+  async function idempotencyFor(req: Request, ctx: Context): Promise<Claim | undefined> {
     const key = req.headers['idempotency-key'];
     if (req.method !== 'POST' || typeof key !== 'string') return undefined;
-    const ctx = contextFor(req, res);
     const auth = await ctx.authenticate();
     const principal = auth.principal
       ? `${auth.principal.kind}:${auth.principal.apiKeyId ?? auth.principal.userId}`
@@ -206,20 +143,73 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
     return claimIdempotencyKey(services, principal, key, requestHash(req.method, req.path, req.body));
   }
 
-  const serveProcedure = createOpenApiExpressMiddleware({
-    router,
-    maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req, res }: { req: Request; res: Response }) => contextFor(req, res),
-    responseMeta: ({ ctx, data, errors }: { ctx?: { res?: object }; data: unknown[]; errors: unknown[] }) => {
-      if (ctx?.res)
-        outcomes.set(
-          ctx.res,
-          errors.length === 0 ? { ok: true, output: data[0] } : { ok: false, refusal: toApiError(errors[0]).refusal },
-        );
-      return {};
-    },
-    onError: ({ error, req }: { error: unknown; req: Request }) => logFailure(services, req, error),
-  } as Parameters<typeof createOpenApiExpressMiddleware>[0]);
+  /** The procedure of a route, bound to a context through the router's caller. */
+  function procedureFor(route: RestRoute, ctx: Context): ProcedureCall {
+    let target: unknown = createCaller(ctx);
+    for (const segment of procedurePaths.get(route) ?? []) target = (target as Record<string, unknown>)[segment];
+    return target as ProcedureCall;
+  }
+
+  /** Runs a matched request's procedure and writes its answer, once. */
+  async function serve(req: Request, res: Response, route: RestRoute, params: Record<string, string>) {
+    let claim: RunningClaim | undefined;
+    // Every transaction of an Idempotency-Key request marks the key before it commits (idempotency.ts).
+    const holdsKey = req.method === 'POST' && req.headers['idempotency-key'] !== undefined;
+    const ctx = createContext(
+      services,
+      'rest',
+      req,
+      res,
+      res.locals.globalBudget,
+      holdsKey ? async (em, transaction) => claim?.markCommitted(em, transaction) : undefined,
+    );
+    let claimed: Claim | undefined;
+    try {
+      claimed = await idempotencyFor(req, ctx);
+    } catch (failure) {
+      return fail(toApiError(failure))(req, res);
+    }
+    if (claimed?.kind === 'replay') return replay(req, res, claimed);
+    claim = claimed;
+
+    let outcome: Outcome;
+    // A path parameter other than the organization's may not be empty: no route has it so.
+    if (route.pathParams.some((name) => params[name] === '')) {
+      outcome = { ok: false, error: new ApiError('NOT_FOUND', 'No such route', {}, { refusal: true }) };
+    } else {
+      const query = req.method === 'GET' || req.method === 'DELETE' ? queryOf(req.url) : {};
+      const input = route.readInput({ method: req.method, params, query, body: req.body });
+      try {
+        outcome = { ok: true, output: await procedureFor(route, ctx)(input) };
+      } catch (error) {
+        logFailure(services, req, error);
+        outcome = { ok: false, error: toApiError(error) };
+      }
+    }
+    if (outcome.ok && route.meta.stream) {
+      return streamFile(req, res, outcome.output as StreamedFile, () => res.end());
+    }
+
+    const envelope = outcome.ok
+      ? successEnvelope(route.meta.status ?? 200, route.meta.message ?? 'OK', outcome.output)
+      : errorAnswer(req, route, outcome.error);
+    if (!envelope.success) setErrorHeaders(res, envelope.status, envelope.meta);
+    if (envelope.status === 401 && /^bearer\b/i.test(req.headers.authorization ?? '')) {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    }
+    res.statusCode = envelope.status;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    const body = JSON.stringify(envelope);
+    if (claim) {
+      // Only what the logic answered is kept: a refusal before it ran, or a 5xx, frees the key for a retry.
+      const answeredByLogic = (outcome.ok || !outcome.error.refusal) && envelope.status < 500;
+      const kept = route.meta.secret && envelope.success ? SECRET_WITHHELD : body;
+      await (answeredByLogic ? claim.complete(envelope.status, kept) : claim.release()).catch((error: unknown) =>
+        logFailure(services, req, error),
+      );
+    }
+    res.end(body);
+  }
 
   // One middleware for everything under /api (each Express layer costs a few microseconds); the
   // global budget comes first, before anything reads the body.
@@ -257,21 +247,13 @@ export function createRestAdapter(services: Services, router: AnyRouter): expres
         res,
       );
     }
-    // trpc-to-openapi hands path parameters over still percent-encoded, where a NUL is three harmless
-    // characters; decoded, it is refused here as the guard refuses it anywhere else in an input.
+    // Path parameters reach the procedure as written, still percent-encoded, where a NUL is three
+    // harmless characters; decoded, it is refused here as the guard refuses it anywhere else in an input.
     const nulInPath = nulByteError(decodedParams(match.params), 'params');
     if (nulInPath) return void fail(nulInPath)(req, res);
     readBody(req, res, (error) => {
       if (error) return next(error);
-      idempotencyFor(req, res).then(
-        (claim) => {
-          if (claim?.kind === 'replay') return void replay(req, res, claim);
-          res.locals.idempotencyClaim = claim;
-          wrapInEnvelope(req, res, match.route, claim);
-          void serveProcedure(req, res);
-        },
-        (failure: unknown) => void fail(toApiError(failure))(req, res),
-      );
+      serve(req, res, match.route, match.params).catch(next);
     });
   }
 
@@ -307,35 +289,22 @@ function logFailure(services: Services, req: Request, error: unknown): void {
     log.warn({ err: (apiError.cause as Error | undefined)?.message, reqId: req.id }, 'database unavailable');
 }
 
-interface ErrorBody {
-  message?: string;
-  data?: { code?: string; httpStatus?: number; meta?: Record<string, unknown> };
+/** The query string of a request URL, parsed as Express's default ("simple") parser does. */
+function queryOf(url: string) {
+  const start = url.indexOf('?');
+  return start === -1 ? {} : parseQuery(url.slice(start + 1));
 }
 
-function toEnvelope(req: Request, res: Response, route: RestRoute, chunk: unknown): Envelope {
-  const outcome = outcomes.get(res);
-  if (outcome?.ok) return successEnvelope(route.meta.status ?? 200, route.meta.message ?? 'OK', outcome.output);
-
-  let body: ErrorBody | undefined;
-  try {
-    body = JSON.parse(String(chunk)) as ErrorBody;
-  } catch {
-    body = undefined;
-  }
-  const data = body?.data;
-  if (!data?.code || !data.httpStatus) {
-    const internal = toApiError(new Error('unexpected response from the REST adapter'));
-    return errorEnvelope(internal.status, internal.apiCode, internal.message, { requestId: requestIdOf(req) });
-  }
-  const meta: Record<string, unknown> = { ...data.meta, requestId: requestIdOf(req) };
-  let message = body?.message ?? 'Request failed';
+/** The error envelope of a procedure call: the request id added, a validation error's fields located. */
+function errorAnswer(req: Request, route: RestRoute, error: ApiError): Envelope {
+  const meta: Record<string, unknown> = { ...error.meta, requestId: requestIdOf(req) };
+  let message = error.message;
   if (Array.isArray(meta.errors)) {
     const errors = (meta.errors as FieldError[]).map((e) => ({ ...e, location: locate(req, route, e.field) }));
     meta.errors = errors;
-    // trpc-to-openapi replaces the message of input failures with a generic one; say which field.
     message = validationMessage(errors);
   }
-  return errorEnvelope(data.httpStatus, data.code, message, meta);
+  return errorEnvelope(error.status, error.apiCode, message, meta);
 }
 
 /** Path parameters as the client meant them; a malformed escape stays as written, for the schema to judge. */

@@ -1,10 +1,12 @@
 /**
- * The REST route table, read once from the router: which procedure answers which method and path.
- * Used to tell 404 from 405, to say where a bad field came from (params, query or body), and to
- * shape the OpenAPI document.
+ * The REST route table, read once from the router: which procedure answers which method and path,
+ * and how its input is read. The dispatcher serves exactly these routes and the OpenAPI document
+ * lists exactly these; the table also tells 404 from 405 and says where a bad field came from
+ * (params, query or body).
  */
 import type { AnyRouter } from '@trpc/server';
 import type { Meta } from '../../server/trpc.js';
+import { inputReader, type InputReader } from './input.js';
 
 export interface RestRoute {
   procedurePath: string;
@@ -14,10 +16,12 @@ export interface RestRoute {
   pattern: RegExp;
   pathParams: string[];
   meta: Meta;
+  /** The procedure's input from a request's path parameters, query and body (see input.ts). */
+  readInput: InputReader;
 }
 
 interface ProcedureLike {
-  _def: { meta?: Meta; type: 'query' | 'mutation' | 'subscription' };
+  _def: { meta?: Meta; type: 'query' | 'mutation' | 'subscription'; inputs: readonly unknown[] };
 }
 
 export function procedureEntries(router: AnyRouter): [string, ProcedureLike][] {
@@ -29,7 +33,7 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
   for (const [procedurePath, procedure] of procedureEntries(router)) {
     const meta = procedure._def.meta;
     const openapi = meta?.openapi;
-    if (!meta || !openapi || openapi.enabled === false) continue;
+    if (!meta || !openapi || openapi.enabled === false || procedure._def.type === 'subscription') continue;
     const pathParams: string[] = [];
     const source = openapi.path
       .replace(/\/+$/, '')
@@ -49,6 +53,7 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
       pattern: new RegExp(`^${source}/?$`),
       pathParams,
       meta,
+      readInput: inputReader(procedure._def.inputs),
     });
   }
   return routes;
