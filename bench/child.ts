@@ -64,6 +64,11 @@ export interface MemorySample {
   arrayBuffers: number;
   /** heapUsed right after a full garbage collection: what is retained. Absent without --expose-gc. */
   liveHeap?: number;
+  /**
+   * The part of liveHeap that is compiled code: the code spaces, and the trusted spaces where newer V8
+   * (Node 22 and later) keeps bytecode. It grows as the JIT warms up, whatever the process retains.
+   */
+  liveCode?: number;
   /** What each V8 heap space has taken from the system (space_size), before the collection. */
   spaces: Record<string, number>;
 }
@@ -88,7 +93,11 @@ export function answerProbes(): void {
       const sample: MemorySample = { rss, heapTotal, heapUsed, external, arrayBuffers, spaces };
       if (probe.gc && gc) {
         gc();
-        sample.liveHeap = process.memoryUsage().heapUsed;
+        const after = v8.getHeapSpaceStatistics();
+        sample.liveHeap = after.reduce((sum, space) => sum + space.space_used_size, 0);
+        sample.liveCode = after
+          .filter((space) => /code|trusted/.test(space.space_name))
+          .reduce((sum, space) => sum + space.space_used_size, 0);
       }
       return sample;
     }

@@ -7,11 +7,14 @@
  * How the memory is read: the driver asks the server child over its stdin (bench/child.ts
  * answerProbes, bench/lib.ts Child.probe) and the child answers one stdout line with its own
  * process.memoryUsage() (RSS is the kernel's resident set, the VmRSS of /proc/<pid>/status), then,
- * started with --expose-gc, runs a full garbage collection and adds heapUsed after it ("live": what
- * the process retains, without the garbage still awaiting collection). The slope of "live" is what
- * tells a leak from a warm-up; heapUsed before the GC is shown for reference (it saws up and down
- * with the collector). SOAK_GC=0 skips the forced collection (the slope is then of heapUsed), so that
- * RSS can also be seen without one every interval.
+ * started with --expose-gc, runs a full garbage collection and adds the heap used after it ("live":
+ * what the process retains, without the garbage still awaiting collection) and the part of that which
+ * is compiled code ("code": the code spaces, and the trusted spaces where Node 22+ keeps bytecode).
+ * The slope of live objects (live less code) is what tells a leak from a warm-up: code keeps coming
+ * and going for many minutes as the JIT optimises what got hot and the GC flushes the bytecode of
+ * functions not run lately. heapUsed before the GC is shown for reference (it saws up and down with
+ * the collector). SOAK_GC=0 skips the forced collection (the slope is then of heapUsed), so that RSS
+ * can also be seen without one every interval.
  *
  * The load: autocannon, BENCH_CONNECTIONS connections (50) in all. SOAK_SIGN_IN_CONNECTIONS of them (5)
  * only sign in with email and password (argon2id, 19 MiB and tens of ms of CPU each: in the same
@@ -28,7 +31,7 @@
  * does not follow the machine's other load.
  *
  * Verdict (printed; a miss is not an exit code, as in bench/run.ts): over the samples of the second
- * half of the load, the least-squares slope of the live heap and of RSS in MiB/min. Noise is the
+ * half of the load, the least-squares slope of the live objects and of RSS in MiB/min. Noise is the
  * scatter of those samples about the fitted line (its standard deviation σ: the live heap moves with
  * the work in flight). The heap counts as flat when the line's drift across the second half stays
  * within ±2σ, i.e. the trend moves the heap less than its own samples scatter; the slope's 95%
@@ -376,6 +379,7 @@ function printRow(row: Row): void {
     mib(row.memory.rss),
     mib(row.memory.heapUsed),
     mib(row.memory.liveHeap),
+    mib(row.memory.liveCode),
     mib(row.memory.heapTotal),
     mib(row.memory.external),
     mib(row.memory.arrayBuffers),
@@ -470,6 +474,7 @@ async function main(): Promise<boolean> {
     'RSS',
     'heapUsed',
     'live',
+    'code',
     'heapTotal',
     'external',
     'arrayBuf',
@@ -603,8 +608,17 @@ async function main(): Promise<boolean> {
   // The trend over the second half of the load.
   const loadRows = rows.filter((r) => r.phase === 'load');
   const secondHalf = loadRows.filter((r) => r.t >= settings.seconds / 2);
-  const heapOf = (r: Row) => (settings.gc ? r.memory.liveHeap : undefined) ?? r.memory.heapUsed;
-  const heapTrend = trend(secondHalf.map((r) => ({ t: r.t, value: heapOf(r) / MiB })));
+  // What the verdict follows: the live heap less its compiled code, which goes on growing (and
+  // shrinking, as the GC flushes the bytecode of functions not run lately) with the JIT's warm-up.
+  const objectsOf = (r: Row) =>
+    settings.gc && r.memory.liveHeap !== undefined ? r.memory.liveHeap - (r.memory.liveCode ?? 0) : r.memory.heapUsed;
+  const heapTrend = trend(secondHalf.map((r) => ({ t: r.t, value: objectsOf(r) / MiB })));
+  const liveTrend = settings.gc
+    ? trend(secondHalf.map((r) => ({ t: r.t, value: (r.memory.liveHeap ?? 0) / MiB })))
+    : undefined;
+  const codeTrend = settings.gc
+    ? trend(secondHalf.map((r) => ({ t: r.t, value: (r.memory.liveCode ?? 0) / MiB })))
+    : undefined;
   const rssTrend = trend(secondHalf.map((r) => ({ t: r.t, value: r.memory.rss / MiB })));
   const peakRss = Math.max(...rows.map((r) => r.memory.rss)) / MiB;
   const windowMinutes = secondHalf.length > 1 ? (secondHalf.at(-1)!.t - secondHalf[0]!.t) / 60 : 0;
@@ -617,13 +631,15 @@ async function main(): Promise<boolean> {
   const first = loadRows[0];
   const served = secondHalf.reduce((sum, r) => sum + r.reqPerSec, 0) * settings.interval;
   console.log(`\nsecond half of the load (t >= ${(settings.seconds / 2).toFixed(0)} s):`);
-  console.log(`  ${describe(settings.gc ? 'live heap' : 'heapUsed', heapTrend)}`);
+  console.log(`  ${describe(settings.gc ? 'live objects (live heap less code)' : 'heapUsed', heapTrend)}`);
   if (heapTrend && served > 0) {
     const perRequest = (heapTrend.slope * windowMinutes * MiB) / served;
     console.log(
       `  that is ${perRequest.toFixed(0)} bytes per request served (${served.toFixed(0)} requests); a leak of anything per request (a context, a row) would be kilobytes`,
     );
   }
+  if (liveTrend) console.log(`  ${describe('live heap, code included', liveTrend)}`);
+  if (codeTrend) console.log(`  ${describe('code', codeTrend)}`);
   console.log(`  ${describe('RSS', rssTrend)}`);
   const peakRow = rows.reduce((a, b) => (b.memory.rss > a.memory.rss ? b : a));
   const spaces = Object.entries(peakRow.memory.spaces ?? {}).filter(([, size]) => size >= MiB);
@@ -640,7 +656,7 @@ async function main(): Promise<boolean> {
   const drift = heapTrend ? Math.abs(heapTrend.slope) * windowMinutes : Number.NaN;
   const flat = heapTrend !== undefined && drift <= 2 * heapTrend.scatter;
   console.log(
-    `\nheap after warm-up: ${
+    `\nheap (live objects) after warm-up: ${
       heapTrend === undefined
         ? 'UNKNOWN (too few samples)'
         : flat
