@@ -2,6 +2,7 @@
  * Benchmark helpers: child servers, a throwaway database, autocannon runs, and the report.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -200,4 +201,21 @@ export function printTable(rows: Array<{ label: string; m: Measurement }>): void
       String(m.non2xx),
     ]);
   }
+}
+
+/**
+ * The token of the verification link the service mailed to `email`, read from its MAIL_DIR files
+ * (a benchmark's user must verify its address before it may create an API key).
+ */
+export async function verificationToken(mailDir: string, email: string): Promise<string> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    for (const file of readdirSync(mailDir).filter((name) => name.endsWith('.eml'))) {
+      const text = readFileSync(path.join(mailDir, file), 'utf8');
+      if (!text.includes(email)) continue;
+      const token = /verify-email\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+      if (token) return token;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no verification mail for ${email} in ${mailDir}`);
 }

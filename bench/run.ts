@@ -10,7 +10,9 @@
  *   measurement make the run invalid (exit code 1), since they would measure something else.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import {
   clean,
   createBenchDatabase,
@@ -42,8 +44,12 @@ async function main(): Promise<boolean> {
   const database = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
   if (database) cleanups.push(database.drop);
 
+  // Mail (the bench user's verification link) goes to a folder of the run's own, never to .data/.
+  const mailDir = mkdtempSync(path.join(os.tmpdir(), 'bench-mail-'));
+  cleanups.push(async () => rmSync(mailDir, { recursive: true, force: true }));
   const full = await startChild('bench/server.ts', {
     NODE_ENV: 'production',
+    MAIL_DIR: mailDir,
     DATABASE_URL: database?.url,
     LOG_LEVEL: 'warn',
     HEALTH_CACHE_MS: '1000',
@@ -68,22 +74,22 @@ async function main(): Promise<boolean> {
   const rows: Array<{ label: string; m: Measurement }> = [];
   const ratios: Array<{ name: string; ratio: number; minRatio?: number }> = [];
   for (const target of targets) {
-    const prepared = await target.prepare?.(full.url);
+    const prepared = await target.prepare?.(full.url, mailDir);
     const headers = { ...target.headers, ...prepared?.headers };
-    const path = prepared?.path ?? target.path;
-    const body = await verify(`${full.url}${path}`, headers);
+    const routePath = prepared?.path ?? target.path;
+    const body = await verify(`${full.url}${routePath}`, headers);
     console.log(`${target.name}: verified 200, ${body.length > 300 ? `${body.slice(0, 300)}…` : body}`);
-    const m = await measure(`${full.url}${path}`, { ...load, headers });
+    const m = await measure(`${full.url}${routePath}`, { ...load, headers });
     rows.push({ label: `full ${target.name}`, m });
 
     if (target.baseline) {
       const bare = await startChild('bench/bare.ts', {
         NODE_ENV: 'production',
-        BARE_PATH: path.split('?')[0],
+        BARE_PATH: routePath.split('?')[0],
         BARE_BODY: body,
       });
       cleanups.push(bare.stop);
-      const b = await measure(`${bare.url}${path}`, load);
+      const b = await measure(`${bare.url}${routePath}`, load);
       await bare.stop();
       rows.push({ label: `bare ${target.name}`, m: b });
       ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec, minRatio: target.minRatio });
@@ -92,12 +98,12 @@ async function main(): Promise<boolean> {
     if (target.floorMinRatio !== undefined && database && prepared?.organizationId) {
       const floor = await startChild('bench/floor.ts', {
         NODE_ENV: 'production',
-        BARE_PATH: path.split('?')[0],
+        BARE_PATH: routePath.split('?')[0],
         FLOOR_DATABASE_URL: database.url,
         FLOOR_ORGANIZATION_ID: prepared.organizationId,
       });
       cleanups.push(floor.stop);
-      const f = await measure(`${floor.url}${path}`, load);
+      const f = await measure(`${floor.url}${routePath}`, load);
       await floor.stop();
       rows.push({ label: `floor ${target.name}`, m: f });
       ratios.push({

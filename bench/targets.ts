@@ -6,12 +6,17 @@
  * An authenticated target (GET /api/user/me) gets `prepare`: it runs once against the fresh app
  * (sign up, sign in) and returns the headers to send (Cookie, Authorization).
  */
+import { verificationToken } from './lib.js';
+
 export interface Target {
   name: string;
   path: string;
   headers?: Record<string, string>;
   /** Runs once against the fresh app; returns the headers to send and, if it must change, the path. */
-  prepare?: (baseUrl: string) => Promise<{ headers: Record<string, string>; path?: string; organizationId?: string }>;
+  prepare?: (
+    baseUrl: string,
+    mailDir: string,
+  ) => Promise<{ headers: Record<string, string>; path?: string; organizationId?: string }>;
   /** Also measure bench/floor.ts (the same SELECT on raw pg) and compare; needs DATABASE_URL. */
   floorMinRatio?: number;
   /** Also measure a bare Express handler returning the same body (bench/bare.ts), and compare. */
@@ -23,8 +28,8 @@ export interface Target {
 /** The Origin the benchmark's cookie-authenticated writes come from (trusted by bench/run.ts). */
 export const BENCH_ORIGIN = 'http://bench.localhost';
 
-/** Signs a fresh user up and returns their session cookie. */
-async function sessionCookie(baseUrl: string): Promise<{ headers: Record<string, string> }> {
+/** Signs a fresh user up, verifies the address from the mailed link, and returns the session cookie. */
+async function sessionCookie(baseUrl: string, mailDir: string): Promise<{ headers: Record<string, string> }> {
   const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
   const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
     method: 'POST',
@@ -37,14 +42,21 @@ async function sessionCookie(baseUrl: string): Promise<{ headers: Record<string,
     ?.split(';')[0];
   if (res.status !== 201 || !cookie)
     throw new Error(`sign-up for the benchmark failed: ${res.status} ${await res.text()}`);
+  const verified = await fetch(`${baseUrl}/api/auth/verify-email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: await verificationToken(mailDir, email) }),
+  });
+  if (verified.status !== 200) throw new Error(`verifying the benchmark's address failed: ${verified.status}`);
   return { headers: { cookie } };
 }
 
 /** A signed-in owner of an organization with 20 projects; the path lists them. */
 async function organizationWithProjects(
   baseUrl: string,
+  mailDir: string,
 ): Promise<{ headers: Record<string, string>; path: string; organizationId: string }> {
-  const { headers } = await sessionCookie(baseUrl);
+  const { headers } = await sessionCookie(baseUrl, mailDir);
   const json = (res: Response) => res.json() as Promise<{ data: Array<{ id: string }> }>;
   const organizations = await json(await fetch(`${baseUrl}/api/user/organizations`, { headers }));
   const organizationId = organizations.data[0]!.id;
@@ -66,8 +78,8 @@ async function organizationWithProjects(
 }
 
 /** The same organization, read with a personal access token (projects:read) instead of the cookie. */
-async function projectsWithApiKey(baseUrl: string) {
-  const prepared = await organizationWithProjects(baseUrl);
+async function projectsWithApiKey(baseUrl: string, mailDir: string) {
+  const prepared = await organizationWithProjects(baseUrl, mailDir);
   const res = await fetch(`${baseUrl}/api/auth/api-key/create`, {
     method: 'POST',
     headers: { ...prepared.headers, 'content-type': 'application/json', origin: BENCH_ORIGIN },
