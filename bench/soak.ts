@@ -52,7 +52,7 @@
  * e.g. "--max-old-space-size=1024"), SOAK_SNAPSHOTS, SOAK_KEEP_SNAPSHOTS.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,7 +60,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { MemorySample } from './child.js';
 import { printHeapComparison, summarizeHeapSnapshot, type HeapSummary } from './heap-summary.js';
-import { createBenchDatabase, envInt, startChild, type Child } from './lib.js';
+import { createBenchDatabase, envInt, startChild, verificationToken, type Child } from './lib.js';
 import { BENCH_ORIGIN } from './targets.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -135,24 +135,6 @@ async function call(url: string, init: { method?: string; headers?: Record<strin
   const text = await res.text();
   if (!res.ok) throw new Error(`${init.method ?? 'request'} ${url} answered ${res.status} ${text.slice(0, 300)}`);
   return { res, data: (JSON.parse(text) as { data: any }).data };
-}
-
-/** The token of the verification link mailed to `email` (MAIL_DIR files; quoted-printable soft breaks undone). */
-async function verificationToken(mailDir: string, email: string): Promise<string> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    for (const file of readdirSync(mailDir, { withFileTypes: true }).filter(
-      (f) => f.isFile() && f.name.endsWith('.eml'),
-    )) {
-      const text = readFileSync(path.join(mailDir, file.name), 'utf8')
-        .replace(/=\r?\n/g, '')
-        .replace(/=3D/g, '=');
-      if (!text.includes(email)) continue;
-      const token = /verify-email\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
-      if (token) return token;
-    }
-    await sleep(100);
-  }
-  throw new Error(`no verification mail for ${email} in ${mailDir}`);
 }
 
 async function prepare(baseUrl: string, mailDir: string): Promise<Fixture> {
