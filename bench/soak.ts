@@ -48,8 +48,9 @@
  * Environment: DATABASE_URL (a fresh bench_<random> database on that cluster, dropped afterwards;
  * unset: the embedded PostgreSQL under DATA_DIR), REDIS_URL (unset: in-memory limits and credential
  * cache), BENCH_CONNECTIONS (50), SOAK_SIGN_IN_CONNECTIONS (5), SOAK_SECONDS (300), SOAK_INTERVAL (10),
- * SOAK_IDLE (10), SOAK_RATE (unset), SOAK_RSS_LIMIT_MIB (300), SOAK_GC (1), SOAK_NODE_ARGS (more flags for the server,
- * e.g. "--max-old-space-size=1024"), SOAK_SNAPSHOTS, SOAK_KEEP_SNAPSHOTS.
+ * SOAK_IDLE (10), SOAK_RATE (unset), SOAK_RSS_LIMIT_MIB (300), SOAK_GC (1), SOAK_START_FLAGS (0: not the
+ * Node flags of npm start), SOAK_NODE_ARGS (more flags for the server, e.g. "--max-old-space-size=1024"),
+ * SOAK_SNAPSHOTS, SOAK_KEEP_SNAPSHOTS.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -94,8 +95,14 @@ const settings = {
   gc: process.env.SOAK_GC !== '0',
   snapshots: process.env.SOAK_SNAPSHOTS === '1' || process.env.SOAK_KEEP_SNAPSHOTS === '1',
   keepSnapshots: process.env.SOAK_KEEP_SNAPSHOTS === '1',
-  /** Node flags for the server: those of `npm start`, then SOAK_NODE_ARGS (e.g. "--max-old-space-size=1024"). */
-  nodeArgs: [...startFlags(), ...(process.env.SOAK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
+  /**
+   * Node flags for the server: those of `npm start` (unless SOAK_START_FLAGS=0, to see what they
+   * change), then SOAK_NODE_ARGS (e.g. "--max-old-space-size=1024").
+   */
+  nodeArgs: [
+    ...(process.env.SOAK_START_FLAGS === '0' ? [] : startFlags()),
+    ...(process.env.SOAK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  ],
 };
 if (settings.signInConnections >= settings.connections)
   throw new Error('SOAK_SIGN_IN_CONNECTIONS must be fewer than BENCH_CONNECTIONS');
@@ -441,7 +448,7 @@ async function main(): Promise<boolean> {
     `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}; rate limiter: ${String(server.info.rateLimits)}; server pid ${server.pid}`,
   );
   console.log(
-    `server: node ${[...(settings.gc ? ['--expose-gc'] : []), ...settings.nodeArgs].join(' ')} --import tsx bench/server.ts (the flags of npm start, then SOAK_NODE_ARGS)`,
+    `server: node ${[...(settings.gc ? ['--expose-gc'] : []), ...settings.nodeArgs].join(' ')} --import tsx bench/server.ts (${process.env.SOAK_START_FLAGS === '0' ? 'SOAK_START_FLAGS=0: not the flags of npm start; then ' : 'the flags of npm start, then '}SOAK_NODE_ARGS)`,
   );
   console.log(
     `heap: ${settings.gc ? '"live" is heapUsed after a forced full GC at each sample' : 'SOAK_GC=0: no forced GC, the slope is of heapUsed'}${snapshotDir ? `; heap snapshots in ${snapshotDir}` : ''}\n`,

@@ -45,10 +45,13 @@ export function createHealthCheck(deps: { orm: Orm; redis?: Redis; cacheMs: numb
 
   return {
     check() {
-      if (last && Date.now() - last.at < deps.cacheMs) return Promise.resolve(last.report);
+      const now = Date.now();
+      if (last && now - last.at < deps.cacheMs) return Promise.resolve(last.report);
+      // The report is as old as the check's start: a slow check (a ping waiting out its timeout) is
+      // not reused after it answers, the next caller checks again.
       running ??= run()
         .then((report) => {
-          last = { at: Date.now(), report };
+          last = { at: now, report };
           return report;
         })
         .finally(() => {
