@@ -1,6 +1,7 @@
 /**
  * Assembles the process: database (embedded when DATABASE_URL is unset), Redis or in-memory
- * limits, the services, and the Express app with the REST and tRPC adapters.
+ * limits, the services, and the request listener (server/http.ts): the REST and tRPC adapters on
+ * Node's own requests, Express for the OpenID provider and the pages.
  */
 import path from 'node:path';
 import type { AnyRouter } from '@trpc/server';
@@ -25,11 +26,9 @@ import { createLogger, type Logger } from './logger.js';
 import { createMailer } from './mail.js';
 import { createCredentialCache } from './auth/credential-cache.js';
 import { connectRedis, createRedis } from './redis.js';
-import { requestLog } from './request-log.js';
 import { createAccessTokenVerifier } from './auth/bearer.js';
 import { createEncrypter, loadEncryptionKey } from './secrets.js';
-import { securityHeaders } from './security-headers.js';
-import { cors } from './cors.js';
+import { requestListener, type RequestListener } from './http.js';
 
 export interface AppOptions {
   /** Another router to serve (tests add procedures this way); defaults to appRouter. */
@@ -39,7 +38,8 @@ export interface AppOptions {
 }
 
 export interface App {
-  express: express.Express;
+  /** Answers every request (give it to http.createServer). */
+  listener: RequestListener;
   services: Services;
   /** Closes the database, Redis and the embedded PostgreSQL, if any. */
   close(): Promise<void>;
@@ -104,13 +104,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(requestLog(log, pathForLog(restRoutes(router))));
-  app.use(securityHeaders);
   mountOAuth(app, services, provider, encrypter.derive('oauth-interaction-csrf'));
   app.use(mailLinkPages(services, encrypter.derive('mail-link-page-csrf')));
-  app.use(['/api', '/trpc'], cors(config.trustedOrigins));
-  app.use('/api', createRestAdapter(services, router));
-  app.use('/trpc', createTrpcAdapter(services, router));
   app.use((req, res) => {
     sendEnvelope(
       res,
@@ -118,8 +113,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
   });
 
+  const listener = requestListener(config, log, pathForLog(restRoutes(router)), {
+    rest: createRestAdapter(services, router),
+    trpc: createTrpcAdapter(services, router),
+    other: app,
+  });
+
   return {
-    express: app,
+    listener,
     services,
     async close() {
       await services.mailer.idle();

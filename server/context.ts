@@ -151,9 +151,9 @@ export function createContextInner(input: ContextInput): Context {
   };
 }
 
-/** The subset of an HTTP request the context reads (Express's `req` fits). */
+/** The subset of an HTTP request the context reads (Node's and Express's `req` fit). */
 export interface HttpRequestLike {
-  ip?: string;
+  clientIp?: string;
   method?: string;
   headers: Record<string, string | string[] | undefined>;
   socket: { remoteAddress?: string };
@@ -167,12 +167,13 @@ const header = (req: HttpRequestLike, name: string): string | undefined => {
 };
 
 /**
- * The client's IP. Express resolves req.ip from the socket, or from X-Forwarded-For only through
- * TRUST_PROXY, but takes a forwarded value as written: it is reduced to a bare IP here, and one that
- * is no IP at all gives way to the socket's address, so that a client cannot pick its own budget.
+ * The client's IP. The request listener (server/http.ts) resolves `req.clientIp` from the socket, or
+ * from X-Forwarded-For only through TRUST_PROXY, but takes a forwarded value as written: it is
+ * reduced to a bare IP here, and one that is no IP at all gives way to the socket's address, so that
+ * a client cannot pick its own budget.
  */
 export function clientAddress(req: HttpRequestLike): string {
-  return parseIp(req.ip) ?? parseIp(req.socket.remoteAddress) ?? 'unknown';
+  return parseIp(req.clientIp) ?? parseIp(req.socket.remoteAddress) ?? 'unknown';
 }
 
 export function createContext(

@@ -14,7 +14,7 @@
  * - The API's own headers (request id, rate limits, Retry-After, Idempotent-Replayed, the bearer
  *   challenge) are exposed to scripts.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RATE_LIMIT_HEADERS } from './trpc.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
@@ -31,26 +31,31 @@ const EXPOSE_HEADERS = [
 ].join(', ');
 const PREFLIGHT_MAX_AGE = '600';
 
-/** Whether anyone may read this route's answers: a public REST path, or a tRPC call of public procedures only. */
-function isPublic(req: Request): boolean {
-  if (req.baseUrl === '/trpc')
-    return req.path
+/**
+ * Whether anyone may read this route's answers: a public REST path, or a tRPC call of public
+ * procedures only. `url` is below /api or /trpc.
+ */
+function isPublic(adapter: 'rest' | 'trpc', url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  if (adapter === 'trpc')
+    return path
       .slice(1)
       .split(',')
       .every((name) => name.startsWith('public.'));
-  return req.path.startsWith('/public/') || req.path === '/openapi.json';
+  return path.startsWith('/public/') || path === '/openapi.json';
 }
 
-export function cors(trustedOrigins: readonly string[]) {
+/** Sets the CORS headers of a request to /api or /trpc; true when it answered it (a preflight). */
+export function corsFor(trustedOrigins: readonly string[]) {
   const trusted = new Set(trustedOrigins);
-  return (req: Request, res: Response, next: NextFunction): void => {
-    res.vary('Origin');
+  return (req: IncomingMessage, res: ServerResponse, adapter: 'rest' | 'trpc', url: string): boolean => {
+    res.setHeader('Vary', 'Origin');
     const origin = req.headers.origin;
     if (origin !== undefined) {
       if (trusted.has(origin)) {
         res.setHeader('Access-Control-Allow-Origin', origin);
         res.setHeader('Access-Control-Allow-Credentials', 'true');
-      } else if (isPublic(req)) {
+      } else if (isPublic(adapter, url)) {
         res.setHeader('Access-Control-Allow-Origin', '*');
       }
       res.setHeader('Access-Control-Expose-Headers', EXPOSE_HEADERS);
@@ -59,9 +64,10 @@ export function cors(trustedOrigins: readonly string[]) {
       res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS);
       res.setHeader('Access-Control-Allow-Headers', ALLOW_HEADERS);
       res.setHeader('Access-Control-Max-Age', PREFLIGHT_MAX_AGE);
-      res.status(204).end();
-      return;
+      res.statusCode = 204;
+      res.end();
+      return true;
     }
-    next();
+    return false;
   };
 }

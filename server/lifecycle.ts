@@ -6,7 +6,7 @@
  *   keep-alive client sends its next request elsewhere instead of onto a socket about to close; a
  *   connection is closed as soon as its current answer is out.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from './app.js';
 
@@ -17,7 +17,7 @@ export interface Serving {
 }
 
 export async function serve(app: App, options: { port: number; host?: string }): Promise<Serving> {
-  const server = app.express.listen(options.port, options.host ?? '0.0.0.0');
+  const server = createServer(app.listener).listen(options.port, options.host ?? '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

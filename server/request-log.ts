@@ -8,7 +8,7 @@
  * path that carries a secret (an invitation token) is written as its route pattern, through `shownPath`.
  */
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
 
 const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
@@ -22,7 +22,7 @@ declare module 'http' {
 
 export function requestLog(log: Logger, shownPath: (path: string) => string = (path) => path) {
   const accessLevel = 'info';
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: IncomingMessage, res: ServerResponse): void => {
     const sent = req.headers['x-request-id'];
     const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
     req.id = id;
@@ -30,6 +30,8 @@ export function requestLog(log: Logger, shownPath: (path: string) => string = (p
     let child: Logger | undefined;
     Object.defineProperty(req, 'log', { get: () => (child ??= log.child({ reqId: id })), configurable: true });
     if (log.isLevelEnabled(accessLevel) || log.isLevelEnabled('error')) {
+      // As it came: adapters and Express's routers see it below where they are mounted.
+      const url = req.url ?? '/';
       const started = process.hrtime.bigint();
       res.once('finish', () => {
         const level = res.statusCode >= 500 ? 'error' : accessLevel;
@@ -37,15 +39,14 @@ export function requestLog(log: Logger, shownPath: (path: string) => string = (p
         req.log[level](
           {
             method: req.method,
-            url: shownPath(req.originalUrl.split('?')[0] ?? ''),
+            url: shownPath(url.split('?')[0] ?? ''),
             status: res.statusCode,
             ms: Number(process.hrtime.bigint() - started) / 1e6,
-            ip: req.ip,
+            ip: req.clientIp,
           },
           'request finished',
         );
       });
     }
-    next();
   };
 }

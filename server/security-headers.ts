@@ -3,7 +3,7 @@
  * subdomains (API.md section 3), no sniffing, no framing, no referrer, and a CSP that lets a JSON
  * API load nothing (the docs page sets its own).
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 const HEADERS: [string, string][] = [
   ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'],
@@ -15,7 +15,6 @@ const HEADERS: [string, string][] = [
   ['Cross-Origin-Resource-Policy', 'same-origin'],
 ];
 
-export function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+export function setSecurityHeaders(res: ServerResponse): void {
   for (const [name, value] of HEADERS) res.setHeader(name, value);
-  next();
 }

@@ -18,12 +18,22 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { appRouter } from '../../procedures/index.js';
+import { spendGlobalOnArrival } from '../../server/arrival.js';
 import { createContext, type Services } from '../../server/context.js';
 import { type ApiError, RATE_LIMIT_MESSAGE, toApiError } from '../../server/errors.js';
 import { createCallerFactory } from '../../server/trpc.js';
-import { spendGlobalOnArrival } from '../rest/index.js';
 import { formBinding, formCsrf, sentBinding } from './form-csrf.js';
 import { escapeHtml, page, sendPage } from './layout.js';
+import type { RateLimitResult } from '../../server/rate-limit.js';
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** The global budget as `arrive` spent it, for the context of the procedure the page calls. */
+      globalBudget?: RateLimitResult;
+    }
+  }
+}
 
 const createCaller = createCallerFactory(appRouter);
 
@@ -115,6 +125,7 @@ export function mailLinkPages(services: Services, csrfKey: string): express.Rout
   async function arrive(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
       const budget = await spendGlobalOnArrival(services, req, res);
+      res.locals.globalBudget = budget;
       if (!budget.allowed) return sendPage(res, 429, notice('Too many requests', RATE_LIMIT_MESSAGE, true));
       next();
     } catch (error) {

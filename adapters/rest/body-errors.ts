@@ -10,6 +10,13 @@
 import express from 'express';
 import { ApiError } from '../../server/errors.js';
 
+declare module 'http' {
+  interface IncomingMessage {
+    /** The body as the readers below left it: parsed JSON (REST) or JSON text (tRPC). */
+    body?: unknown;
+  }
+}
+
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_JSON_DEPTH = 64;
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const SCRIPT_PATH = '/docs/scalar.js';
 
@@ -75,26 +75,35 @@ function page(version: string): string {
 `;
 }
 
-type Spend = (req: Request, res: Response) => Promise<boolean>;
+/** Whether a request's Accept-Encoding takes gzip (by name or `*`, with a weight above zero). */
+function acceptsGzip(req: IncomingMessage): boolean {
+  const accepted = req.headers['accept-encoding'] ?? '';
+  return accepted.split(',').some((entry) => {
+    const [coding = '', ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const weight = params.find((param) => param.startsWith('q='));
+    return (coding === 'gzip' || coding === '*') && (weight === undefined || Number(weight.slice(2)) > 0);
+  });
+}
 
-/** The page and its script, keyed by their path under /api. */
-export function docsRoutes(spendGlobal: Spend): Map<string, (req: Request, res: Response) => Promise<void>> {
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** The page and its script, keyed by their path under /api; the adapter spends the global budget first. */
+export function docsRoutes(): Map<string, Handler> {
   let html: string | undefined;
 
-  async function servePage(req: Request, res: Response) {
-    if (!(await spendGlobal(req, res))) return;
+  async function servePage(_req: IncomingMessage, res: ServerResponse) {
     html ??= page(scalarBundle().version);
     res.setHeader('Content-Security-Policy', PAGE_CSP);
-    res.type('html').send(html);
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(html);
   }
 
-  async function serveScript(req: Request, res: Response) {
-    if (!(await spendGlobal(req, res))) return;
+  async function serveScript(req: IncomingMessage, res: ServerResponse) {
     const { source, gzipped } = scalarBundle();
-    const body = req.acceptsEncodings('gzip', 'identity') === 'gzip' ? await gzipped : source;
+    const body = acceptsGzip(req) ? await gzipped : source;
     res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    res.setHeader('Vary', 'Accept-Encoding');
+    res.setHeader('Vary', [res.getHeader('Vary'), 'Accept-Encoding'].filter(Boolean).join(', '));
     if (body !== source) res.setHeader('Content-Encoding', 'gzip');
     res.setHeader('Content-Length', body.length);
     res.end(body);
