@@ -4,7 +4,7 @@ import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
 import { preparedRows } from '../../../server/sql.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { likePattern } from '../../shared/search.js';
-import { PROJECT_STATUSES, ProjectOutput, toProjectOutput } from './project.js';
+import { PROJECT_STATUSES, ProjectOutput } from './project.js';
 
 const SORTS = ['createdAt', '-createdAt', 'name', '-name', 'updatedAt', '-updatedAt'] as const;
 const COLUMNS: Record<string, string> = { createdAt: 'p.created_at', name: 'p.name', updatedAt: 'p.updated_at' };
@@ -22,6 +22,25 @@ interface Row {
   updated_at: string;
   creator_name: string | null;
   total: string;
+}
+
+/** A timestamp as the API shows it (ISO 8601, UTC, milliseconds), written by PostgreSQL: no Date per field. */
+const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+function toOutput(r: Row): ProjectOutput {
+  return {
+    id: r.id,
+    name: r.name,
+    slug: r.slug,
+    website: r.website,
+    description: r.description,
+    status: r.status,
+    publishableKey: r.publishable_key,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    createdByUser:
+      r.created_by_user_id && r.creator_name !== null ? { id: r.created_by_user_id, fullName: r.creator_name } : null,
+  };
 }
 
 /**
@@ -67,7 +86,8 @@ export const listProjects = tenantProcedure
       ctx.em,
       `projects_list_${input.sort}_${input.status ? 's' : ''}${input.q ? 'q' : ''}`,
       `select p.id, p.name, p.slug, p.website, p.description, p.status, p.publishable_key, p.created_by_user_id,
-              p.created_at, p.updated_at, u.full_name as creator_name, count(*) over () as total
+              ${iso('p.created_at')} as created_at, ${iso('p.updated_at')} as updated_at,
+              u.full_name as creator_name, count(*) over () as total
          from projects p left join users u on u.id = p.created_by_user_id
         where ${where.join(' and ')}
         order by ${column} ${direction}, p.id ${direction}
@@ -87,27 +107,6 @@ export const listProjects = tenantProcedure
             )
           )[0]?.total ?? 0,
         );
-    const items = rows.map((r) =>
-      toProjectOutput(
-        {
-          id: r.id,
-          organizationId: ctx.organization.id,
-          name: r.name,
-          slug: r.slug,
-          website: r.website,
-          description: r.description,
-          status: r.status,
-          publishableKey: r.publishable_key,
-          createdByUserId: r.created_by_user_id,
-          createdAt: new Date(r.created_at),
-          updatedAt: new Date(r.updated_at),
-        },
-        new Map(
-          r.created_by_user_id && r.creator_name !== null
-            ? [[r.created_by_user_id, { id: r.created_by_user_id, fullName: r.creator_name }]]
-            : [],
-        ),
-      ),
-    );
+    const items = rows.map(toOutput);
     return toPage(items, total, input);
   });
