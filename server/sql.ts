@@ -14,6 +14,13 @@ interface KnexClient {
   releaseConnection(connection: PgClient): Promise<unknown>;
 }
 
+/**
+ * SQL for a timestamp column as the API shows it (ISO 8601, UTC, milliseconds), so that a hot read
+ * returns the text itself instead of a Date to parse and format again per field.
+ */
+export const isoTimestamp = (column: string): string =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /** Runs `text` (with $1, $2… placeholders) as the prepared statement `name`. */
 export async function preparedRows<T>(em: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
   const transaction = em.getTransactionContext();

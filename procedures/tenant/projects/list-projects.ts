@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Project } from '../../../entities/project.js';
 import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
-import { preparedRows } from '../../../server/sql.js';
+import { isoTimestamp, preparedRows } from '../../../server/sql.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { likePattern } from '../../shared/search.js';
 import { PROJECT_STATUSES, ProjectOutput } from './project.js';
@@ -23,9 +23,6 @@ interface Row {
   creator_name: string | null;
   total: string;
 }
-
-/** A timestamp as the API shows it (ISO 8601, UTC, milliseconds), written by PostgreSQL: no Date per field. */
-const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 function toOutput(r: Row): ProjectOutput {
   return {
@@ -86,7 +83,7 @@ export const listProjects = tenantProcedure
       ctx.em,
       `projects_list_${input.sort}_${input.status ? 's' : ''}${input.q ? 'q' : ''}`,
       `select p.id, p.name, p.slug, p.website, p.description, p.status, p.publishable_key, p.created_by_user_id,
-              ${iso('p.created_at')} as created_at, ${iso('p.updated_at')} as updated_at,
+              ${isoTimestamp('p.created_at')} as created_at, ${isoTimestamp('p.updated_at')} as updated_at,
               u.full_name as creator_name, count(*) over () as total
          from projects p left join users u on u.id = p.created_by_user_id
         where ${where.join(' and ')}

@@ -4,10 +4,9 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { toDate, toDateOrNull } from '../../../server/database.js';
 import { ApiError } from '../../../server/errors.js';
-import { preparedRows } from '../../../server/sql.js';
-import { IsoDate, isoOrNull } from '../../auth/schemas.js';
+import { isoTimestamp, preparedRows } from '../../../server/sql.js';
+import { IsoDate } from '../../auth/schemas.js';
 
 export const Profile = z.object({
   id: z.string(),
@@ -44,21 +43,22 @@ export async function loadProfile(em: EntityManager, userId: string, pinnedOrgan
   const [row] = await preparedRows<ProfileRow>(
     em,
     'user_profile',
-    `select u.id, u.created_at, u.updated_at, u.email, u.verified_at, u.is_active, u.last_login_at, u.full_name,
-            u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count
+    `select u.id, ${isoTimestamp('u.created_at')} as created_at, ${isoTimestamp('u.updated_at')} as updated_at,
+            u.email, ${isoTimestamp('u.verified_at')} as verified_at, u.is_active,
+            ${isoTimestamp('u.last_login_at')} as last_login_at, u.full_name, u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count
        from users u where u.id = $1`,
     [userId, pinnedOrganizationId ?? null],
   );
   if (!row) throw new ApiError('NOT_FOUND', 'This account no longer exists');
   return {
     id: row.id,
-    createdAt: toDate(row.created_at).toISOString(),
-    updatedAt: toDate(row.updated_at).toISOString(),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
     email: row.email,
     isVerified: row.verified_at !== null,
-    verifiedAt: isoOrNull(toDateOrNull(row.verified_at)),
+    verifiedAt: row.verified_at,
     isActive: row.is_active,
-    lastLoginAt: isoOrNull(toDateOrNull(row.last_login_at)),
+    lastLoginAt: row.last_login_at,
     fullName: row.full_name,
     emailPreferences: { marketingOptOut: row.email_preferences?.marketingOptOut ?? false },
     twoFactorEnabled: false,
