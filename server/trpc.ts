@@ -13,7 +13,7 @@ import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { BudgetName } from './config.js';
 import type { AuthResult } from './auth/credentials.js';
-import type { Context } from './context.js';
+import type { Context, Principal } from './context.js';
 import {
   ApiError,
   RATE_LIMIT_MESSAGE,
@@ -158,13 +158,16 @@ export const rateLimitGuard = t.middleware(async ({ ctx, meta, type, getRawInput
   if (worst && !worst.allowed) throw rateLimitError(worst);
   const nul = nulByteError(await getRawInput(), type === 'query' ? 'query' : 'body');
   if (nul) throw nul;
-  // Merging a context copies it (and forks its EntityManager): only where there is something to add.
-  if (!readsCredentials) return next();
-  // A refused credential is thrown by the tiers that need a principal, before the logic runs.
-  const authError =
-    auth.error &&
-    new ApiError(auth.error.apiCode, auth.error.message, auth.error.meta, { cause: auth.error.cause, refusal: true });
-  return next({ ctx: { principal: auth.principal, authError } });
+  if (readsCredentials) {
+    // Filled in place rather than merged: each merge copies the whole context (tRPC spreads it), and
+    // the tiers that need a principal merge it once, narrowed, themselves. A refused credential is
+    // thrown by those tiers, before the logic runs.
+    ctx.principal = auth.principal;
+    ctx.authError =
+      auth.error &&
+      new ApiError(auth.error.apiCode, auth.error.message, auth.error.meta, { cause: auth.error.cause, refusal: true });
+  }
+  return next();
 });
 
 const guarded = t.procedure.use(rateLimitGuard);
@@ -181,7 +184,8 @@ export const publicProcedure = guarded.meta({ tier: 'public' });
  */
 export const authProcedure = guarded.meta({ tier: 'auth' });
 
-const requirePrincipal = t.middleware(({ ctx, meta, next }) => {
+/** The principal a user-facing tier requires, checked against the route's meta; throws the refusal. */
+function requiredPrincipal(ctx: Context, meta: Meta | undefined): Principal {
   if (ctx.authError) throw ctx.authError;
   const principal = ctx.principal;
   if (!principal) throw refuse('AUTHENTICATION_REQUIRED', 'Sign in or send a credential to use this route');
@@ -201,8 +205,12 @@ const requirePrincipal = t.middleware(({ ctx, meta, next }) => {
       throw refuse(code, `This credential lacks the scopes: ${missing.join(', ')}`, { requiredScopes: missing });
     }
   }
-  return next({ ctx: { principal } });
-});
+  return principal;
+}
+
+const requirePrincipal = t.middleware(({ ctx, meta, next }) =>
+  next({ ctx: { principal: requiredPrincipal(ctx, meta) } }),
+);
 
 /**
  * Account routes under /api/user: a principal is required, its scopes must cover `meta.scopes`,
@@ -235,15 +243,15 @@ export const sessionProcedure = guarded.meta({ tier: 'auth', sessionOnly: true }
  */
 export const tenantProcedure = guarded
   .meta({ tier: 'tenant' })
-  .use(requirePrincipal)
+  // One middleware for the principal and the membership: each tRPC middleware copies the context.
   .use(async ({ ctx, meta, getRawInput, next }) => {
+    const principal = requiredPrincipal(ctx, meta);
     const raw = await getRawInput();
     const organizationId =
       typeof raw === 'object' && raw !== null ? (raw as { organizationId?: unknown }).organizationId : undefined;
     if (typeof organizationId !== 'string' || !ULID_PATTERN.test(organizationId)) {
       throw refuse('TENANT_CONTEXT_MISSING', 'This route needs a well-formed organization id in its path');
     }
-    const principal = ctx.principal;
     if (principal.organizationId && principal.organizationId !== organizationId) {
       throw refuse('FORBIDDEN', 'This credential is pinned to another organization');
     }
@@ -261,7 +269,7 @@ export const tenantProcedure = guarded
       });
     }
     const membership: Membership = { id: found.memberId, role: found.role, permissions, joinedAt: found.joinedAt };
-    return next({ ctx: { organization: found.organization, membership } });
+    return next({ ctx: { principal, organization: found.organization, membership } });
   });
 
 /**
