@@ -4,12 +4,12 @@
  * away without a word (its end of our stdin closes), so that no server outlives a run.
  */
 import { once } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import v8 from 'node:v8';
-import type { Express } from 'express';
 
 export const READY = 'BENCH_READY ';
 /** Marks a child's answer to a probe (answerProbes); the benchmark's request is one JSON line on the child's stdin. */
@@ -42,9 +42,16 @@ export function stopOn(stop: () => Promise<void>): void {
   process.stdin.on('end', run).on('error', run).resume();
 }
 
-/** Listens on a free loopback port, stops on the signals above (then `cleanup`), and announces the port. */
-export async function serveBaseline(app: Express, cleanup: () => Promise<void> = async () => {}): Promise<void> {
-  const server = app.listen(0, '127.0.0.1');
+/**
+ * Serves a floor (bench/bare.ts and the others: an Express app or a bare node:http handler, both request
+ * listeners of a node:http server) on a free loopback port, stops on the signals above (then `cleanup`), and
+ * announces the port.
+ */
+export async function serveBaseline(
+  handler: RequestListener,
+  cleanup: () => Promise<void> = async () => {},
+): Promise<void> {
+  const server = createServer(handler).listen(0, '127.0.0.1');
   await once(server, 'listening');
   stopOn(async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

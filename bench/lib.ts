@@ -1,16 +1,20 @@
 /**
- * Benchmark helpers: child servers, a throwaway database, autocannon runs, and the report.
+ * Benchmark helpers: child servers, a throwaway database, autocannon runs with the server's CPU time and
+ * database work, and the report. CPU time is read from /proc: Linux only.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { createScratchDatabase, type ScratchDatabase } from '../tests/support/databases.js';
 import { PROBE, READY, type ChildInfo, type Probe } from './child.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository's root folder. */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A positive integer from the environment, or the default. */
 export function envInt(name: string, fallback: number): number {
@@ -44,6 +48,8 @@ export interface StartOptions {
   graceMs?: number;
   /** Node flags before the script (bench/soak.ts passes --expose-gc). */
   nodeArgs?: string[];
+  /** The node binary that runs the child (bench/runtimes.ts); the benchmark's own by default. */
+  node?: string;
 }
 
 /**
@@ -57,12 +63,16 @@ export async function startChild(
   startOptions: StartOptions = {},
 ): Promise<Child> {
   const options = { startMs: 120_000, graceMs: 15_000, ...startOptions };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, script)], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    // stdin stays open for the child's lifetime: its closing tells the child we are gone.
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    options.node ?? process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, script)],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      // stdin stays open for the child's lifetime: its closing tells the child we are gone.
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -154,6 +164,8 @@ export interface LoadOptions {
   warmupSeconds: number;
   durationSeconds: number;
   headers?: Record<string, string>;
+  /** Count the database's work during the measured window (see DatabaseCounters). */
+  database?: DatabaseCounters;
 }
 
 export interface Measurement {
@@ -161,46 +173,175 @@ export interface Measurement {
   p50: number;
   p99: number;
   requests: number;
+  /** CPU time (user + system, all threads) of the server process per request of the measured window. */
+  cpuMicrosPerRequest: number;
+  /**
+   * With LoadOptions.database: per request of the measured window; `openConnections` > 0 when the server
+   * kept connections open, whose latest counts may then be missing (see DatabaseCounters).
+   */
+  database?: {
+    transactionsPerRequest: number;
+    rowsWrittenPerRequest: number;
+    rowsWritten: number;
+    openConnections: number;
+  };
   errors: number;
   timeouts: number;
   non2xx: number;
 }
 
-/** Warms up (JIT, connection pools, caches), discards that, then measures. Latencies in ms. */
-export async function measure(url: string, options: LoadOptions): Promise<Measurement> {
+let clockTicks: number | undefined;
+
+/** Seconds of CPU the process `pid` has used so far: utime + stime of /proc/<pid>/stat, in clock ticks. */
+function cpuSeconds(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command's name (which may hold spaces) start with the state, field 3: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/**
+ * Warms up (JIT, connection pools, caches), discards that, then measures `child` at `routePath`: the
+ * load generator's figures (latencies in ms) and the CPU time the child spent in the measured window.
+ * Ticks are 10 ms at the usual CLK_TCK of 100, so a window of a few seconds keeps that error small.
+ * With `database`, the database's work in the window too, read before and after it (DatabaseCounters).
+ */
+export async function measure(child: Child, routePath: string, options: LoadOptions): Promise<Measurement> {
   const run = (duration: number) =>
-    autocannon({ url, connections: options.connections, duration, headers: options.headers });
+    autocannon({
+      url: `${child.url}${routePath}`,
+      connections: options.connections,
+      duration,
+      headers: options.headers,
+    });
+  const { database } = options;
+
   await run(options.warmupSeconds);
+  const before = await database?.read();
+  const cpuBefore = cpuSeconds(child.pid);
   const result = await run(options.durationSeconds);
-  return {
+  const cpu = cpuSeconds(child.pid) - cpuBefore;
+  const after = await database?.read();
+
+  const requests = result.requests.total;
+  const measurement: Measurement = {
     reqPerSec: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    requests: result.requests.total,
+    requests,
+    cpuMicrosPerRequest: (cpu * 1e6) / requests,
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
   };
+  if (before && after) {
+    // The database's counts are read once the server is done, so they include the requests still in
+    // flight when the window closed: all those sent (a field autocannon's types leave out).
+    const sent = (result.requests as { sent?: number }).sent ?? requests;
+    const rowsWritten = after.rowsWritten - before.rowsWritten;
+    measurement.database = {
+      transactionsPerRequest: (after.transactions - before.transactions) / sent,
+      rowsWrittenPerRequest: rowsWritten / sent,
+      rowsWritten,
+      openConnections: Math.max(before.openConnections, after.openConnections),
+    };
+  }
+  return measurement;
 }
 
 export const clean = (m: Measurement) => m.errors === 0 && m.non2xx === 0;
 
-export function printTable(rows: Array<{ label: string; m: Measurement }>): void {
-  const width = Math.max(6, ...rows.map((r) => r.label.length));
+/** What PostgreSQL has counted for one database so far. */
+export interface DatabaseCount {
+  /** xact_commit + xact_rollback: a statement outside a transaction is one, so about one a round trip. */
+  transactions: number;
+  /** tup_inserted + tup_updated + tup_deleted. */
+  rowsWritten: number;
+  /** Connections to the database still open when it was read: their latest counts may be missing. */
+  openConnections: number;
+}
+
+export interface DatabaseCounters {
+  /**
+   * The counters once the server has closed its idle connections to the database, or after
+   * CONNECTIONS_CLOSED_MS. A backend (PostgreSQL 15 and later) adds its counts to pg_stat_database at the
+   * end of a transaction only when its last flush is more than a second old, and only if no other backend
+   * holds the lock just then; one that goes idle keeps what it has pending (PostgreSQL 15.20 here: still
+   * after 50 s), and pg_stat_force_next_flush() reaches only the caller's own backend. A backend that
+   * exits flushes everything, so waiting for the server's pool to close its idle connections (after 10 s
+   * for pg's, 30 s for the app's) makes the counts exact: the raw-pg floor reads 1.00 transactions a
+   * request (each new connection adds one). Pausing a second and sending a few more requests instead
+   * left the floor's between 0.97 and 1.12.
+   */
+  read(): Promise<DatabaseCount>;
+  close(): Promise<void>;
+}
+
+/** How long DatabaseCounters.read waits for the server's connections to close. */
+const CONNECTIONS_CLOSED_MS = 60_000;
+
+/** pg_stat_database's counters of the database `name`, read over a connection to another one (`adminUrl`). */
+export async function databaseCounters(adminUrl: string, name: string): Promise<DatabaseCounters> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  const openConnections = async () => {
+    const { rows } = await client.query<{ open: number }>(
+      `select count(*)::int as open from pg_stat_activity where datname = $1 and backend_type = 'client backend'`,
+      [name],
+    );
+    return rows[0]?.open ?? 0;
+  };
+  return {
+    async read() {
+      const deadline = Date.now() + CONNECTIONS_CLOSED_MS;
+      let open = await openConnections();
+      while (open > 0 && Date.now() < deadline) {
+        await sleep(250);
+        open = await openConnections();
+      }
+      const { rows } = await client.query<{ transactions: string; written: string }>(
+        `select xact_commit + xact_rollback as transactions, tup_inserted + tup_updated + tup_deleted as written
+           from pg_stat_database where datname = $1`,
+        [name],
+      );
+      if (!rows[0]) throw new Error(`no pg_stat_database row for ${name}`);
+      return {
+        transactions: Number(rows[0].transactions),
+        rowsWritten: Number(rows[0].written),
+        openConnections: open,
+      };
+    },
+    close: () => client.end(),
+  };
+}
+
+/** One measured server on one target. */
+export interface Row {
+  target: string;
+  server: string;
+  m: Measurement;
+}
+
+/** The measurements as a table, a heading for each target and a line for each server measured on it. */
+export function printTable(rows: Row[]): void {
+  const width = Math.max(8, ...rows.map((r) => r.server.length + 2));
   const line = (cells: string[]) =>
     console.log(cells.map((c, i) => (i === 0 ? c.padEnd(width) : c.padStart(10))).join('  '));
-  line(['target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx']);
-  for (const { label, m } of rows) {
+  line(['', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'requests', 'errors', 'non-2xx']);
+  rows.forEach(({ target, server, m }, i) => {
+    if (target !== rows[i - 1]?.target) console.log(target);
     line([
-      label,
+      `  ${server}`,
       m.reqPerSec.toFixed(0),
       m.p50.toFixed(2),
       m.p99.toFixed(2),
+      m.cpuMicrosPerRequest.toFixed(0),
       String(m.requests),
       String(m.errors),
       String(m.non2xx),
     ]);
-  }
+  });
 }
 
 /**

@@ -1,13 +1,22 @@
 /**
- * `npm run bench`: the full app (bench/server.ts) and a bare Express handler (bench/bare.ts), each
- * in its own process, loaded by autocannon from this one. Not part of `npm test`.
+ * `npm run bench`: the full app (bench/server.ts) and the floors of each target (bench/targets.ts: a bare
+ * Express handler, a bare node:http handler, a Redis session read, the list's SELECT on raw pg), each
+ * server in its own process, one loaded at a time by autocannon from this one. Not part of `npm test`.
  *
- * - DATABASE_URL set: a fresh `bench_<random>` database on that cluster, dropped afterwards;
- *   unset: the embedded PostgreSQL of createApp under DATA_DIR (.data). REDIS_URL set: the Redis
- *   limiter; unset: in-memory limits.
- * - Each target's ratio to a bare handler is printed with the minimum its issue asks for (with the
- *   Redis limiter): health 0.5, /api/user/me 0.3. A miss is printed, not an exit code; errors or non-2xx answers during a
- *   measurement make the run invalid (exit code 1), since they would measure something else.
+ * - The whole set runs once per runtime of BENCH_RUNTIMES (bench/runtimes.ts: the machine's Node and
+ *   Node 24 by default); the servers run on that runtime, autocannon on the machine's.
+ * - Each route gets req/s, p50, p99 and the server process's CPU time per request; the PAT list also
+ *   the database's work per request (pg_stat_database, bench/lib.ts measure), with the raw-pg floor's
+ *   beside it as a check of the counting (one transaction a request, no writes).
+ * - DATABASE_URL set: a fresh `bench_<random>` database on that cluster per runtime, dropped afterwards;
+ *   unset: the embedded PostgreSQL of createApp under DATA_DIR (.data), and no raw-pg floor or database
+ *   counts. REDIS_URL set: the Redis limiter and the Redis session floor; unset: in-memory limits.
+ * - Each ratio full/floor is printed, with the minimum issue 12 asks for where it sets one (on Node 24,
+ *   50 connections, the Redis limiter on), and a summary per runtime at the end. A miss is printed, not
+ *   an exit code; errors or non-2xx answers during a measurement make the run invalid (exit code 1),
+ *   since they would measure something else.
+ *
+ * BENCH_CONNECTIONS (50), BENCH_WARMUP (2) and BENCH_DURATION (10) seconds per server and target.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,14 +25,17 @@ import path from 'node:path';
 import {
   clean,
   createBenchDatabase,
+  databaseCounters,
   envInt,
   measure,
   printTable,
   startChild,
   verify,
   type Measurement,
+  type Row,
 } from './lib.js';
-import { BENCH_ORIGIN, targets } from './targets.js';
+import { benchRuntimes, type Runtime } from './runtimes.js';
+import { BENCH_ORIGIN, targets, type Target } from './targets.js';
 
 const load = {
   connections: envInt('BENCH_CONNECTIONS', 50),
@@ -31,24 +43,84 @@ const load = {
   warmupSeconds: envInt('BENCH_WARMUP', 2),
 };
 
-// Undone last to first, on success, on error and on Ctrl-C alike.
+// Undone last to first, on success, on error and on Ctrl-C alike; a runtime's own when it is done.
 const cleanups: Array<() => Promise<void>> = [];
-let cleaning: Promise<void> | undefined;
-const cleanUp = () =>
-  (cleaning ??= (async () => {
-    for (const undo of cleanups.reverse())
-      await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
-  })());
+let unwinding = Promise.resolve();
+const unwind = (downTo = 0) =>
+  (unwinding = unwinding.then(async () => {
+    while (cleanups.length > downTo)
+      await cleanups.pop()!().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
+  }));
 
-async function main(): Promise<boolean> {
-  const database = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
+/** The full app against one floor on one target: throughput ratio, with issue 12's minimum if it sets one. */
+interface Comparison {
+  target: string;
+  floor: string;
+  full: Measurement;
+  against: Measurement;
+  minRatio?: number;
+}
+
+/** Database work per request of one server on a target with `databaseWork` (bounds for the full app only). */
+interface DatabaseWork {
+  target: string;
+  server: string;
+  m: Measurement;
+  bounds?: Target['databaseWork'];
+}
+
+interface RuntimeReport {
+  runtime: Runtime;
+  limiter: string;
+  rows: Row[];
+  comparisons: Comparison[];
+  databaseWork: DatabaseWork[];
+}
+
+const verdict = (met: boolean) => (met ? 'MET' : 'NOT MET');
+
+function describeComparison({ target, floor, full, against, minRatio }: Comparison): string {
+  const ratio = full.reqPerSec / against.reqPerSec;
+  const goal = minRatio === undefined ? '' : ` (target >= ${minRatio.toFixed(2)}: ${verdict(ratio >= minRatio)})`;
+  const cpu = full.cpuMicrosPerRequest / against.cpuMicrosPerRequest;
+  return `${target} vs ${floor}: ${ratio.toFixed(2)} of its req/s${goal}, ${cpu.toFixed(2)}x its CPU per request`;
+}
+
+function describeDatabaseWork({ target, server, m, bounds }: DatabaseWork): string {
+  const work = m.database!;
+  // Judged as printed: two decimals for round trips; any row written at all misses a bound of zero.
+  const transactions = work.transactionsPerRequest.toFixed(2);
+  const transactionsGoal = bounds
+    ? ` (target <= ${bounds.maxTransactions}: ${verdict(Number(transactions) <= bounds.maxTransactions)})`
+    : '';
+  const writesGoal = bounds
+    ? ` (target ${bounds.maxRowsWritten}: ${verdict(work.rowsWrittenPerRequest <= bounds.maxRowsWritten)})`
+    : '';
+  const approximate = work.openConnections
+    ? ` (approximate: the server kept ${work.openConnections} connections open, whose latest counts PostgreSQL may not show)`
+    : '';
+  return (
+    `${target}, ${server}: DB transactions/request ${transactions}${transactionsGoal}; ` +
+    `rows written/request ${work.rowsWrittenPerRequest.toFixed(4)} (${work.rowsWritten} in all)${writesGoal}${approximate}`
+  );
+}
+
+async function benchRuntime(runtime: Runtime): Promise<RuntimeReport> {
+  const adminUrl = process.env.DATABASE_URL;
+  const database = adminUrl ? await createBenchDatabase(adminUrl) : undefined;
   if (database) cleanups.push(database.drop);
+  const counters = adminUrl && database ? await databaseCounters(adminUrl, database.name) : undefined;
+  if (counters) cleanups.push(counters.close);
 
   // Mail (the bench user's verification link) goes to a folder of the run's own, never to .data/.
   const mailDir = mkdtempSync(path.join(os.tmpdir(), 'bench-mail-'));
   cleanups.push(async () => rmSync(mailDir, { recursive: true, force: true }));
-  const full = await startChild('bench/server.ts', {
-    NODE_ENV: 'production',
+  const start = (script: string, env: Record<string, string | undefined>) =>
+    startChild(script, { NODE_ENV: 'production', ...env }, { node: runtime.node }).then((child) => {
+      cleanups.push(child.stop);
+      return child;
+    });
+  const full = await start('bench/server.ts', {
     MAIL_DIR: mailDir,
     DATABASE_URL: database?.url,
     LOG_LEVEL: 'warn',
@@ -61,83 +133,100 @@ async function main(): Promise<boolean> {
     // Its counters expire with the window; a prefix of its own keeps them apart from anyone else's.
     RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
   });
-  cleanups.push(full.stop);
+  const limiter = String(full.info.rateLimits);
 
+  console.log(`\n== node ${runtime.version} (${runtime.name}) for the servers, autocannon on node ${process.version}`);
   console.log(
-    `node ${process.version}, ${os.cpus().length} CPUs; ${load.connections} connections, ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s per target`,
+    `${os.cpus().length} CPUs; ${load.connections} connections, ${load.warmupSeconds} s warm-up + ${load.durationSeconds} s per server and target`,
   );
   console.log(
     `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`,
   );
-  console.log(`rate limiter: ${String(full.info.rateLimits)}\n`);
+  console.log(`rate limiter: ${limiter}\n`);
 
-  const rows: Array<{ label: string; m: Measurement }> = [];
-  const ratios: Array<{ name: string; ratio: number; minRatio?: number }> = [];
+  const report: RuntimeReport = { runtime, limiter, rows: [], comparisons: [], databaseWork: [] };
   for (const target of targets) {
     const prepared = await target.prepare?.(full.url, mailDir);
     const headers = { ...target.headers, ...prepared?.headers };
     const routePath = prepared?.path ?? target.path;
     const body = await verify(`${full.url}${routePath}`, headers);
     console.log(`${target.name}: verified 200, ${body.length > 300 ? `${body.slice(0, 300)}…` : body}`);
-    const m = await measure(`${full.url}${routePath}`, { ...load, headers });
-    rows.push({ label: `full ${target.name}`, m });
+    const countDatabase = target.databaseWork ? counters : undefined;
+    if (target.databaseWork && !counters) console.log(`${target.name}: database work is counted with DATABASE_URL`);
 
-    if (target.baseline) {
-      const bare = await startChild('bench/bare.ts', {
-        NODE_ENV: 'production',
-        BARE_PATH: routePath.split('?')[0],
-        BARE_BODY: body,
-      });
-      cleanups.push(bare.stop);
-      const b = await measure(`${bare.url}${routePath}`, load);
-      await bare.stop();
-      rows.push({ label: `bare ${target.name}`, m: b });
-      ratios.push({ name: target.name, ratio: m.reqPerSec / b.reqPerSec, minRatio: target.minRatio });
-    }
+    const m = await measure(full, routePath, { ...load, headers, database: countDatabase });
+    report.rows.push({ target: target.name, server: 'full app', m });
+    if (m.database)
+      report.databaseWork.push({ target: target.name, server: 'full app', m, bounds: target.databaseWork });
 
-    if (target.floorMinRatio !== undefined && database && prepared?.organizationId) {
-      const floor = await startChild('bench/floor.ts', {
-        NODE_ENV: 'production',
-        BARE_PATH: routePath.split('?')[0],
-        FLOOR_DATABASE_URL: database.url,
-        FLOOR_ORGANIZATION_ID: prepared.organizationId,
+    for (const { floor, minRatio } of target.floors) {
+      if (floor.requires && !process.env[floor.requires]) {
+        console.log(`${target.name}: the ${floor.name} needs ${floor.requires}; skipped`);
+        continue;
+      }
+      const context = {
+        path: routePath.split('?')[0]!,
+        body,
+        headers,
+        organizationId: prepared?.organizationId,
+        databaseUrl: database?.url,
+      };
+      const child = await start(floor.script, floor.env(context));
+      await verify(`${child.url}${routePath}`, headers);
+      const f = await measure(child, routePath, {
+        ...load,
+        headers,
+        database: floor.readsDatabase ? countDatabase : undefined,
       });
-      cleanups.push(floor.stop);
-      const f = await measure(`${floor.url}${routePath}`, load);
-      await floor.stop();
-      rows.push({ label: `floor ${target.name}`, m: f });
-      ratios.push({
-        name: `${target.name} vs the database floor`,
-        ratio: m.reqPerSec / f.reqPerSec,
-        minRatio: target.floorMinRatio,
-      });
-    } else if (target.floorMinRatio !== undefined) {
-      console.log(`${target.name}: the database floor needs DATABASE_URL; skipped`);
+      await child.stop();
+      report.rows.push({ target: target.name, server: floor.name, m: f });
+      report.comparisons.push({ target: target.name, floor: floor.name, full: m, against: f, minRatio });
+      if (f.database) report.databaseWork.push({ target: target.name, server: floor.name, m: f });
     }
   }
 
   console.log('');
-  printTable(rows);
+  printTable(report.rows);
   console.log('');
-  for (const { name, ratio, minRatio } of ratios) {
-    const note =
-      full.info.rateLimits === 'redis' ? '' : ' (the targets are stated for the Redis limiter; this run used memory)';
-    const verdict =
-      minRatio === undefined
-        ? ''
-        : `; target >= ${minRatio.toFixed(2)} ${ratio >= minRatio ? 'MET' : 'NOT MET'}${note}`;
-    console.log(`${name}: full/bare = ${ratio.toFixed(2)}${verdict}`);
+  for (const comparison of report.comparisons) console.log(describeComparison(comparison));
+  for (const work of report.databaseWork) console.log(describeDatabaseWork(work));
+  return report;
+}
+
+async function main(): Promise<boolean> {
+  const reports: RuntimeReport[] = [];
+  for (const runtime of benchRuntimes()) {
+    const mark = cleanups.length;
+    try {
+      reports.push(await benchRuntime(runtime));
+    } finally {
+      await unwind(mark);
+    }
   }
-  const invalid = rows.filter((r) => !clean(r.m));
-  for (const { label, m } of invalid)
-    console.log(`INVALID: ${label} had ${m.errors} errors (${m.timeouts} timeouts) and ${m.non2xx} non-2xx answers`);
+
+  console.log('\n== Summary: the targets of issue 12 (stated for Node 24, 50 connections, the Redis limiter on)');
+  for (const { runtime, limiter, comparisons, databaseWork } of reports) {
+    const note = limiter === 'redis' ? '' : `; the rate limiter was ${limiter}, not Redis`;
+    console.log(`node ${runtime.version} (${runtime.name})${note}:`);
+    for (const comparison of comparisons.filter((c) => c.minRatio !== undefined))
+      console.log(`  ${describeComparison(comparison)}`);
+    for (const work of databaseWork.filter((w) => w.bounds)) console.log(`  ${describeDatabaseWork(work)}`);
+  }
+
+  const invalid = reports.flatMap(({ runtime, rows }) =>
+    rows.filter((r) => !clean(r.m)).map((row) => ({ runtime, ...row })),
+  );
+  for (const { runtime, target, server, m } of invalid)
+    console.log(
+      `INVALID: ${server}, ${target} on node ${runtime.version} had ${m.errors} errors (${m.timeouts} timeouts) and ${m.non2xx} non-2xx answers`,
+    );
   return invalid.length === 0;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`\n${signal}: stopping the servers`);
-    void cleanUp().finally(() => process.exit(130));
+    void unwind().finally(() => process.exit(130));
   });
 }
 
@@ -147,5 +236,5 @@ try {
   console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await unwind();
 }

@@ -1,12 +1,65 @@
 /**
- * What bench/run.ts measures against the full app, one after another on the same server. Each
- * target is first requested once and must answer 200 with `success: true`, so that a benchmark
- * never measures how fast the app refuses.
+ * What bench/run.ts measures against the full app, one after another on the same server, and the floors
+ * each is compared with. Each target is first requested once and must answer 200 with `success: true`,
+ * so that a benchmark never measures how fast the app refuses.
  *
  * An authenticated target (GET /api/user/me) gets `prepare`: it runs once against the fresh app
  * (sign up, sign in) and returns the headers to send (Cookie, Authorization).
  */
 import { verificationToken } from './lib.js';
+
+/** What a floor is started with: the target's request and what the full app answered to it. */
+export interface FloorContext {
+  /** The route's path, without the query. */
+  path: string;
+  /** The full app's answer to the target's request. */
+  body: string;
+  /** The headers the benchmark sends (the floors get the same requests as the full app). */
+  headers: Record<string, string>;
+  organizationId?: string;
+  /** The benchmark's database (DATABASE_URL's cluster). */
+  databaseUrl?: string;
+}
+
+/**
+ * A server that does the least a target needs, in a process of its own, started in the same run as
+ * the full app; the full app's throughput is reported as a ratio to its.
+ */
+export interface Floor {
+  name: string;
+  script: string;
+  /** The setting of the benchmark's environment it cannot do without; missing, the floor is skipped. */
+  requires?: 'DATABASE_URL' | 'REDIS_URL';
+  /** It reads the database: its database work is counted where the target's is. */
+  readsDatabase?: boolean;
+  env(context: FloorContext): Record<string, string | undefined>;
+}
+
+const echo = (context: FloorContext) => ({ BARE_PATH: context.path, BARE_BODY: context.body });
+
+/** Express 5 with one handler returning the same JSON (bench/bare.ts). */
+export const bareExpress: Floor = { name: 'bare Express', script: 'bench/bare.ts', env: echo };
+/** The limit: a node:http handler returning the same JSON (bench/limit.ts). */
+export const bareHttp: Floor = { name: 'bare node:http', script: 'bench/limit.ts', env: echo };
+/** Express 5 answering the same JSON from one Redis GET of the cached session (bench/session-floor.ts). */
+export const redisSession: Floor = {
+  name: 'Redis session',
+  script: 'bench/session-floor.ts',
+  requires: 'REDIS_URL',
+  env: (context) => ({ ...echo(context), FLOOR_COOKIE: context.headers.cookie }),
+};
+/** Express 5 with the list's SELECT on raw pg (bench/floor.ts). */
+export const rawPg: Floor = {
+  name: 'raw-pg floor',
+  script: 'bench/floor.ts',
+  requires: 'DATABASE_URL',
+  readsDatabase: true,
+  env: (context) => ({
+    BARE_PATH: context.path,
+    FLOOR_DATABASE_URL: context.databaseUrl,
+    FLOOR_ORGANIZATION_ID: context.organizationId,
+  }),
+};
 
 export interface Target {
   name: string;
@@ -17,12 +70,13 @@ export interface Target {
     baseUrl: string,
     mailDir: string,
   ) => Promise<{ headers: Record<string, string>; path?: string; organizationId?: string }>;
-  /** Also measure bench/floor.ts (the same SELECT on raw pg) and compare; needs DATABASE_URL. */
-  floorMinRatio?: number;
-  /** Also measure a bare Express handler returning the same body (bench/bare.ts), and compare. */
-  baseline?: boolean;
-  /** The smallest full/bare throughput ratio the issue that added the target asks for. */
-  minRatio?: number;
+  /** The floors to measure, each with the smallest full/floor throughput ratio the issue asks for, if any. */
+  floors: Array<{ floor: Floor; minRatio?: number }>;
+  /**
+   * Count the database work of the full app (and of floors that read the database) per request, against
+   * these bounds; needs DATABASE_URL.
+   */
+  databaseWork?: { maxTransactions: number; maxRowsWritten: number };
 }
 
 /** The Origin the benchmark's cookie-authenticated writes come from (trusted by bench/run.ts). */
@@ -90,21 +144,30 @@ async function projectsWithApiKey(baseUrl: string, mailDir: string) {
   return { ...prepared, headers: { 'x-api-key': key } };
 }
 
+/** Issue 12's targets are stated for one run on Node 24, 50 connections, the Redis limiter on. */
 export const targets: Target[] = [
-  { name: 'GET /api/public/health', path: '/api/public/health', baseline: true, minRatio: 0.5 },
-  { name: 'GET /api/user/me (session)', path: '/api/user/me', prepare: sessionCookie, baseline: true, minRatio: 0.3 },
+  {
+    name: 'GET /api/public/health',
+    path: '/api/public/health',
+    floors: [{ floor: bareExpress, minRatio: 0.5 }, { floor: bareHttp }],
+  },
+  {
+    name: 'GET /api/user/me (session)',
+    path: '/api/user/me',
+    prepare: sessionCookie,
+    floors: [{ floor: redisSession, minRatio: 0.6 }, { floor: bareExpress }, { floor: bareHttp }],
+  },
   {
     name: 'GET …/projects, 20 rows (session)',
     path: '/api/user/organizations/{organizationId}/projects?limit=20',
     prepare: organizationWithProjects,
-    baseline: true,
-    minRatio: 0.3,
+    floors: [{ floor: rawPg }, { floor: bareExpress }, { floor: bareHttp }],
   },
   {
     name: 'GET …/projects, 20 rows (X-Api-Key)',
     path: '/api/user/organizations/{organizationId}/projects?limit=20',
     prepare: projectsWithApiKey,
-    baseline: true,
-    floorMinRatio: 0.5,
+    floors: [{ floor: rawPg, minRatio: 0.6 }, { floor: bareExpress }, { floor: bareHttp }],
+    databaseWork: { maxTransactions: 1, maxRowsWritten: 0 },
   },
 ];
