@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import v8 from 'node:v8';
+import { startProfiling } from './profile.js';
 
 export const READY = 'BENCH_READY ';
 /** Marks a child's answer to a probe (answerProbes); the benchmark's request is one JSON line on the child's stdin. */
@@ -80,7 +81,11 @@ export interface MemorySample {
   spaces: Record<string, number>;
 }
 
-export type Probe = { command: 'memory'; gc?: boolean } | { command: 'snapshot'; file: string };
+export type Probe =
+  | { command: 'memory'; gc?: boolean }
+  | { command: 'snapshot'; file: string }
+  | { command: 'profile-start' }
+  | { command: 'profile-stop' };
 
 /**
  * Answers the benchmark's probes (bench/lib.ts Child.probe): each stdin line is `{"id":n,"command":…}`,
@@ -88,10 +93,13 @@ export type Probe = { command: 'memory'; gc?: boolean } | { command: 'snapshot';
  * - `memory`: process.memoryUsage() as it is, then, with `gc` and --expose-gc, heapUsed after a full GC.
  * - `snapshot`: a full GC and a heap snapshot (v8.writeHeapSnapshot) to `file`, which must lie under the
  *   system's temporary folder: a snapshot never lands in the repository.
+ * - `profile-start`, `profile-stop`: a CPU profile of the process in between, answered as the share of
+ *   its busy time each part of the stack took (bench/profile.ts).
  */
 export function answerProbes(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const run = (probe: Probe): unknown => {
+  let profiling: Awaited<ReturnType<typeof startProfiling>> | undefined;
+  const run = async (probe: Probe): Promise<unknown> => {
     if (probe.command === 'memory') {
       const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
       const spaces = Object.fromEntries(
@@ -115,14 +123,25 @@ export function answerProbes(): void {
       gc?.();
       return { file: v8.writeHeapSnapshot(file) };
     }
+    if (probe.command === 'profile-start') {
+      if (profiling) throw new Error('already profiling');
+      profiling = await startProfiling();
+      return {};
+    }
+    if (probe.command === 'profile-stop') {
+      if (!profiling) throw new Error('not profiling');
+      const shares = await profiling.stop();
+      profiling = undefined;
+      return shares;
+    }
     throw new Error(`unknown probe ${JSON.stringify(probe)}`);
   };
-  createInterface({ input: process.stdin }).on('line', (line) => {
+  createInterface({ input: process.stdin }).on('line', async (line) => {
     let id: unknown;
     try {
       const request = JSON.parse(line) as Probe & { id: unknown };
       id = request.id;
-      process.stdout.write(`${PROBE}${JSON.stringify({ id, result: run(request) })}\n`);
+      process.stdout.write(`${PROBE}${JSON.stringify({ id, result: await run(request) })}\n`);
     } catch (error) {
       process.stdout.write(`${PROBE}${JSON.stringify({ id, error: String(error) })}\n`);
     }

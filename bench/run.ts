@@ -12,7 +12,9 @@
  *   unset: the embedded PostgreSQL of createApp under DATA_DIR (.data), and no raw-pg floor or database
  *   counts. REDIS_URL set: the Redis limiter and the Redis session floor; unset: in-memory limits.
  * - Each ratio full/floor is printed, with the minimum issue 12 asks for where it sets one (on Node 24,
- *   50 connections, the Redis limiter on), and a summary per runtime at the end. A miss is printed, not
+ *   50 connections, the Redis limiter on), and a summary per runtime at the end. A route that misses one
+ *   is loaded once more while the full app profiles itself, and the run prints where its CPU went
+ *   (bench/profile.ts: PostgreSQL and Redis clients, tRPC, zod, Node, system calls, garbage collection…). A miss is printed, not
  *   an exit code; errors or non-2xx answers during a measurement make the run invalid (exit code 1),
  *   since they would measure something else.
  *
@@ -31,9 +33,11 @@ import {
   printTable,
   startChild,
   verify,
+  type Child,
   type Measurement,
   type Row,
 } from './lib.js';
+import type { ProfileShare } from './profile.js';
 import { benchRuntimes, type Runtime } from './runtimes.js';
 import { BENCH_ORIGIN, targets, type Target } from './targets.js';
 
@@ -69,12 +73,20 @@ interface DatabaseWork {
   bounds?: Target['databaseWork'];
 }
 
+/** Where the full app's CPU went on a target that missed a target ratio (bench/profile.ts). */
+interface Profiled {
+  target: string;
+  cpuMicrosPerRequest: number;
+  shares: ProfileShare[];
+}
+
 interface RuntimeReport {
   runtime: Runtime;
   limiter: string;
   rows: Row[];
   comparisons: Comparison[];
   databaseWork: DatabaseWork[];
+  profiles: Profiled[];
 }
 
 const verdict = (met: boolean) => (met ? 'MET' : 'NOT MET');
@@ -84,6 +96,32 @@ function describeComparison({ target, floor, full, against, minRatio }: Comparis
   const goal = minRatio === undefined ? '' : ` (target >= ${minRatio.toFixed(2)}: ${verdict(ratio >= minRatio)})`;
   const cpu = full.cpuMicrosPerRequest / against.cpuMicrosPerRequest;
   return `${target} vs ${floor}: ${ratio.toFixed(2)} of its req/s${goal}, ${cpu.toFixed(2)}x its CPU per request`;
+}
+
+const missed = ({ full, against, minRatio }: Comparison) =>
+  minRatio !== undefined && full.reqPerSec / against.reqPerSec < minRatio;
+
+function describeProfile({ target, cpuMicrosPerRequest, shares }: Profiled): string {
+  const lines = shares
+    .filter(({ share }) => share >= 0.01)
+    .map(
+      ({ group, share }) =>
+        `    ${(share * 100).toFixed(0).padStart(3)}%  ${Math.round(share * cpuMicrosPerRequest)
+          .toString()
+          .padStart(4)} µs  ${group}`,
+    );
+  return [
+    `${target}: where the full app's CPU goes (profiled under the same load, ${Math.round(cpuMicrosPerRequest)} µs per request with the profiler on):`,
+    ...lines,
+  ].join('\n');
+}
+
+/** Loads the full app on one route again while it profiles itself, and returns where its CPU went. */
+async function profileRoute(full: Child, target: string, routePath: string, headers: Record<string, string>) {
+  await full.probe({ command: 'profile-start' });
+  const m = await measure(full, routePath, { ...load, warmupSeconds: 1, headers });
+  const shares = await full.probe<ProfileShare[]>({ command: 'profile-stop' });
+  return { target, cpuMicrosPerRequest: m.cpuMicrosPerRequest, shares };
 }
 
 function describeDatabaseWork({ target, server, m, bounds }: DatabaseWork): string {
@@ -144,7 +182,7 @@ async function benchRuntime(runtime: Runtime): Promise<RuntimeReport> {
   );
   console.log(`rate limiter: ${limiter}\n`);
 
-  const report: RuntimeReport = { runtime, limiter, rows: [], comparisons: [], databaseWork: [] };
+  const report: RuntimeReport = { runtime, limiter, rows: [], comparisons: [], databaseWork: [], profiles: [] };
   for (const target of targets) {
     const prepared = await target.prepare?.(full.url, mailDir);
     const headers = { ...target.headers, ...prepared?.headers };
@@ -183,6 +221,9 @@ async function benchRuntime(runtime: Runtime): Promise<RuntimeReport> {
       report.comparisons.push({ target: target.name, floor: floor.name, full: m, against: f, minRatio });
       if (f.database) report.databaseWork.push({ target: target.name, server: floor.name, m: f });
     }
+    // A miss comes with its reason: where the full app's time goes on that route.
+    if (report.comparisons.some((c) => c.target === target.name && missed(c)))
+      report.profiles.push(await profileRoute(full, target.name, routePath, headers));
   }
 
   console.log('');
@@ -190,6 +231,7 @@ async function benchRuntime(runtime: Runtime): Promise<RuntimeReport> {
   console.log('');
   for (const comparison of report.comparisons) console.log(describeComparison(comparison));
   for (const work of report.databaseWork) console.log(describeDatabaseWork(work));
+  for (const profiled of report.profiles) console.log(`\n${describeProfile(profiled)}`);
   return report;
 }
 
@@ -205,12 +247,13 @@ async function main(): Promise<boolean> {
   }
 
   console.log('\n== Summary: the targets of issue 12 (stated for Node 24, 50 connections, the Redis limiter on)');
-  for (const { runtime, limiter, comparisons, databaseWork } of reports) {
+  for (const { runtime, limiter, comparisons, databaseWork, profiles } of reports) {
     const note = limiter === 'redis' ? '' : `; the rate limiter was ${limiter}, not Redis`;
     console.log(`node ${runtime.version} (${runtime.name})${note}:`);
     for (const comparison of comparisons.filter((c) => c.minRatio !== undefined))
       console.log(`  ${describeComparison(comparison)}`);
     for (const work of databaseWork.filter((w) => w.bounds)) console.log(`  ${describeDatabaseWork(work)}`);
+    for (const profiled of profiles) console.log(describeProfile(profiled).replace(/^/gm, '  '));
   }
 
   const invalid = reports.flatMap(({ runtime, rows }) =>
