@@ -53,26 +53,24 @@ export async function loadMembership(
   organizationId: string,
   userId: string,
 ): Promise<{ organization: OrganizationRef; role: Role; memberId: string; joinedAt: Date } | undefined> {
-  const key = membershipCacheKey(organizationId, userId);
-  const cached = await cache.get<CachedMembership>(key);
-  if (cached) return { ...cached, joinedAt: new Date(cached.joinedAt) };
-  const [row] = await preparedRows<MembershipRow>(
-    em,
-    'membership_by_organization_user',
-    `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug
-       from members m join organizations o on o.id = m.organization_id
-      where m.organization_id = $1 and m.user_id = $2`,
-    [organizationId, userId],
-  );
-  if (!row) return undefined;
-  const membership = {
-    organization: { id: row.organization_id, name: row.name, slug: row.slug },
-    role: row.role,
-    memberId: row.member_id,
-    joinedAt: new Date(row.joined_at),
-  };
-  await cache.set(key, { ...membership, joinedAt: membership.joinedAt.getTime() } satisfies CachedMembership);
-  return membership;
+  const cached = await cache.getOrLoad(membershipCacheKey(organizationId, userId), async () => {
+    const [row] = await preparedRows<MembershipRow>(
+      em,
+      'membership_by_organization_user',
+      `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug
+         from members m join organizations o on o.id = m.organization_id
+        where m.organization_id = $1 and m.user_id = $2`,
+      [organizationId, userId],
+    );
+    if (!row) return undefined;
+    return {
+      organization: { id: row.organization_id, name: row.name, slug: row.slug },
+      role: row.role,
+      memberId: row.member_id,
+      joinedAt: new Date(row.joined_at).getTime(),
+    } satisfies CachedMembership;
+  });
+  return cached && { ...cached, joinedAt: new Date(cached.joinedAt) };
 }
 
 /**

@@ -106,12 +106,8 @@ export async function validateApiKey(
 ): Promise<ValidApiKey | null> {
   if (!API_KEY_PATTERN.test(value)) return null;
   const keyHash = sha256Hex(value);
-  let key = await cache.get<CachedApiKey>(keyHash);
-  if (!key) {
-    key = await loadApiKey(em, keyHash, now);
-    if (!key) return null;
-    await cache.set(keyHash, key);
-  }
+  const key = await cache.getOrLoad(keyHash, () => loadApiKey(em, keyHash, now));
+  if (!key) return null;
   if (key.validUntil !== null && key.validUntil <= now.getTime()) return null;
   if (key.lastUsedAt === null || now.getTime() - key.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     key.lastUsedAt = now.getTime();

@@ -5,6 +5,9 @@
  * - Sessions and API keys are keyed by the SHA-256 of their secret, never the secret; memberships
  *   by organization and user. Entries live CREDENTIAL_CACHE_TTL seconds at most.
  * - Expiry and idleness are still checked on every request against the cached times.
+ * - A miss is loaded once per process however many requests miss the same key at once (`getOrLoad`):
+ *   when an entry expires under load, one query refills it instead of one per waiting request, and
+ *   they all share what it found (so the "last used" write of an API key happens once, too).
  * - Every write that changes what an entry says deletes it through `forget`: revocations, sign-out,
  *   password change or reset, key update, rotation and deletion, email change or verification,
  *   account deletion, and every change of membership or of the organization.
@@ -19,6 +22,33 @@ export interface CredentialCache {
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown): Promise<void>;
   forget(keys: string[]): Promise<void>;
+  /**
+   * The cached value, else what `load` finds (cached when it finds something). Concurrent misses of one
+   * key share one load and its result.
+   */
+  getOrLoad<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
+}
+
+type Store = Omit<CredentialCache, 'getOrLoad'>;
+
+/** A store with `getOrLoad` added on top of its get and set. */
+function withSharedLoads<S extends Store>(store: S): S & CredentialCache {
+  const loading = new Map<string, Promise<unknown>>();
+  const getOrLoad = async <T>(key: string, load: () => Promise<T | undefined>) => {
+    const cached = await store.get<T>(key);
+    if (cached !== undefined) return cached;
+    let pending = loading.get(key) as Promise<T | undefined> | undefined;
+    if (!pending) {
+      pending = (async () => {
+        const value = await load();
+        if (value !== undefined) await store.set(key, value);
+        return value;
+      })().finally(() => loading.delete(key));
+      loading.set(key, pending);
+    }
+    return pending;
+  };
+  return Object.assign(store, { getOrLoad });
 }
 
 export const membershipCacheKey = (organizationId: string, userId: string) => `member:${organizationId}:${userId}`;
@@ -38,12 +68,13 @@ export function createCredentialCache(options: {
   maxEntries?: number;
 }): CredentialCache {
   const { redis, prefix, ttlSeconds, log } = options;
-  if (ttlSeconds === 0) return { get: async () => undefined, set: async () => {}, forget: async () => {} };
+  if (ttlSeconds === 0)
+    return withSharedLoads({ get: async () => undefined, set: async () => {}, forget: async () => {} });
   const redisKey = (key: string) => `${prefix}:cred:${key}`;
 
   if (!redis) return createMemoryCache(ttlSeconds, options.maxEntries ?? MAX_MEMORY_ENTRIES);
 
-  return {
+  return withSharedLoads({
     async get<T>(key: string) {
       if (redis.status !== 'ready') return undefined;
       try {
@@ -66,7 +97,7 @@ export function createCredentialCache(options: {
         );
       });
     },
-  };
+  });
 }
 
 /**
@@ -83,7 +114,7 @@ export function createMemoryCache(ttlSeconds: number, maxEntries: number): Crede
       entries.delete(key);
     }
   };
-  return {
+  return withSharedLoads({
     async get<T>(key: string) {
       const entry = entries.get(key);
       if (!entry) return undefined;
@@ -101,5 +132,5 @@ export function createMemoryCache(ttlSeconds: number, maxEntries: number): Crede
       for (const key of keys) entries.delete(key);
     },
     size: () => entries.size,
-  };
+  });
 }

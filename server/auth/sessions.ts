@@ -135,12 +135,8 @@ export async function validateSessionToken(
 ): Promise<ValidSession | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
   const tokenHash = sha256Hex(token);
-  let found = await cache.get<CachedSession>(tokenHash);
-  if (!found) {
-    found = await loadSession(em, tokenHash);
-    if (!found) return null;
-    await cache.set(tokenHash, found);
-  }
+  const found = await cache.getOrLoad(tokenHash, () => loadSession(em, tokenHash));
+  if (!found) return null;
   const nowMs = now.getTime();
   const { session, user } = found;
   if (nowMs >= session.expiresAt || nowMs - session.lastSeenAt >= SESSION_IDLE_MS) return null;
