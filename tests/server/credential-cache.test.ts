@@ -19,7 +19,12 @@ afterAll(async () => {
 const caches: Array<[string, () => CredentialCache]> = [
   ['in-process', () => createCredentialCache({ prefix: prefix(), ttlSeconds: 60, log })],
   ...(redis
-    ? ([['Redis', () => createCredentialCache({ redis, prefix: prefix(), ttlSeconds: 60, log })]] as const)
+    ? [
+        ['Redis', () => createCredentialCache({ redis, prefix: prefix(), ttlSeconds: 60, log })] as [
+          string,
+          () => CredentialCache,
+        ],
+      ]
     : []),
 ];
 
