@@ -17,6 +17,53 @@ import { PROBE, READY, type ChildInfo, type Probe } from './child.js';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A positive integer from the environment, or the default. */
+/**
+ * What a run must undo (databases, folders, servers), last to first, on success, on error and on Ctrl-C
+ * alike; `undo(mark)` undoes only what was pushed since `size` read `mark`.
+ */
+export interface Cleanups {
+  push(undo: () => Promise<void>): void;
+  readonly size: number;
+  undo(downTo?: number): Promise<void>;
+}
+
+export function createCleanups(): Cleanups {
+  const undos: Array<() => Promise<void>> = [];
+  let undoing = Promise.resolve();
+  return {
+    push: (undo) => void undos.push(undo),
+    get size() {
+      return undos.length;
+    },
+    undo: (downTo = 0) =>
+      (undoing = undoing.then(async () => {
+        while (undos.length > downTo)
+          await undos.pop()!().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
+      })),
+  };
+}
+
+/**
+ * Runs a benchmark's `main`, then its cleanups: SIGINT or SIGTERM undoes them and exits 130; a `main`
+ * that answers false (an invalid run) or throws sets exit code 1.
+ */
+export async function runBenchmark(name: string, cleanups: Cleanups, main: () => Promise<boolean>): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping the servers`);
+      void cleanups.undo().finally(() => process.exit(130));
+    });
+  }
+  try {
+    if (!(await main())) process.exitCode = 1;
+  } catch (error) {
+    console.error(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanups.undo();
+  }
+}
+
 export function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;

@@ -27,10 +27,12 @@ import path from 'node:path';
 import {
   clean,
   createBenchDatabase,
+  createCleanups,
   databaseCounters,
   envInt,
   measure,
   printTable,
+  runBenchmark,
   startChild,
   verify,
   type Child,
@@ -47,14 +49,8 @@ const load = {
   warmupSeconds: envInt('BENCH_WARMUP', 2),
 };
 
-// Undone last to first, on success, on error and on Ctrl-C alike; a runtime's own when it is done.
-const cleanups: Array<() => Promise<void>> = [];
-let unwinding = Promise.resolve();
-const unwind = (downTo = 0) =>
-  (unwinding = unwinding.then(async () => {
-    while (cleanups.length > downTo)
-      await cleanups.pop()!().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
-  }));
+// A runtime's own are undone when it is done.
+const cleanups = createCleanups();
 
 /** The full app against one floor on one target: throughput ratio, with issue 12's minimum if it sets one. */
 interface Comparison {
@@ -238,11 +234,11 @@ async function benchRuntime(runtime: Runtime): Promise<RuntimeReport> {
 async function main(): Promise<boolean> {
   const reports: RuntimeReport[] = [];
   for (const runtime of benchRuntimes()) {
-    const mark = cleanups.length;
+    const mark = cleanups.size;
     try {
       reports.push(await benchRuntime(runtime));
     } finally {
-      await unwind(mark);
+      await cleanups.undo(mark);
     }
   }
 
@@ -266,18 +262,4 @@ async function main(): Promise<boolean> {
   return invalid.length === 0;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the servers`);
-    void unwind().finally(() => process.exit(130));
-  });
-}
-
-try {
-  if (!(await main())) process.exitCode = 1;
-} catch (error) {
-  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await unwind();
-}
+await runBenchmark('bench', cleanups, main);

@@ -61,7 +61,15 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { MemorySample } from './child.js';
 import { printHeapComparison, summarizeHeapSnapshot, type HeapSummary } from './heap-summary.js';
-import { createBenchDatabase, envInt, startChild, verificationToken, type Child } from './lib.js';
+import {
+  createBenchDatabase,
+  createCleanups,
+  envInt,
+  runBenchmark,
+  startChild,
+  verificationToken,
+  type Child,
+} from './lib.js';
 import { BENCH_ORIGIN } from './targets.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -109,14 +117,7 @@ if (settings.signInConnections >= settings.connections)
 const MiB = 1024 * 1024;
 const PASSWORD = 'a soak benchmark passphrase';
 
-// Undone last to first, on success, on error and on Ctrl-C alike.
-const cleanups: Array<() => Promise<void>> = [];
-let cleaning: Promise<void> | undefined;
-const cleanUp = () =>
-  (cleaning ??= (async () => {
-    for (const undo of cleanups.reverse())
-      await undo().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
-  })());
+const cleanups = createCleanups();
 
 // ---------------------------------------------------------------------------------------------------
 // The fixture: one verified user with a session, two organizations, 20 projects in the first, and a
@@ -668,18 +669,4 @@ async function main(): Promise<boolean> {
   return !invalid;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the load and the server`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  if (!(await main())) process.exitCode = 1;
-} catch (error) {
-  console.error(`soak failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBenchmark('soak', cleanups, main);

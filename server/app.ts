@@ -113,8 +113,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
   });
 
-  const listener = requestListener(config, log, pathForLog(restRoutes(router)), {
-    rest: createRestAdapter(services, router),
+  const routes = restRoutes(router);
+  const listener = requestListener(config, log, pathForLog(routes), {
+    rest: createRestAdapter(services, router, routes),
     trpc: createTrpcAdapter(services, router),
     other: app,
   });

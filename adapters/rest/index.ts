@@ -36,7 +36,7 @@ import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from '.
 import { bodyError, readJsonBody } from './body-errors.js';
 import { docsRoutes } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { matchRoute, restRoutes, type RestRoute } from './routes.js';
+import { matchRoute, type RestRoute } from './routes.js';
 import { streamFile, type StreamedFile } from './stream.js';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
@@ -59,8 +59,8 @@ interface Exchange {
   budget?: RateLimitResult;
 }
 
-export function createRestAdapter(services: Services, router: AnyRouter): MountedListener {
-  const routes = restRoutes(router);
+/** The adapter for `router`, serving `routes` (its route table, built once by the caller). */
+export function createRestAdapter(services: Services, router: AnyRouter, routes: RestRoute[]): MountedListener {
   const createCaller = createCallerFactory(router);
   const procedurePaths = new Map(routes.map((route) => [route, route.procedurePath.split('.')]));
   const docs = docsRoutes();

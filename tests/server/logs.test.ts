@@ -8,14 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { appRouter } from '../../procedures/index.js';
-import { createLogger } from '../../server/logger.js';
 import { mergeRouters, publicProcedure, router } from '../../server/trpc.js';
 import { createTestDatabase, startTestApp, type TestApp } from '../support/app.js';
 import { postJson, signUp } from '../support/identity.js';
+import { captureLog, type CapturedLog } from '../support/logs.js';
 
 const SECRET = `secret-${randomBytes(8).toString('hex')}`;
 
@@ -33,19 +32,13 @@ const failing = router({
     }),
 });
 
-let lines: string[];
+let captured: CapturedLog;
 let t: TestApp;
 beforeAll(async () => {
-  lines = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
+  captured = captureLog('debug');
   t = await startTestApp({
     router: mergeRouters(appRouter, failing),
-    log: createLogger('debug', { destination: sink }),
+    log: captured.log,
     env: { TRUST_PROXY: 'loopback' },
   });
 });
@@ -53,7 +46,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const logged = () => lines.map((line) => JSON.parse(line) as Record<string, any>);
+const logged = () => captured.lines();
 
 describe('the log', () => {
   it('shows a token-bearing path as its route pattern', async () => {
@@ -61,7 +54,7 @@ describe('the log', () => {
     const token = randomBytes(32).toString('base64url');
     await postJson(t, `/api/user/invites/${token}/accept`, {}, user.cookie);
     await expect.poll(() => logged().some((l) => l.url === '/api/user/invites/{token}/accept')).toBe(true);
-    expect(lines.join('\n')).not.toContain(token);
+    expect(captured.text()).not.toContain(token);
   });
 
   it('writes the links of mail only at debug level', async () => {
@@ -82,7 +75,7 @@ describe('the log', () => {
     const errors = () => logged().filter((l) => l.level === 50 && l.err);
     await expect.poll(() => errors().length).toBeGreaterThan(0);
     expect(JSON.stringify(errors())).toContain('violates not-null constraint');
-    expect(lines.join('\n')).not.toContain(SECRET);
+    expect(captured.text()).not.toContain(SECRET);
   });
 });
 

@@ -3,31 +3,22 @@
  * OpenID provider, the mail-link pages and unknown paths. Whichever serves a request, it gets the same
  * request id, the same security headers, one access line in the log, and the same client address.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../server/logger.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { captureLog, type CapturedLog } from '../support/logs.js';
 
-let lines: string[];
+let captured: CapturedLog;
 let t: TestApp;
 beforeAll(async () => {
-  lines = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  t = await startTestApp({ log: createLogger('info', { destination: sink }), env: { TRUST_PROXY: '1' } });
+  captured = captureLog('info');
+  t = await startTestApp({ log: captured.log, env: { TRUST_PROXY: '1' } });
 });
 afterAll(async () => {
   await t?.close();
 });
 
 const accessLines = (requestId: string) =>
-  lines
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line.reqId === requestId && line.msg === 'request finished');
+  captured.lines().filter((line) => line.reqId === requestId && line.msg === 'request finished');
 
 const SERVED = [
   ['REST', '/api/public/health', 200],
