@@ -11,7 +11,9 @@
  * - Client secrets reach the provider only as their SHA-256 (client-auth.ts); credentials that are not
  *   properly form-encoded are invalid_client (401).
  * - No parameter carries a NUL (no OAuth value holds one, and PostgreSQL cannot store one): such a
- *   request is invalid_request before the provider sees it. Unreadable bodies are invalid_request too.
+ *   request is invalid_request before the provider sees it. Unreadable bodies are invalid_request too,
+ *   JSON nested deeper than 64 levels among them: it is refused from its raw bytes before it is parsed
+ *   (rest/body-errors.ts), so nothing here walks a structure deep enough to exhaust the stack.
  * - The access tokens are JWTs the provider cannot introspect or revoke: those are answered here
  *   (access-tokens.ts); refresh tokens and everything else go to the provider.
  */
@@ -28,12 +30,13 @@ import { interactionRoutes } from './interactions.js';
 import { ERROR_PAGE_CSP, errorPage } from './pages.js';
 import { OIDC_SCOPES, apiAudience, issuerOf } from './provider.js';
 import { USER_SCOPES } from '../../server/scopes.js';
+import { refuseDeepJson } from '../rest/body-errors.js';
 
 const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke', '/request']);
 /** Endpoints a person's browser is sent to: their errors are pages, not JSON. */
 const BROWSER_FACING = /^\/(authorize|end-session)(\/|$)/;
 const parseForm = express.urlencoded({ extended: false, limit: '64kb' });
-const parseJson = express.json({ limit: '64kb' });
+const parseJson = express.json({ limit: '64kb', verify: refuseDeepJson });
 
 /** Reads a form body (or a registration's JSON) up front, so that its values are checked before the provider's turn. */
 async function readBody(req: Request, res: Response): Promise<void> {
@@ -44,6 +47,7 @@ async function readBody(req: Request, res: Response): Promise<void> {
   }
 }
 
+/** Recursive, and bounded: a JSON body nests at most MAX_JSON_DEPTH levels, a form (not `extended`) not at all. */
 function carriesNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some(carriesNul);

@@ -1,5 +1,6 @@
 /**
- * Reading JSON request bodies, for the REST and tRPC adapters alike, and their errors as API errors.
+ * Reading JSON request bodies, for the REST and tRPC adapters alike, and their errors as API errors
+ * (the OAuth endpoints read their JSON with the same depth check, `refuseDeepJson`).
  *
  * - A body is at most 10 MiB (400 PAYLOAD_TOO_LARGE) and UTF-8 (415 otherwise, RFC 8259 section 8.1).
  * - JSON nests at most 64 levels: a deeper body is 400 BAD_REQUEST, refused by a scan of the raw
@@ -41,7 +42,7 @@ export function nestsDeeperThan(json: Uint8Array, max: number): boolean {
 }
 
 /** body-parser's `verify` hook: sees the raw bytes after the size limit and before JSON.parse. */
-function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
+export function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
   // Other charsets would hide brackets from a byte scan; JSON between systems is UTF-8 anyway.
   if (encoding !== null && !/^utf-?8$/.test(encoding))
     throw Object.assign(new Error(`unsupported charset "${encoding}"`), { type: 'charset.unsupported' });

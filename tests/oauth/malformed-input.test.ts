@@ -1,7 +1,8 @@
 /**
  * Malformed input on the protocol endpoints and the interaction pages gets the protocol's own error
  * (RFC 6749 form, or the error page where a person is looking), never a 500: badly encoded client
- * credentials, unknown resource indicators (RFC 8707), NUL bytes that PostgreSQL cannot store.
+ * credentials, unknown resource indicators (RFC 8707), NUL bytes that PostgreSQL cannot store, JSON
+ * nested deep enough to exhaust the stack of whatever walks it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapterClass } from '../../adapters/oauth/adapter.js';
@@ -211,4 +212,30 @@ describe('NUL bytes', () => {
     expect(await new Adapter('RefreshToken').find(`a${NUL}`)).toBeUndefined();
     expect(await new Adapter('Grant').find(`a${NUL}`)).toBeUndefined();
   });
+});
+
+describe('deeply nested JSON', () => {
+  // Deep enough to exhaust the stack of anything that walks it recursively, small enough for the 64 KiB limit.
+  const DEPTH = 25_000;
+  const bodies = {
+    array: `${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}`,
+    object: `${'{"a":'.repeat(DEPTH / 5)}1${'}'.repeat(DEPTH / 5)}`,
+  };
+
+  // /register reads JSON (RFC 7591), and the body is read before the provider decides whether it serves it.
+  for (const name of ['token', 'introspect', 'revoke', 'register']) {
+    for (const [shape, body] of Object.entries(bodies)) {
+      it(`answers a deep JSON ${shape} at /${name} with invalid_request`, async () => {
+        expect(body.length).toBeLessThan(64 * 1024);
+        const res = await fetch(endpoint(name), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json', ...asClient() },
+          body,
+        });
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+      });
+    }
+  }
 });
