@@ -4,10 +4,12 @@ import { AuditLogSchema } from './audit-log.js';
 import { IdempotencySchema } from './idempotency.js';
 import { InviteSchema } from './invite.js';
 import { LoginEventSchema } from './login-history.js';
+import { PasskeySchema, WebAuthnChallengeSchema } from './passkey.js';
 import { OAuthClientSchema, OidcArtifactSchema, RevokedAccessTokenSchema, SigningKeySchema } from './oauth.js';
 import { ProjectSchema } from './project.js';
 import { MemberSchema, OrganizationSchema } from './organization.js';
 import { SessionSchema } from './session.js';
+import { BackupCodeSchema, SignInChallengeSchema, TwoFactorSchema } from './two-factor.js';
 import { AccountSchema, UserSchema } from './user.js';
 import { VerificationSchema } from './verification.js';
 
@@ -28,4 +30,9 @@ export const entities = [
   OidcArtifactSchema,
   SigningKeySchema,
   RevokedAccessTokenSchema,
+  TwoFactorSchema,
+  BackupCodeSchema,
+  SignInChallengeSchema,
+  PasskeySchema,
+  WebAuthnChallengeSchema,
 ];

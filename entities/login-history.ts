@@ -1,14 +1,18 @@
 import { EntitySchema } from '@mikro-orm/core';
 import { idColumn, ownedBy, timestamp } from './columns.js';
+import type { AuthMethod } from './session.js';
 
-/** One sign-in attempt on a known account, successful or not. */
+/**
+ * One sign-in attempt on a known account: the factor tried (`method`) and what came of it. A first
+ * factor that leads to a second step is `challenged`; the second step is its own row.
+ */
 export interface LoginEvent {
   id: string;
   userId: string;
   ip: string;
   userAgent: string;
-  method: 'password';
-  outcome: 'success' | 'failure' | 'blocked';
+  method: AuthMethod;
+  outcome: 'success' | 'failure' | 'blocked' | 'challenged';
   reason: string | null;
   createdAt: Date;
 }

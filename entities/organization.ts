@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, ownedBy, timestamp } from './columns.js';
+import { idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
 
 export interface OrganizationSettings {
   /** IANA time zone used for reports, e.g. Europe/Paris. */
@@ -17,6 +17,11 @@ export interface Organization {
   name: string;
   slug: string;
   settings: OrganizationSettings;
+  /** Members must have two-factor or a passkey to use the organization's routes. */
+  mfaRequired: boolean;
+  /** Days a member has, from `mfaRequiredSince` or from joining (whichever is later), to comply. */
+  mfaGracePeriodDays: number;
+  mfaRequiredSince: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -29,6 +34,9 @@ export const OrganizationSchema = new EntitySchema<Organization>({
     name: { type: 'string', length: 100 },
     slug: { type: 'string', length: 64, unique: 'organizations_slug_unique' },
     settings: { type: 'json', columnType: 'jsonb', default: JSON.stringify(DEFAULT_SETTINGS) },
+    mfaRequired: { type: 'boolean', default: false },
+    mfaGracePeriodDays: { type: 'integer', default: 0 },
+    mfaRequiredSince: optionalTimestamp,
     createdAt: timestamp,
     updatedAt: timestamp,
   },

@@ -1,7 +1,18 @@
 import { EntitySchema } from '@mikro-orm/core';
 import { idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
 
-/** A signed-in browser. The cookie holds the token; only its SHA-256 is stored. */
+/**
+ * How a user proved who they are: password, TOTP code, backup code, passkey, emailed link, and later
+ * enterprise SSO and social sign-in.
+ */
+export const AUTH_METHODS = ['pwd', 'otp', 'backup', 'webauthn', 'magic-link', 'sso', 'social'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/**
+ * A signed-in browser. The cookie holds the token; only its SHA-256 is stored. `authMethods` are the
+ * factors the sign-in proved; `strongAuthAt` is when the user last proved themselves (the sign-in, or
+ * a later re-authentication), which step-up for security actions reads.
+ */
 export interface Session {
   id: string;
   userId: string;
@@ -12,6 +23,8 @@ export interface Session {
   lastSeenAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
+  authMethods: AuthMethod[];
+  strongAuthAt: Date;
 }
 
 export const SessionSchema = new EntitySchema<Session>({
@@ -27,5 +40,7 @@ export const SessionSchema = new EntitySchema<Session>({
     lastSeenAt: timestamp,
     expiresAt: timestamp,
     revokedAt: optionalTimestamp,
+    authMethods: { type: 'string[]', columnType: 'text[]' },
+    strongAuthAt: timestamp,
   },
 });

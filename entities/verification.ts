@@ -1,12 +1,15 @@
 import { EntitySchema } from '@mikro-orm/core';
 import { idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
 
-export type VerificationPurpose = 'verify-email' | 'reset-password' | 'change-email';
+export type VerificationPurpose = 'verify-email' | 'reset-password' | 'change-email' | 'magic-link';
 
-/** A single-use emailed token; only its SHA-256 is stored. `email` is the address it was sent to. */
+/**
+ * A single-use emailed token; only its SHA-256 is stored. `email` is the address it was sent to.
+ * `userId` is null only for a magic link to an address that has no account yet.
+ */
 export interface Verification {
   id: string;
-  userId: string;
+  userId: string | null;
   purpose: VerificationPurpose;
   tokenHash: string;
   email: string;
@@ -20,7 +23,7 @@ export const VerificationSchema = new EntitySchema<Verification>({
   tableName: 'verifications',
   properties: {
     id: idColumn,
-    userId: { ...ownedBy('User'), fieldName: 'user_id' },
+    userId: { ...ownedBy('User'), fieldName: 'user_id', nullable: true },
     purpose: { type: 'string', length: 32 },
     tokenHash: { type: 'string', columnType: 'char(64)', unique: 'verifications_token_hash_unique' },
     email: { type: 'string', length: 320 },

@@ -11,6 +11,7 @@ import { Migration20261127233757 } from './Migration20261127233757.js';
 import { Migration20261202100000 } from './Migration20261202100000.js';
 import { Migration20261202110000 } from './Migration20261202110000.js';
 import { Migration20261203100000 } from './Migration20261203100000.js';
+import { Migration20261203130000 } from './Migration20261203130000.js';
 
 export const migrationsList = [
   { name: 'Migration20261127220810', class: Migration20261127220810 },
@@ -21,4 +22,5 @@ export const migrationsList = [
   { name: 'Migration20261202100000', class: Migration20261202100000 },
   { name: 'Migration20261202110000', class: Migration20261202110000 },
   { name: 'Migration20261203100000', class: Migration20261203100000 },
+  { name: 'Migration20261203130000', class: Migration20261203130000 },
 ];

@@ -71,6 +71,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log.info('REDIS_URL is unset: rate limits use in-memory counters (one process only)');
   }
 
+  const encrypter = createEncrypter(loadEncryptionKey(config, log));
   const services: Services = {
     config,
     log,
@@ -85,10 +86,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       log,
     }),
     mailer: createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, from: config.mailFrom, log }),
+    encrypter,
     now: options.now ?? (() => new Date()),
   };
 
-  const encrypter = createEncrypter(loadEncryptionKey(config, log));
   const jwks = await loadSigningKeys(orm.em.fork(), encrypter, services.now());
   services.accessTokens = createAccessTokenVerifier({ jwks, issuer: issuerOf(config), audience: apiAudience(config) });
   const provider = createProvider({

@@ -16,6 +16,7 @@ import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail.js';
 import type { CredentialCache } from './auth/credential-cache.js';
+import type { Encrypter } from './secrets.js';
 import { parseIp, type RateLimiter, type RateLimitResult } from './rate-limit.js';
 
 /** Long-lived, per-process dependencies. */
@@ -30,6 +31,8 @@ export interface Services {
   /** Verifies OAuth access tokens (bearer credentials). */
   accessTokens?: AccessTokenVerifier;
   credentialCache: CredentialCache;
+  /** AES-256-GCM under ENCRYPTION_KEY (TOTP secrets) and keys derived from it. */
+  encrypter: Encrypter;
   /** The current time; tests replace it to move through expiries. */
   now(): Date;
 }
@@ -52,6 +55,8 @@ export interface Context {
   principal: Principal | null;
   /** Why a present credential was refused; thrown by the tiers that need a principal. */
   authError?: AuthResult['error'];
+  /** The request's Cookie header (HTTP transports, or a direct call that passes credentials). */
+  cookieHeader?: string;
   /** Set-Cookie values issued by this call (also sent on HTTP transports). */
   cookies: string[];
   setCookie(value: string): void;
@@ -141,6 +146,7 @@ export function createContextInner(input: ContextInput): Context {
       return auth;
     },
     principal: null,
+    cookieHeader: input.credentials?.cookie,
     cookies,
     setCookie(value) {
       cookies.push(value);

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   TENANT_VIOLATION: { status: 403, trpc: 'FORBIDDEN' },
   EMAIL_NOT_VERIFIED: { status: 403, trpc: 'FORBIDDEN' },
   CSRF_REJECTED: { status: 403, trpc: 'FORBIDDEN' },
+  // A security action needs the current password, or a strong sign-in within the last 10 minutes.
+  REAUTHENTICATION_REQUIRED: { status: 403, trpc: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   CONFLICT: { status: 409, trpc: 'CONFLICT' },

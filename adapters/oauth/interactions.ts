@@ -19,7 +19,7 @@ import { OAuthClientSchema } from '../../entities/oauth.js';
 import { UserSchema } from '../../entities/user.js';
 import { checkPassword } from '../../procedures/auth/check-password.js';
 import { Email } from '../../procedures/auth/schemas.js';
-import { startSession } from '../../procedures/auth/start-session.js';
+import { finishFirstFactor } from '../../procedures/auth/two-factor/challenge.js';
 import { createContext, type Services } from '../../server/context.js';
 import { ApiError, toApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
@@ -158,7 +158,8 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
         if (!budget.allowed) throw rateLimitError(budget);
         if (!address.success) throw new ApiError('INVALID_CREDENTIALS', 'Invalid email or password');
         const user = await checkPassword(ctx, normalized, password.slice(0, 256));
-        await ctx.em.transactional((em) => startSession(em, ctx, user.id, services.now()));
+        const signedIn = await finishFirstFactor(ctx, user.id, 'pwd');
+        if (signedIn.twoFactorRequired) throw new ApiError('REAUTHENTICATION_REQUIRED', 'Two-factor sign-in pending');
         await provider.interactionFinished(
           req,
           res,

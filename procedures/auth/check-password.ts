@@ -63,7 +63,7 @@ export async function checkPassword(ctx: Context, email: string, password: strin
   ]);
   const record = async (outcome: 'failure' | 'blocked', reason: string) => {
     if (!account) return;
-    recordLogin(ctx.em, ctx, { userId: account.id, outcome, reason, now });
+    recordLogin(ctx.em, ctx, { userId: account.id, method: 'pwd', outcome, reason, now });
     await ctx.em.flush();
   };
 

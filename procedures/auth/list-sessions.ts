@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SessionSchema } from '../../entities/session.js';
+import { AUTH_METHODS, SessionSchema } from '../../entities/session.js';
 import { SESSION_IDLE_MS } from '../../server/auth/sessions.js';
 import { PageInput, pageOf, toPage } from '../../server/pagination.js';
 import { sessionProcedure } from '../../server/trpc.js';
@@ -13,6 +13,10 @@ const ActiveSession = z.object({
   lastSeenAt: IsoDate,
   expiresAt: IsoDate,
   current: z.boolean(),
+  /** The factors the sign-in proved, e.g. ["pwd", "otp"]. */
+  authMethods: z.array(z.enum(AUTH_METHODS)),
+  /** When the user last proved themselves in this session (step-up reads it). */
+  strongAuthAt: IsoDate,
 });
 
 /** GET /api/auth/sessions: the signed-in user's live sessions, newest first. */
@@ -44,6 +48,8 @@ export const listSessions = sessionProcedure
       lastSeenAt: iso(s.lastSeenAt),
       expiresAt: iso(s.expiresAt),
       current: s.id === ctx.principal.sessionId,
+      authMethods: s.authMethods,
+      strongAuthAt: iso(s.strongAuthAt),
     }));
     return toPage(items, total, input);
   });

@@ -5,6 +5,8 @@ import { changePassword } from './change-password.js';
 import { forgotPassword } from './forgot-password.js';
 import { getSession } from './get-session.js';
 import { listSessions } from './list-sessions.js';
+import { magicLinkRouter } from './magic-link/router.js';
+import { passkeyRouter } from './passkey/router.js';
 import { resetPassword } from './reset-password.js';
 import { revokeOtherSessions } from './revoke-other-sessions.js';
 import { revokeSession } from './revoke-session.js';
@@ -12,6 +14,7 @@ import { sendVerificationEmail } from './send-verification-email.js';
 import { signInEmail } from './sign-in-email.js';
 import { signOut } from './sign-out.js';
 import { signUpEmail } from './sign-up-email.js';
+import { twoFactorRouter } from './two-factor/router.js';
 import { verifyEmail } from './verify-email.js';
 
 export const authRouter = router({
@@ -29,4 +32,7 @@ export const authRouter = router({
   changePassword,
   changeEmail,
   apiKey: apiKeyRouter,
+  twoFactor: twoFactorRouter,
+  passkey: passkeyRouter,
+  magicLink: magicLinkRouter,
 });

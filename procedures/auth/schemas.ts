@@ -23,6 +23,9 @@ export const SessionSummary = z.object({ id: z.string(), expiresAt: IsoDate });
 
 export const SignedIn = z.object({ user: UserSummary, session: SessionSummary });
 
+/** A first factor was proven; the second step (verify-totp or verify-backup-code) finishes the sign-in. */
+export const TwoFactorRequired = z.object({ twoFactorRequired: z.literal(true) });
+
 export function userSummary(user: { id: string; email: string; fullName: string; verifiedAt: Date | null }) {
   return { id: user.id, email: user.email, fullName: user.fullName, isVerified: user.verifiedAt !== null };
 }

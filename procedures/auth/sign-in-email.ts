@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { GivenPassword } from '../../server/passwords.js';
 import { authProcedure } from '../../server/trpc.js';
 import { checkPassword } from './check-password.js';
-import { Email, iso, SignedIn, userSummary } from './schemas.js';
-import { startSession } from './start-session.js';
+import { Email, iso, SignedIn, TwoFactorRequired, userSummary } from './schemas.js';
+import { finishFirstFactor } from './two-factor/challenge.js';
 
 /**
  * POST /api/auth/sign-in/email: 5 a minute per IP (spent before any hashing), then the password
- * rules of check-password.ts; a success starts a new session and sets the cookie.
+ * rules of check-password.ts; a success starts a new session and sets the cookie, or, for a user with
+ * two-factor on, answers `{twoFactorRequired: true}` with the challenge cookie of the second step.
  */
 export const signInEmail = authProcedure
   .meta({
@@ -21,9 +22,11 @@ export const signInEmail = authProcedure
     rateLimit: ['signIn'],
   })
   .input(z.strictObject({ email: Email, password: GivenPassword }))
-  .output(SignedIn)
+  .output(z.union([SignedIn, TwoFactorRequired]))
   .mutation(async ({ ctx, input }) => {
     const user = await checkPassword(ctx, input.email, input.password);
-    const session = await ctx.em.transactional((em) => startSession(em, ctx, user.id, ctx.services.now()));
+    const result = await finishFirstFactor(ctx, user.id, 'pwd');
+    if (result.twoFactorRequired) return result;
+    const { session } = result;
     return { user: userSummary(user), session: { id: session.id, expiresAt: iso(session.expiresAt) } };
   });

@@ -77,7 +77,7 @@ export const signUpEmail = authProcedure
         });
         await em.flush();
         const token = await issueVerification(em, { userId: user.id, purpose: 'verify-email', email: user.email, now });
-        const session = await startSession(em, ctx, user.id, now);
+        const session = await startSession(em, ctx, user.id, now, ['pwd']);
         return { user, session, token };
       });
       ctx.services.mailer.sendInBackground(verifyEmailMail(ctx.services.config.appUrl, user.email, token));

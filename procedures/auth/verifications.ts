@@ -17,6 +17,7 @@ export const VERIFICATION_TTL_MS: Record<VerificationPurpose, number> = {
   'verify-email': 24 * HOUR_MS,
   'change-email': 24 * HOUR_MS,
   'reset-password': HOUR_MS,
+  'magic-link': 15 * 60 * 1000,
 };
 
 export async function issueVerification(

@@ -6,6 +6,7 @@ import { invitesRouter } from './invites/router.js';
 import { changeRole } from './members/change-role.js';
 import { leave } from './members/leave.js';
 import { listMembers } from './members/list-members.js';
+import { mfaRouter } from './mfa/router.js';
 import { removeMember } from './members/remove-member.js';
 import { transferOwnership } from './members/transfer-ownership.js';
 import { deleteOrganization } from './organization/delete-organization.js';
@@ -23,4 +24,5 @@ export const tenantRouter = router({
   projects: projectsRouter,
   settings: router({ get: getSettings, update: updateSettings }),
   auditLogs: router({ list: listAuditLogs, export: exportAuditLogs }),
+  mfa: mfaRouter,
 });

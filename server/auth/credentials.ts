@@ -10,6 +10,7 @@
  * - Nothing here throws: the outcome is returned, and only routes that need a principal act on it.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuthMethod } from '../../entities/session.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { validateApiKey } from './api-keys.js';
@@ -27,6 +28,9 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** The session behind a cookie principal. */
   sessionId?: string;
+  /** A session's sign-in factors and when the user last proved themselves (step-up reads it). */
+  authMethods?: readonly AuthMethod[];
+  strongAuthAt?: Date;
   /** The personal access token behind an X-Api-Key principal. */
   apiKeyId?: string;
   /** The OAuth client a bearer token was issued to. */
@@ -123,6 +127,8 @@ export async function resolveCredentials(
         emailVerified: valid.user.verifiedAt !== null,
         scopes: SESSION_SCOPES,
         sessionId: valid.session.id,
+        authMethods: valid.session.authMethods,
+        strongAuthAt: valid.session.strongAuthAt,
       },
     };
   } catch (error) {

@@ -7,7 +7,7 @@
  * - `__Host-session` over https, `session` on plain http; HttpOnly, Secure, SameSite=Lax, Path=/.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { SessionSchema } from '../../entities/session.js';
+import { SessionSchema, type AuthMethod } from '../../entities/session.js';
 import type { Config } from '../config.js';
 import { randomToken, sha256Hex, TOKEN_PATTERN } from '../crypto.js';
 import { toDate, toDateOrNull } from '../database.js';
@@ -20,8 +20,23 @@ export const SESSION_ABSOLUTE_MS = 30 * DAY_MS;
 export const SESSION_IDLE_MS = 7 * DAY_MS;
 export const SESSION_REFRESH_MS = DAY_MS;
 
+/** A cookie's name: `__Host-` prefixed over https (bound to this host, Secure, Path=/), bare on plain http. */
+export function hostCookieName(config: Pick<Config, 'baseUrl'>, name: string): string {
+  return config.baseUrl.startsWith('https:') ? `__Host-${name}` : name;
+}
+
 export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
-  return config.baseUrl.startsWith('https:') ? '__Host-session' : 'session';
+  return hostCookieName(config, 'session');
+}
+
+/** The value of cookie `name` in a Cookie header, if any (and not empty). */
+export function readCookie(cookieHeader: string | undefined, name: string): string | undefined {
+  if (!cookieHeader) return undefined;
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
 }
 
 export function sessionCookie(config: Pick<Config, 'baseUrl'>, token: string, expiresAt: Date, now: Date): string {
@@ -38,13 +53,7 @@ export function readSessionToken(
   config: Pick<Config, 'baseUrl'>,
   cookieHeader: string | undefined,
 ): string | undefined {
-  if (!cookieHeader) return undefined;
-  const name = sessionCookieName(config);
-  for (const part of cookieHeader.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
+  return readCookie(cookieHeader, sessionCookieName(config));
 }
 
 export interface NewSession {
@@ -56,7 +65,7 @@ export interface NewSession {
 /** Creates a session row; the caller persists it (inside its own transaction when it has one). */
 export function createSession(
   em: EntityManager,
-  input: { userId: string; ip: string; userAgent: string; now: Date },
+  input: { userId: string; ip: string; userAgent: string; now: Date; methods: AuthMethod[] },
 ): NewSession {
   const token = randomToken();
   const expiresAt = new Date(input.now.getTime() + SESSION_ABSOLUTE_MS);
@@ -70,13 +79,23 @@ export function createSession(
     lastSeenAt: input.now,
     expiresAt,
     revokedAt: null,
+    authMethods: input.methods,
+    strongAuthAt: input.now,
   });
   em.persist(session);
   return { id: session.id, token, expiresAt };
 }
 
 export interface ValidSession {
-  session: { id: string; userId: string; createdAt: Date; lastSeenAt: Date; expiresAt: Date };
+  session: {
+    id: string;
+    userId: string;
+    createdAt: Date;
+    lastSeenAt: Date;
+    expiresAt: Date;
+    authMethods: AuthMethod[];
+    strongAuthAt: Date;
+  };
   user: { id: string; email: string; isActive: boolean; verifiedAt: Date | null };
 }
 
@@ -86,13 +105,23 @@ interface SessionRow {
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+  auth_methods: AuthMethod[];
+  strong_auth_at: string;
   email: string;
   is_active: boolean;
   verified_at: string | null;
 }
 
 interface CachedSession {
-  session: { id: string; userId: string; createdAt: number; lastSeenAt: number; expiresAt: number };
+  session: {
+    id: string;
+    userId: string;
+    createdAt: number;
+    lastSeenAt: number;
+    expiresAt: number;
+    authMethods: AuthMethod[];
+    strongAuthAt: number;
+  };
   user: { id: string; email: string; isActive: boolean; verifiedAt: number | null };
 }
 
@@ -100,7 +129,8 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
   const [row] = await preparedRows<SessionRow>(
     em,
     'session_by_token_hash',
-    `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.is_active, u.verified_at
+    `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.auth_methods, s.strong_auth_at,
+            u.email, u.is_active, u.verified_at
        from sessions s join users u on u.id = s.user_id
       where s.token_hash = $1 and s.revoked_at is null`,
     [tokenHash],
@@ -113,6 +143,8 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
       createdAt: toDate(row.created_at).getTime(),
       lastSeenAt: toDate(row.last_seen_at).getTime(),
       expiresAt: toDate(row.expires_at).getTime(),
+      authMethods: row.auth_methods,
+      strongAuthAt: toDate(row.strong_auth_at).getTime(),
     },
     user: {
       id: row.user_id,
@@ -152,6 +184,8 @@ export async function validateSessionToken(
       createdAt: new Date(session.createdAt),
       lastSeenAt: new Date(session.lastSeenAt),
       expiresAt: new Date(session.expiresAt),
+      authMethods: session.authMethods,
+      strongAuthAt: new Date(session.strongAuthAt),
     },
     user: {
       id: user.id,

@@ -127,6 +127,11 @@ describe('email and password accounts', () => {
     const sessions = await t.request('/api/auth/sessions', { headers: asBrowser(second) });
     expect(sessions.body.meta).toMatchObject({ total: 2, offset: 0, limit: 20, hasMore: false });
     expect(sessions.body.data.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+    // Each session says how it was made and when its user last proved themselves.
+    for (const listed of sessions.body.data) {
+      expect(listed.authMethods).toEqual(['pwd']);
+      expect(Date.parse(listed.strongAuthAt)).toBe(Date.parse(listed.createdAt));
+    }
     expect(JSON.stringify(sessions.body)).not.toMatch(/token/i);
   });
 
@@ -200,7 +205,7 @@ describe('email and password accounts', () => {
     expect(res.body.data[0]).toMatchObject({
       ip: '203.0.113.9',
       userAgent: 'flow-test/1.0',
-      method: 'password',
+      method: 'pwd',
       outcome: 'success',
     });
     expect(Date.parse(res.body.data[0].createdAt)).toBeGreaterThan(Date.now() - 60_000);

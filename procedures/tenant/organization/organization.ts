@@ -62,6 +62,9 @@ export function createOwnedOrganization(
     name: input.name,
     slug: input.slug,
     settings: { ...DEFAULT_SETTINGS },
+    mfaRequired: false,
+    mfaGracePeriodDays: 0,
+    mfaRequiredSince: null,
     createdAt: now,
     updatedAt: now,
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LoginEventSchema, type LoginEvent } from '../../../entities/login-history.js';
+import { AUTH_METHODS } from '../../../entities/session.js';
 import { PageInput, pageOf, toPage } from '../../../server/pagination.js';
 import { userProcedure } from '../../../server/trpc.js';
 import { iso, IsoDate } from '../../auth/schemas.js';
@@ -9,8 +10,8 @@ export const LoginEventOutput = z.object({
   createdAt: IsoDate,
   ip: z.string(),
   userAgent: z.string(),
-  method: z.string(),
-  outcome: z.enum(['success', 'failure', 'blocked']),
+  method: z.enum(AUTH_METHODS),
+  outcome: z.enum(['success', 'failure', 'blocked', 'challenged']),
   reason: z.string().nullable(),
 });
 

@@ -1,0 +1,4 @@
+/** /api/auth/passkey/*: passkeys (WebAuthn). */
+import { router } from '../../../server/trpc.js';
+
+export const passkeyRouter = router({});
