@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import type { AnyRouter } from '@trpc/server';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { createRateLimiter } from '../adapters/ratelimit/index.js';
 import { createRestAdapter } from '../adapters/rest/index.js';
 import { pathForLog, restRoutes } from '../adapters/rest/routes.js';
-import { errorEnvelope, sendEnvelope } from '../adapters/rest/envelope.js';
-import { mountOAuth } from '../adapters/oauth/index.js';
+import { errorEnvelope, sendApiError, sendEnvelope } from '../adapters/rest/envelope.js';
+import { answersInProtocolForm, mountOAuth, sendProtocolFailure } from '../adapters/oauth/index.js';
 import { mailLinkPages } from '../adapters/pages/mail-links.js';
 import { loadSigningKeys } from '../adapters/oauth/keys.js';
 import { apiAudience, createProvider, issuerOf } from '../adapters/oauth/provider.js';
@@ -28,6 +28,7 @@ import { createCredentialCache } from './auth/credential-cache.js';
 import { connectRedis, createRedis } from './redis.js';
 import { createAccessTokenVerifier } from './auth/bearer.js';
 import { createEncrypter, loadEncryptionKey } from './secrets.js';
+import { ApiError, toApiError } from './errors.js';
 import { requestListener, type RequestListener } from './http.js';
 
 export interface AppOptions {
@@ -43,6 +44,28 @@ export interface App {
   services: Services;
   /** Closes the database, Redis and the embedded PostgreSQL, if any. */
   close(): Promise<void>;
+}
+
+/**
+ * Express's final error handler: whatever reached next(error) in the provider's endpoints and pages or
+ * the mail-link pages goes through toApiError, and is answered in the protocol's form under the
+ * provider's paths, in the envelope elsewhere; never Express's own HTML page. Express's own client
+ * errors (an unreadable form, a malformed parameter) are the client's: 400.
+ */
+export function answerExpressError(log: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) return next(error);
+    // body-parser's and the router's errors carry the status Express would have answered with.
+    const status = (error as { status?: unknown } | null)?.status;
+    const apiError =
+      !(error instanceof ApiError) && typeof status === 'number' && status >= 400 && status < 500
+        ? new ApiError('BAD_REQUEST', 'The request could not be read', {}, { cause: error, refusal: true })
+        : toApiError(error);
+    if (apiError.apiCode === 'INTERNAL_ERROR')
+      (req.log ?? log).error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
+    if (answersInProtocolForm(req)) return sendProtocolFailure(req, res, apiError);
+    sendApiError(res, apiError, String(req.id));
+  };
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -113,6 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       errorEnvelope(404, 'NOT_FOUND', `No route ${req.method} ${req.path}`, { requestId: String(req.id) }),
     );
   });
+  app.use(answerExpressError(log));
 
   const routes = restRoutes(router);
   const listener = requestListener(config, log, pathForLog(routes), {

@@ -21,6 +21,7 @@ import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type Provider from 'oidc-provider';
 import { clientAddress, type Services } from '../../server/context.js';
+import type { ApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { setRateLimitHeaders } from '../../server/trpc.js';
 import { UserSchema } from '../../entities/user.js';
@@ -33,8 +34,10 @@ import { USER_SCOPES } from '../../server/scopes.js';
 import { refuseDeepJson } from '../rest/body-errors.js';
 
 const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke', '/request']);
-/** Endpoints a person's browser is sent to: their errors are pages, not JSON. */
-const BROWSER_FACING = /^\/(authorize|end-session)(\/|$)/;
+/** Endpoints a person's browser is sent to (their full paths): their errors are pages, not JSON. */
+const BROWSER_FACING = /^\/api\/auth\/oauth2\/(authorize|end-session|interaction)(\/|$)/;
+/** Paths whose errors are the protocols' own (RFC 6749 form, or a page), not the API's envelope. */
+const PROTOCOL_PATHS = /^\/(api\/auth\/oauth2|\.well-known)(\/|$)/;
 const parseForm = express.urlencoded({ extended: false, limit: '64kb' });
 const parseJson = express.json({ limit: '64kb', verify: refuseDeepJson });
 
@@ -59,7 +62,7 @@ function carriesNul(value: unknown): boolean {
 /** An RFC 6749 error, as a page where a person is looking. */
 function protocolError(req: Request, res: Response, status: number, error: string, description: string): void {
   res.status(status);
-  if (BROWSER_FACING.test(req.path)) {
+  if (BROWSER_FACING.test(req.baseUrl + req.path)) {
     return void res
       .setHeader('Content-Security-Policy', ERROR_PAGE_CSP)
       .type('html')
@@ -71,6 +74,23 @@ function protocolError(req: Request, res: Response, status: number, error: strin
 function tooMany(res: Response, retryAfter: number): void {
   res.status(429).setHeader('Retry-After', String(retryAfter));
   res.json({ error: 'rate_limited', error_description: 'Too many requests, please try again later.' });
+}
+
+/** Whether Express's final error handler answers this request in the protocol's form (`sendProtocolFailure`). */
+export const answersInProtocolForm = (req: Request): boolean => PROTOCOL_PATHS.test(req.baseUrl + req.path);
+
+/**
+ * An error that escaped to Express's final handler, in RFC 6749's words: the client's mistakes are
+ * invalid_request, ours server_error (or temporarily_unavailable, with Retry-After, when the database is down).
+ */
+export function sendProtocolFailure(req: Request, res: Response, error: ApiError): void {
+  const retryAfter = typeof error.meta.retryAfter === 'number' ? error.meta.retryAfter : 5;
+  if (error.status === 429) return tooMany(res, retryAfter);
+  res.setHeader('Cache-Control', 'no-store');
+  if (error.status === 503) res.setHeader('Retry-After', String(retryAfter));
+  const code =
+    error.status === 503 ? 'temporarily_unavailable' : error.status >= 500 ? 'server_error' : 'invalid_request';
+  protocolError(req, res, error.status, code, error.message);
 }
 
 export function mountOAuth(app: express.Express, services: Services, provider: Provider, csrfKey: string): void {
