@@ -3,11 +3,12 @@
  * envelope), discovery at /.well-known/openid-configuration and /.well-known/oauth-authorization-server,
  * and protected-resource metadata at /.well-known/oauth-protected-resource (RFC 9728).
  *
- * - Every request spends the global per-IP budget. The token endpoint also spends a per-client one,
- *   keyed by the client alone only when it proves itself with its secret; any other caller naming it
- *   (a wrong or missing secret, a public client) spends the budget of that client and its own address,
- *   and callers naming no registered client share their address's. Knowing a client_id is therefore
- *   not enough to spend a partner's budget.
+ * - Every request spends the global per-IP budget as it arrives, before anything reads its body
+ *   (server/arrival.ts, as REST and tRPC do): a spent client's body is never read. The token endpoint
+ *   then also spends a per-client one, keyed by the client alone only when it proves itself with its
+ *   secret; any other caller naming it (a wrong or missing secret, a public client) spends the budget
+ *   of that client and its own address, and callers naming no registered client share their
+ *   address's. Knowing a client_id is therefore not enough to spend a partner's budget.
  * - Client secrets reach the provider only as their SHA-256 (client-auth.ts); credentials that are not
  *   properly form-encoded are invalid_client (401).
  * - No parameter carries a NUL (no OAuth value holds one, and PostgreSQL cannot store one): such a
@@ -20,6 +21,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type Provider from 'oidc-provider';
+import { spendGlobalOnArrival } from '../../server/arrival.js';
 import { clientAddress, type Services } from '../../server/context.js';
 import type { ApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
@@ -97,20 +99,32 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
   const callback = provider.callback();
   const { config, limiter } = services;
 
-  /** Spends the global budget and, given its key (which may take a lookup), the token endpoint's. */
-  async function spend(req: Request, res: Response, tokenBudgetKey?: Promise<string>): Promise<boolean> {
-    const results = await Promise.all([
-      limiter.consume('global', clientKey(clientAddress(req))),
-      ...(tokenBudgetKey ? [tokenBudgetKey.then((key) => limiter.consume('oauthToken', key))] : []),
-    ]);
-    const refused = results.find((r) => !r.allowed);
-    setRateLimitHeaders(res, refused ?? results[0]!);
-    if (refused) tooMany(res, refused.resetSeconds);
-    return !refused;
+  /** Spends the global budget when the headers are in, before anything reads the body. */
+  async function arrive(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const budget = await spendGlobalOnArrival(services, req, res);
+    if (!budget.allowed) return tooMany(res, budget.resetSeconds);
+    next();
+  }
+  app.use(
+    [
+      '/.well-known/openid-configuration',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/oauth-protected-resource',
+      '/api/auth/oauth2',
+    ],
+    arrive,
+  );
+
+  /** Spends the token endpoint's budget, given its key (which may take a lookup). */
+  async function spendTokenBudget(res: Response, key: Promise<string>): Promise<boolean> {
+    const budget = await limiter.consume('oauthToken', await key);
+    if (budget.allowed) return true;
+    setRateLimitHeaders(res, budget);
+    tooMany(res, budget.resetSeconds);
+    return false;
   }
 
-  const discovery = async (req: Request, res: Response) => {
-    if (!(await spend(req, res))) return;
+  const discovery = (req: Request, res: Response) => {
     // The provider derives its endpoints' URLs from where it is mounted: present it as mounted at its issuer path.
     req.originalUrl = '/api/auth/oauth2/.well-known/openid-configuration';
     req.url = '/.well-known/openid-configuration';
@@ -118,8 +132,7 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
   };
   app.get('/.well-known/openid-configuration', discovery);
   app.get('/.well-known/oauth-authorization-server', discovery);
-  app.get('/.well-known/oauth-protected-resource', async (req, res) => {
-    if (!(await spend(req, res))) return;
+  app.get('/.well-known/oauth-protected-resource', (_req, res) => {
     res.json({
       resource: apiAudience(config),
       authorization_servers: [issuerOf(config)],
@@ -131,7 +144,6 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
 
   // Userinfo accepts the API's access tokens (API.md section 10): one token serves both.
   const userinfo = async (req: Request, res: Response) => {
-    if (!(await spend(req, res))) return;
     res.setHeader('Cache-Control', 'no-store');
     const token = /^bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const verified =
@@ -160,13 +172,7 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
   app.get('/api/auth/oauth2/userinfo', userinfo);
   app.post('/api/auth/oauth2/userinfo', userinfo);
 
-  app.use(
-    '/api/auth/oauth2/interaction',
-    async (req, res, next) => {
-      if (await spend(req, res)) next();
-    },
-    interactionRoutes(services, provider, csrfKey),
-  );
+  app.use('/api/auth/oauth2/interaction', interactionRoutes(services, provider, csrfKey));
 
   app.use('/api/auth/oauth2', async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -176,7 +182,7 @@ export function mountOAuth(app: express.Express, services: Services, provider: P
         req.method === 'POST' && CLIENT_AUTHENTICATED.has(req.path) && !unreadable
           ? presentedCredentials(req)
           : undefined;
-      if (!(await spend(req, res, req.path === '/token' ? tokenBudgetKey(req, presented) : undefined))) return;
+      if (req.path === '/token' && !(await spendTokenBudget(res, tokenBudgetKey(req, presented)))) return;
       // Everything under /api/auth is uncacheable (API.md section 3); the provider may say so itself too.
       res.setHeader('Cache-Control', 'no-store');
       if (unreadable) return protocolError(req, res, 400, 'invalid_request', 'the request body could not be read');

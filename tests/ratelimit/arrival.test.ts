@@ -1,7 +1,7 @@
 /**
  * The global per-IP budget is spent when a request's headers arrive, before its body is read: a
- * refused client gets 429 and a closed connection, never a parse of the megabytes it sent, on REST
- * and on tRPC; every request spends exactly one global point, however it is served.
+ * refused client gets 429 and a closed connection, never a parse of the megabytes it sent, on REST,
+ * on tRPC and at the OAuth endpoints; every request spends exactly one global point, however it is served.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,8 +33,9 @@ interface RawAnswer {
 }
 
 /**
- * A POST over a socket of its own. With `partial`, only the first 64 KiB of the body are sent and
- * the rest never is: an answer can then only come from a server that did not wait for the body.
+ * A POST over a socket of its own. With `partial`, only the first 64 KiB of the body (at most half
+ * of it) are sent and the rest never is: an answer can then only come from a server that did not
+ * wait for the body.
  */
 function rawPost(path: string, headers: Record<string, string>, body: Buffer, partial: boolean): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
@@ -59,7 +60,7 @@ function rawPost(path: string, headers: Record<string, string>, body: Buffer, pa
     );
     // The server may close the connection while the body is still being written; the answer is what counts.
     req.on('error', () => undefined);
-    if (partial) req.write(body.subarray(0, 64 * 1024));
+    if (partial) req.write(body.subarray(0, Math.min(64 * 1024, body.length / 2)));
     else req.end(body);
   });
 }
@@ -108,6 +109,26 @@ describe('a client whose global budget is spent', () => {
     }
   });
 
+  it('is refused at the OAuth token endpoint before its body is read, and its connection closed', async () => {
+    const ip = nextClient();
+    await exhaust(ip);
+    // Under the endpoint's 64 KiB limit, so that a server reading bodies first would wait for all of it.
+    const form = Buffer.from(`grant_type=client_credentials&client_id=partner&padding=${'x'.repeat(60 * 1024)}`);
+    for (const partial of [true, false]) {
+      const res = await rawPost(
+        '/api/auth/oauth2/token',
+        { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+        form,
+        partial,
+      );
+      expect(res.status, `partial body: ${partial}`).toBe(429);
+      expect(JSON.parse(res.body)).toMatchObject({ error: 'rate_limited' });
+      expect(res.headers.connection).toBe('close');
+      expect(res.headers['ratelimit-remaining']).toBe('0');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    }
+  });
+
   it('gets 429 on tRPC whatever the media type of the body it was refused with', async () => {
     const ip = nextClient();
     await exhaust(ip);
@@ -133,6 +154,18 @@ describe('a request within its budget', () => {
     const second = await t.request(health, { headers });
     expect([first.status, second.status]).toEqual([created, 200]);
     expect([remaining(first), remaining(second)]).toEqual([GLOBAL_POINTS - 1, GLOBAL_POINTS - 2]);
+  });
+
+  it('spends exactly one global point at the OAuth endpoints', async () => {
+    const headers = { 'x-forwarded-for': nextClient() };
+    const token = await t.request('/api/auth/oauth2/token', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=nobody&client_secret=wrong',
+    });
+    const discovery = await t.request('/.well-known/openid-configuration', { headers });
+    expect([token.status, discovery.status]).toEqual([401, 200]);
+    expect([remaining(token), remaining(discovery)]).toEqual([GLOBAL_POINTS - 1, GLOBAL_POINTS - 2]);
   });
 
   it('still reports the most restrictive budget that applied', async () => {
