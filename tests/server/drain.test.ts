@@ -1,8 +1,9 @@
 /**
  * SIGTERM on the real process (`npm start` with DATABASE_URL set): a request whose body is still
  * arriving when the signal comes is answered in full and its row committed; new connections are
- * refused; an idle keep-alive connection is closed, and the answer given during the drain says
- * `Connection: close`; the process logs "stopped" and exits 0 within SHUTDOWN_TIMEOUT_MS.
+ * refused; an idle keep-alive connection is closed; the held request came over a keep-alive
+ * connection, and its answer says `Connection: close` and its connection is closed after it (the
+ * client asked for neither); the process logs "stopped" and exits 0 within SHUTDOWN_TIMEOUT_MS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -75,6 +76,7 @@ describe('SIGTERM drains the real process', () => {
       `${service.url}/api/auth/sign-up/email`,
       { origin: ORIGIN },
       JSON.stringify({ email, password: PASSWORD, name: 'Drained Dora' }),
+      { keepAlive: true },
     );
     // Let the server take the headers in before the signal.
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -88,8 +90,10 @@ describe('SIGTERM drains the real process', () => {
     const reply = await held.finish();
     expect(reply.networkError).toBeUndefined();
     expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    // The client asked to keep the connection: closing it is the drain's doing.
     expect(reply.headers?.connection).toBe('close');
     expect(reply.body).toMatchObject({ success: true, data: { user: { email } } });
+    await held.closed;
 
     expect(await stopped).toMatchObject({ code: 0, forced: false });
     expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS);

@@ -15,17 +15,39 @@ export interface HeldReply {
 export interface HeldRequest {
   /** Sends the rest of the body; resolves with the answer, or with the network error instead. */
   finish(): Promise<HeldReply>;
+  /** Resolves when the request's connection closes, whoever closes it. */
+  closed: Promise<void>;
+}
+
+export interface HoldOptions {
+  /**
+   * Send the request as a keep-alive client does (`Connection: keep-alive`, through a keep-alive
+   * agent that would keep the socket for the next request), so that a `Connection: close` answer
+   * and a closed socket can only come from the server. Without it (the default), the request says
+   * `Connection: close` itself.
+   */
+  keepAlive?: boolean;
 }
 
 /** POSTs `body` as JSON to `url` on a connection of its own, stopping halfway through the body. */
-export async function holdRequest(url: string, headers: Record<string, string>, body: string): Promise<HeldRequest> {
+export async function holdRequest(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: HoldOptions = {},
+): Promise<HeldRequest> {
   const bytes = Buffer.from(body);
   const half = Math.floor(bytes.length / 2);
+  const agent = options.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
   const request = http.request(url, {
     method: 'POST',
-    agent: false,
+    agent,
     headers: { ...headers, 'content-type': 'application/json', 'content-length': String(bytes.length) },
   });
+  const closed = new Promise<void>((resolve) =>
+    request.once('socket', (socket) => socket.once('close', () => resolve())),
+  );
+  if (agent) void closed.then(() => agent.destroy());
   const reply = new Promise<HeldReply>((resolve) => {
     request.on('error', (error: NodeJS.ErrnoException) => resolve({ networkError: error.code ?? error.message }));
     request.on('response', (response) => {
@@ -50,6 +72,7 @@ export async function holdRequest(url: string, headers: Record<string, string>, 
     request.write(bytes.subarray(0, half), (error) => (error ? reject(error) : resolve()));
   });
   return {
+    closed,
     finish() {
       if (!request.destroyed) request.end(bytes.subarray(half));
       return reply;
