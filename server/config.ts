@@ -128,6 +128,7 @@ export const baseSchema = z.object({
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   CREDENTIAL_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(60),
   OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('false'),
+  MAGIC_LINK_SIGN_UP: z.enum(['true', 'false']).default('true'),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
 });
@@ -158,6 +159,8 @@ function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, B
     embeddedPostgresPort: base.EMBEDDED_POSTGRES_PORT,
     credentialCacheTtl: base.CREDENTIAL_CACHE_TTL,
     oauthDynamicRegistration: base.OAUTH_DYNAMIC_REGISTRATION === 'true',
+    /** Whether a magic link to an address without an account creates one when it is used. */
+    magicLinkSignUp: base.MAGIC_LINK_SIGN_UP === 'true',
     healthCacheMs: base.HEALTH_CACHE_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     budgets,

@@ -19,6 +19,8 @@
  * - An Idempotency-Key keeps only what the procedure's logic answered: a refusal decided before it
  *   ran (ApiError.refusal) or a 5xx releases the key, and a retry is judged afresh, unless the write
  *   committed (the key is marked in the same transaction; see idempotency.ts).
+ * - A procedure's answer is the envelope, except a file (meta.stream, streamed as the body) and a
+ *   redirect (meta.redirect: 303 with the output's Location, no body); their errors are the envelope.
  * - Cache-Control: no-store under /auth and /user. A refused bearer token gets its challenge
  *   (RFC 6750): WWW-Authenticate on every 401 to a request that sent one.
  */
@@ -37,6 +39,7 @@ import { bodyError, readJsonBody } from './body-errors.js';
 import { docsRoutes } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, type RestRoute } from './routes.js';
+import { sendRedirect, type Redirect } from './redirect.js';
 import { streamFile, type StreamedFile } from './stream.js';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
@@ -201,6 +204,7 @@ export function createRestAdapter(services: Services, router: AnyRouter, routes:
       outcome = { ok: false, error: toApiError(error) };
     }
     if (outcome.ok && route.meta.stream) return streamFile(req, res, outcome.output as StreamedFile);
+    if (outcome.ok && route.meta.redirect) return sendRedirect(res, outcome.output as Redirect);
 
     const envelope = outcome.ok
       ? successEnvelope(route.meta.status ?? 200, route.meta.message ?? 'OK', outcome.output)

@@ -6,7 +6,8 @@
  * operation so that it documents what the REST adapter sends. The document's rules:
  *
  * - Success: the envelope around the output at the procedure's status (a list's items as `data`, its
- *   paging as `meta`); a streamed file is the body itself.
+ *   paging as `meta`); a streamed file is the body itself; a redirect (meta.redirect) is 303 with
+ *   Location and no body.
  * - Errors: one response per status the operation can produce, the envelope with `status` fixed and
  *   `code` an enum of that status's codes, as `errorCodesFor` derives them from the route (its rules
  *   are listed there).
@@ -53,7 +54,6 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   projects: 'Projects of an organization',
   settings: 'Settings of an organization',
   audit: 'The audit log of an organization: listing and exporting it',
-  security: 'Security policy of an organization: requiring MFA of members, and who complies',
 };
 
 const SCOPE_DESCRIPTIONS: Record<Scope | (typeof OIDC_SCOPES)[number], string> = {
@@ -91,8 +91,6 @@ function needsPrincipal(meta: Meta): boolean {
  *   are accepted, and API_KEY_MISSING_SCOPES and INSUFFICIENT_PERMISSIONS where they need scopes;
  *   EMAIL_NOT_VERIFIED with meta.verifiedEmail;
  * - tenant routes: TENANT_CONTEXT_MISSING; INSUFFICIENT_PERMISSIONS with meta.permission or ownerOnly;
- *   MFA_REQUIRED unless meta.mfaExempt (the organization's MFA policy);
- * - meta.stepUp (a security action): REAUTHENTICATION_REQUIRED, and INVALID_CREDENTIALS for a wrong password;
  * - naming a resource (a path parameter, an `id`, a body field `…Id`; not organizationId, whose
  *   absence is FORBIDDEN): NOT_FOUND, and TENANT_VIOLATION on tenant routes;
  * - a `password` or `currentPassword` to check: INVALID_CREDENTIALS, USER_NOT_ACTIVE; an emailed
@@ -126,8 +124,6 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   }
   if (meta.tier === 'tenant') add('TENANT_CONTEXT_MISSING');
   if (meta.tier === 'tenant' && (meta.permission || meta.ownerOnly)) add('INSUFFICIENT_PERMISSIONS');
-  if (meta.tier === 'tenant' && !meta.mfaExempt) add('MFA_REQUIRED');
-  if (meta.stepUp) add('REAUTHENTICATION_REQUIRED', 'INVALID_CREDENTIALS');
 
   const resourceIds = [
     ...input.path,
@@ -272,6 +268,7 @@ const HEADERS = {
     description: '`Bearer error="invalid_token"` when a bearer token was refused (RFC 6750)',
     schema: { type: 'string' },
   },
+  Location: { description: 'Where the browser goes next', required: true, schema: { type: 'string', format: 'uri' } },
 };
 
 const headerRefs = (names: (keyof typeof HEADERS)[]) =>
@@ -282,6 +279,7 @@ function responseHeaders(method: RestRoute['method'], status: number): Record<st
   if (status === 429 || status === 503) names.push('Retry-After');
   if (status === 401) names.push('WWW-Authenticate');
   if (method === 'POST' && status !== 429 && status < 500) names.push('Idempotent-Replayed');
+  if (status === 303) names.push('Location');
   return headerRefs(names);
 }
 
@@ -333,9 +331,6 @@ function requirements(meta: Meta): string[] {
     meta.ownerOnly ? 'Owners only.' : '',
     meta.sessionOnly ? 'A signed-in session only, never a token.' : '',
     meta.verifiedEmail ? 'Needs a verified email address.' : '',
-    meta.stepUp
-      ? 'A security action for a session: confirm with `password`, or, for an account without one, have signed in within the last 10 minutes.'
-      : '',
   ].filter(Boolean);
 }
 
@@ -384,16 +379,20 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
   for (const route of routes) {
     const operation = doc.paths?.[route.path]?.[route.method.toLowerCase() as 'get'] as GeneratedOperation | undefined;
     if (!operation) continue;
-    const status = route.meta.status ?? 200;
+    const status = route.meta.redirect ? 303 : (route.meta.status ?? 200);
     const data = operation.responses?.['200']?.content?.['application/json']?.schema ?? {};
     const responses: Record<string, unknown> = {
       [status]: {
         description: route.meta.message ?? 'Success',
         headers: responseHeaders(route.method, status),
-        // A streamed file is the body itself; errors before it starts still use the envelope.
-        content: route.meta.stream
-          ? { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } }
-          : { 'application/json': { schema: successSchema(status, data) } },
+        // A streamed file is the body itself, a redirect has none; errors still use the envelope.
+        ...(route.meta.redirect
+          ? {}
+          : {
+              content: route.meta.stream
+                ? { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } }
+                : { 'application/json': { schema: successSchema(status, data) } },
+            }),
       },
     };
     const codes = errorCodesFor(route, inputOf(operation));

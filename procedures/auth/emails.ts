@@ -51,3 +51,28 @@ export function resetPasswordMail(appUrl: string, to: string, token: string): Ma
     'The link works once, for 1 hour. If it was not you, ignore this email; your password stays as it is.',
   );
 }
+
+/**
+ * A sign-in link. It points at the API itself (BASE_URL), which consumes the token, sets the session
+ * cookie and sends the browser on to `callbackURL` (already checked to be on a trusted origin) or APP_URL.
+ */
+export function magicLinkMail(
+  baseUrl: string,
+  to: string,
+  token: string,
+  options: { callbackURL?: string; newAccount: boolean },
+): Mail {
+  const url = new URL(`${baseUrl.replace(/\/$/, '')}/api/auth/magic-link/verify`);
+  url.searchParams.set('token', token);
+  if (options.callbackURL) url.searchParams.set('callbackURL', options.callbackURL);
+  return message(
+    to,
+    'Your sign-in link',
+    options.newAccount
+      ? 'Use this link to create your account with this address and sign in.'
+      : 'Use this link to sign in to your account.',
+    'Sign in',
+    url.href,
+    'The link works once, for 15 minutes. If you did not ask for it, ignore this email; nobody can sign in without it.',
+  );
+}

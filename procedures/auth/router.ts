@@ -4,6 +4,7 @@ import { changeEmail } from './change-email.js';
 import { changePassword } from './change-password.js';
 import { forgotPassword } from './forgot-password.js';
 import { getSession } from './get-session.js';
+import { identify } from './identify.js';
 import { listSessions } from './list-sessions.js';
 import { magicLinkRouter } from './magic-link/router.js';
 import { passkeyRouter } from './passkey/router.js';
@@ -24,6 +25,7 @@ export const authRouter = router({
   session: getSession,
   verifyEmail,
   sendVerificationEmail,
+  identify,
   forgotPassword,
   resetPassword,
   sessions: listSessions,

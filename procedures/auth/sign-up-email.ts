@@ -6,7 +6,7 @@ import { newId } from '../../server/ids.js';
 import { hashPassword, NewPassword } from '../../server/passwords.js';
 import { authProcedure } from '../../server/trpc.js';
 import { verifyEmailMail } from './emails.js';
-import { createOwnedOrganization, uniqueSlug } from '../tenant/organization/organization.js';
+import { createAccount } from './new-account.js';
 import { Email, iso, SignedIn, userSummary } from './schemas.js';
 import { startSession } from './start-session.js';
 import { issueVerification } from './verifications.js';
@@ -43,19 +43,7 @@ export const signUpEmail = authProcedure
     const passwordHash = await hashPassword(input.password);
     try {
       const { user, session, token } = await ctx.em.transactional(async (em) => {
-        const user = em.create(UserSchema, {
-          id: newId(),
-          email: input.email,
-          fullName: input.name,
-          isActive: true,
-          verifiedAt: null,
-          lastLoginAt: null,
-          emailPreferences: { marketingOptOut: false },
-          role: 'user',
-          createdAt: now,
-          updatedAt: now,
-        });
-        em.persist(user);
+        const user = createAccount(em, ctx, { email: input.email, fullName: input.name, verifiedAt: null, now });
         em.persist(
           em.create(AccountSchema, {
             id: newId(),
@@ -66,15 +54,6 @@ export const signUpEmail = authProcedure
             updatedAt: now,
           }),
         );
-        const owner = { userId: user.id, kind: 'session' as const };
-        createOwnedOrganization(em, {
-          name: `${input.name}'s organization`.slice(0, 100),
-          slug: uniqueSlug(input.name),
-          owner,
-          ip: ctx.ip,
-          userAgent: ctx.userAgent,
-          now,
-        });
         await em.flush();
         const token = await issueVerification(em, { userId: user.id, purpose: 'verify-email', email: user.email, now });
         const session = await startSession(em, ctx, user.id, now, ['pwd']);

@@ -1,9 +1,10 @@
 /**
- * Emailed tokens (verification, password reset, email change).
+ * Emailed tokens (verification, password reset, email change, magic link).
  *
  * - Only the SHA-256 of a token is stored; the token itself exists only in the email.
  * - Single use, enforced by one atomic UPDATE … WHERE used_at IS NULL, so two concurrent uses of a
- *   link cannot both succeed; issuing a new token of a purpose retires the older ones.
+ *   link cannot both succeed; issuing a new token of a purpose retires the older ones: the user's,
+ *   or for a magic link the address's (a link may go to an address that has no account yet, userId null).
  * - Unknown, used, expired and wrong-purpose tokens get the same answer.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -22,13 +23,12 @@ export const VERIFICATION_TTL_MS: Record<VerificationPurpose, number> = {
 
 export async function issueVerification(
   em: EntityManager,
-  input: { userId: string; purpose: VerificationPurpose; email: string; now: Date },
+  input: { userId: string | null; purpose: VerificationPurpose; email: string; now: Date },
 ): Promise<string> {
-  await em.nativeUpdate(
-    VerificationSchema,
-    { userId: input.userId, purpose: input.purpose, usedAt: null },
-    { usedAt: input.now },
-  );
+  // Magic links are retired per address: the newest link mailed to it is the one that works.
+  const owner =
+    input.purpose === 'magic-link' || input.userId === null ? { email: input.email } : { userId: input.userId };
+  await em.nativeUpdate(VerificationSchema, { ...owner, purpose: input.purpose, usedAt: null }, { usedAt: input.now });
   const token = randomToken();
   em.persist(
     em.create(VerificationSchema, {
@@ -52,7 +52,8 @@ export function invalidToken(): ApiError {
 
 interface VerificationRow {
   id: string;
-  user_id: string;
+  /** Null only for a magic link to an address without an account. */
+  user_id: string | null;
   purpose: VerificationPurpose;
   email: string;
 }

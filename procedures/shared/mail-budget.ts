@@ -2,7 +2,7 @@
  * Every mail sent on someone's behalf spends a budget before it is sent (API.md section 8), so that
  * the service cannot be used to flood an inbox or to relay spam.
  *
- * - Account mail (password reset, verification, email change): 5 an hour per client IP, and 5 an
+ * - Account mail (password reset, verification, email change, magic link): 5 an hour per client IP, and 5 an
  *   hour per target address and kind of mail. Keyed per kind, so that whoever floods an address with
  *   verification mail does not use up the owner's password resets, and whoever floods it with resets
  *   has at least delivered working reset links to the owner (the newest one stays valid).
@@ -15,7 +15,7 @@ import type { BudgetName } from '../../server/config.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
 
-export type MailKind = 'reset-password' | 'verify-email' | 'change-email' | 'invite';
+export type MailKind = 'reset-password' | 'verify-email' | 'change-email' | 'magic-link' | 'invite';
 
 /** Spends the budgets of one mail of `kind` to `to`; throws RATE_LIMIT_ERROR when one is spent. */
 export async function spendMailBudget(

@@ -291,7 +291,6 @@ export class Load {
             name: 'fault load',
             scopes: ['user:read', 'projects:read', 'projects:write'],
             organizationId: identity.organizationId,
-            password: PASSWORD,
           }),
         },
         200,
