@@ -173,7 +173,7 @@ async function prepare(baseUrl: string, mailDir: string): Promise<Fixture> {
   const key = (
     await call(`${baseUrl}/api/auth/api-key/create`, {
       headers,
-      body: { name: 'soak', scopes: ['projects:read', 'projects:write'] },
+      body: { name: 'soak', scopes: ['projects:read', 'projects:write'], password: PASSWORD },
     })
   ).data as { key: string };
   return { email, cookie, apiKey: key.key, listedOrganizationId, writtenOrganizationId };

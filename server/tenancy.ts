@@ -3,6 +3,10 @@
  *
  * - Membership is read once per request (one prepared statement) by the tenant procedure; a
  *   non-member and a missing organization get the same FORBIDDEN.
+ * - The same read carries the organization's MFA policy and whether the member has a second factor
+ *   (a confirmed TOTP or a passkey), so the policy costs no extra round trip. Whoever changes either
+ *   drops the cached memberships: the policy's owner those of the organization, the two-factor and
+ *   passkey routes those of the user.
  * - Every lookup of a tenant resource is scoped to the organization in the path; an id that exists in
  *   another organization is TENANT_VIOLATION and never its data, an id that exists nowhere NOT_FOUND.
  * - Audit entries are written through the caller's EntityManager, so they commit or roll back with
@@ -22,6 +26,39 @@ export interface Membership {
   role: Role;
   permissions: readonly Permission[];
   joinedAt: Date;
+  mfa: MfaStatus;
+}
+
+/** The organization's MFA policy as it applies to one member. */
+export interface MfaStatus {
+  required: boolean;
+  /** A confirmed TOTP or at least one passkey. */
+  compliant: boolean;
+  /** When the member must comply: max(required since, joined) + the grace period; null when not required. */
+  deadline: Date | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** When a member must comply with a policy in force since `requiredSince`, having joined at `joinedAt`. */
+export function mfaDeadline(
+  policy: { required: boolean; requiredSince: Date | null; gracePeriodDays: number },
+  joinedAt: Date,
+): Date | null {
+  if (!policy.required) return null;
+  const since = Math.max(policy.requiredSince?.getTime() ?? 0, joinedAt.getTime());
+  return new Date(since + policy.gracePeriodDays * DAY_MS);
+}
+
+/** Where a member shut out by the policy sets up a second factor (MFA_REQUIRED's meta, my-membership). */
+export const MFA_SETUP = {
+  enable: '/api/auth/two-factor/enable',
+  passkey: '/api/auth/passkey/register/options',
+} as const;
+
+/** Whether the policy now shuts the member out: required, no second factor, and the deadline passed. */
+export function mfaBlocks(mfa: MfaStatus, now: Date): boolean {
+  return mfa.required && !mfa.compliant && mfa.deadline !== null && now.getTime() >= mfa.deadline.getTime();
 }
 
 export interface OrganizationRef {
@@ -37,6 +74,10 @@ interface MembershipRow {
   organization_id: string;
   name: string;
   slug: string;
+  mfa_required: boolean;
+  mfa_grace_period_days: number;
+  mfa_required_since: string | null;
+  has_second_factor: boolean;
 }
 
 interface CachedMembership {
@@ -44,33 +85,65 @@ interface CachedMembership {
   role: Role;
   memberId: string;
   joinedAt: number;
+  /** Absent in entries cached before the policy existed (they expire within the cache's TTL). */
+  mfa?: { required: boolean; compliant: boolean; deadline: number | null };
 }
 
-/** The caller's membership (from the credential cache when it is there); only memberships are cached, never their absence. */
+export interface LoadedMembership {
+  organization: OrganizationRef;
+  role: Role;
+  memberId: string;
+  joinedAt: Date;
+  mfa: MfaStatus;
+}
+
+/**
+ * The caller's membership and the organization's MFA policy as it applies to them (from the credential
+ * cache when it is there); only memberships are cached, never their absence.
+ */
 export async function loadMembership(
   em: EntityManager,
   cache: CredentialCache,
   organizationId: string,
   userId: string,
-): Promise<{ organization: OrganizationRef; role: Role; memberId: string; joinedAt: Date } | undefined> {
+): Promise<LoadedMembership | undefined> {
   const cached = await cache.getOrLoad(membershipCacheKey(organizationId, userId), async () => {
     const [row] = await preparedRows<MembershipRow>(
       em,
-      'membership_by_organization_user',
-      `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug
+      'membership_mfa_by_organization_user',
+      `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug,
+              o.mfa_required, o.mfa_grace_period_days, o.mfa_required_since,
+              (exists (select 1 from two_factors f where f.user_id = m.user_id and f.confirmed_at is not null)
+                or exists (select 1 from passkeys p where p.user_id = m.user_id)) as has_second_factor
          from members m join organizations o on o.id = m.organization_id
         where m.organization_id = $1 and m.user_id = $2`,
       [organizationId, userId],
     );
     if (!row) return undefined;
+    const joinedAt = new Date(row.joined_at);
+    const deadline = mfaDeadline(
+      {
+        required: row.mfa_required,
+        requiredSince: row.mfa_required_since === null ? null : new Date(row.mfa_required_since),
+        gracePeriodDays: row.mfa_grace_period_days,
+      },
+      joinedAt,
+    );
     return {
       organization: { id: row.organization_id, name: row.name, slug: row.slug },
       role: row.role,
       memberId: row.member_id,
-      joinedAt: new Date(row.joined_at).getTime(),
+      joinedAt: joinedAt.getTime(),
+      mfa: { required: row.mfa_required, compliant: row.has_second_factor, deadline: deadline?.getTime() ?? null },
     } satisfies CachedMembership;
   });
-  return cached && { ...cached, joinedAt: new Date(cached.joinedAt) };
+  if (!cached) return undefined;
+  const mfa = cached.mfa ?? { required: false, compliant: false, deadline: null };
+  return {
+    ...cached,
+    joinedAt: new Date(cached.joinedAt),
+    mfa: { ...mfa, deadline: mfa.deadline === null ? null : new Date(mfa.deadline) },
+  };
 }
 
 /**

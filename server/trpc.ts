@@ -26,7 +26,7 @@ import {
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
 import { ULID_PATTERN } from './ids.js';
 import { ROLE_PERMISSIONS, type Permission, type Scope } from './scopes.js';
-import { loadMembership, type Membership } from './tenancy.js';
+import { loadMembership, MFA_SETUP, mfaBlocks, type Membership } from './tenancy.js';
 
 export type Tier = 'public' | 'auth' | 'user' | 'tenant' | 'webhook';
 
@@ -52,6 +52,16 @@ export type Meta = OpenApiMeta<{
   verifiedEmail?: boolean;
   /** Tenant routes only an owner may use (transfer ownership, delete the organization). */
   ownerOnly?: boolean;
+  /**
+   * Tenant routes a member shut out by the organization's MFA policy may still use, to see why and act
+   * (my-membership, leave); every other tenant route answers them MFA_REQUIRED.
+   */
+  mfaExempt?: boolean;
+  /**
+   * A security action confirmed by `requireStepUp` (procedures/shared/step-up.ts): the password, or a
+   * recent strong sign-in; documents REAUTHENTICATION_REQUIRED. The procedure still makes the call.
+   */
+  stepUp?: boolean;
   /**
    * The output is a file: `{ filename, contentType, lines: AsyncIterable<string> }`, which REST
    * streams as the body instead of the envelope.
@@ -242,6 +252,8 @@ export const sessionProcedure = guarded.meta({ tier: 'auth', sessionOnly: true }
  * - the organizationId of the input must be a well-formed id (TENANT_CONTEXT_MISSING);
  * - an organization-pinned token may only use its own organization (FORBIDDEN);
  * - the caller must be a member; a missing organization answers the same (FORBIDDEN);
+ * - while the organization requires MFA, a member without a second factor whose deadline has passed
+ *   gets MFA_REQUIRED, whatever the credential, except on `meta.mfaExempt` routes;
  * - the member's role must grant `meta.permission` (and be owner for `meta.ownerOnly`);
  * and the logic receives `ctx.organization` and `ctx.membership`.
  * @example tenantProcedure.meta({ openapi: { method: 'GET', path: '/user/organizations/{organizationId}/projects' }, scopes: ['projects:read'], permission: 'organization:read' })
@@ -262,6 +274,14 @@ export const tenantProcedure = guarded
     }
     const found = await loadMembership(ctx.em, ctx.services.credentialCache, organizationId, principal.userId);
     if (!found) throw refuse('FORBIDDEN', 'You are not a member of this organization');
+    // Before the permission check: a shut-out member learns what unblocks them, not what their role lacks.
+    if (!meta?.mfaExempt && mfaBlocks(found.mfa, ctx.services.now())) {
+      throw refuse(
+        'MFA_REQUIRED',
+        'This organization requires two-factor authentication or a passkey: set one up on your account, then try again',
+        { deadline: found.mfa.deadline?.toISOString(), ...MFA_SETUP },
+      );
+    }
     const permissions = ROLE_PERMISSIONS[found.role];
     if (meta?.ownerOnly && found.role !== 'owner') {
       throw refuse('INSUFFICIENT_PERMISSIONS', 'Only an owner of the organization can do this', {
@@ -273,7 +293,13 @@ export const tenantProcedure = guarded
         requiredPermissions: [meta.permission],
       });
     }
-    const membership: Membership = { id: found.memberId, role: found.role, permissions, joinedAt: found.joinedAt };
+    const membership: Membership = {
+      id: found.memberId,
+      role: found.role,
+      permissions,
+      joinedAt: found.joinedAt,
+      mfa: found.mfa,
+    };
     return next({ ctx: { principal, organization: found.organization, membership } });
   });
 

@@ -54,6 +54,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   projects: 'Projects of an organization',
   settings: 'Settings of an organization',
   audit: 'The audit log of an organization: listing and exporting it',
+  security: 'Security policy of an organization: requiring MFA of members, and who complies',
 };
 
 const SCOPE_DESCRIPTIONS: Record<Scope | (typeof OIDC_SCOPES)[number], string> = {
@@ -91,6 +92,8 @@ function needsPrincipal(meta: Meta): boolean {
  *   are accepted, and API_KEY_MISSING_SCOPES and INSUFFICIENT_PERMISSIONS where they need scopes;
  *   EMAIL_NOT_VERIFIED with meta.verifiedEmail;
  * - tenant routes: TENANT_CONTEXT_MISSING; INSUFFICIENT_PERMISSIONS with meta.permission or ownerOnly;
+ *   MFA_REQUIRED unless meta.mfaExempt (the organization's MFA policy);
+ * - meta.stepUp (a security action): REAUTHENTICATION_REQUIRED, and INVALID_CREDENTIALS for a wrong password;
  * - naming a resource (a path parameter, an `id`, a body field `…Id`; not organizationId, whose
  *   absence is FORBIDDEN): NOT_FOUND, and TENANT_VIOLATION on tenant routes;
  * - a `password` or `currentPassword` to check: INVALID_CREDENTIALS, USER_NOT_ACTIVE; an emailed
@@ -124,6 +127,8 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   }
   if (meta.tier === 'tenant') add('TENANT_CONTEXT_MISSING');
   if (meta.tier === 'tenant' && (meta.permission || meta.ownerOnly)) add('INSUFFICIENT_PERMISSIONS');
+  if (meta.tier === 'tenant' && !meta.mfaExempt) add('MFA_REQUIRED');
+  if (meta.stepUp) add('REAUTHENTICATION_REQUIRED', 'INVALID_CREDENTIALS');
 
   const resourceIds = [
     ...input.path,
@@ -331,6 +336,9 @@ function requirements(meta: Meta): string[] {
     meta.ownerOnly ? 'Owners only.' : '',
     meta.sessionOnly ? 'A signed-in session only, never a token.' : '',
     meta.verifiedEmail ? 'Needs a verified email address.' : '',
+    meta.stepUp
+      ? 'A security action for a session: confirm with `password`, or, for an account without one, have signed in within the last 10 minutes.'
+      : '',
   ].filter(Boolean);
 }
 

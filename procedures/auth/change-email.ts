@@ -1,24 +1,25 @@
 import { z } from 'zod';
 import { UserSchema } from '../../entities/user.js';
 import { ApiError } from '../../server/errors.js';
-import { GivenPassword } from '../../server/passwords.js';
 import { sessionProcedure } from '../../server/trpc.js';
 import { changeEmailMail } from './emails.js';
 import { spendMailBudget } from '../shared/mail-budget.js';
-import { requirePassword } from './password-check.js';
+import { requireStepUp, StepUpPassword } from '../shared/step-up.js';
 import { Email } from './schemas.js';
 import { issueVerification } from './verifications.js';
 
 /**
- * POST /api/auth/change-email: needs the current password and sends a confirmation to the new
- * address; the address changes only when that link is used (POST /api/auth/verify-email).
+ * POST /api/auth/change-email: a security action (step-up: the current password, or a sign-in within
+ * the last 10 minutes for an account without one); sends a confirmation to the new address, which
+ * changes only when that link is used (POST /api/auth/verify-email).
  */
 export const changeEmail = sessionProcedure
   .meta({
     openapi: { method: 'POST', path: '/auth/change-email', tags: ['auth'], summary: 'Change my email address' },
     message: 'Confirmation sent to the new address',
+    stepUp: true,
   })
-  .input(z.strictObject({ newEmail: Email, password: GivenPassword }))
+  .input(z.strictObject({ newEmail: Email, password: StepUpPassword }))
   .output(z.object({ email: z.string(), pendingEmail: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const { userId, email } = ctx.principal;
@@ -27,7 +28,7 @@ export const changeEmail = sessionProcedure
         errors: [{ field: 'newEmail', error: 'Is already your email address', location: 'body' }],
       });
     }
-    await requirePassword(ctx.em, userId, input.password);
+    await requireStepUp(ctx, ctx.principal, input.password);
     if (await ctx.em.count(UserSchema, { email: input.newEmail }))
       throw new ApiError('CONFLICT', 'Another account already uses this email address');
     await spendMailBudget(ctx, 'change-email', input.newEmail);

@@ -32,7 +32,7 @@ async function createKey(user: SignedUp, body: Record<string, unknown> = {}) {
   const res = await postJson(
     t,
     '/api/auth/api-key/create',
-    { name: 'CI', scopes: ALL_KEY_SCOPES, ...body },
+    { name: 'CI', scopes: ALL_KEY_SCOPES, password: user.password, ...body },
     user.cookie,
   );
   if (res.status !== 200) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -54,7 +54,12 @@ describe('the lifecycle of a key', () => {
     const created = await postJson(
       t,
       '/api/auth/api-key/create',
-      { name: '  deploy bot ', scopes: [...ALL_KEY_SCOPES, 'user:read'], metadata: { env: 'ci' } },
+      {
+        name: '  deploy bot ',
+        scopes: [...ALL_KEY_SCOPES, 'user:read'],
+        metadata: { env: 'ci' },
+        password: user.password,
+      },
       user.cookie,
     );
     expect(created.status).toBe(200);

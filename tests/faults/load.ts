@@ -291,6 +291,7 @@ export class Load {
             name: 'fault load',
             scopes: ['user:read', 'projects:read', 'projects:write'],
             organizationId: identity.organizationId,
+            password: PASSWORD,
           }),
         },
         200,

@@ -114,8 +114,11 @@ describe('DELETE /api/user/me', () => {
     });
     expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
     const missing = await t.request('/api/user/me', { method: 'DELETE', headers: asBrowser(user.cookie) });
-    expect(missing.body.code).toBe('VALIDATION_ERROR');
-    expect(missing.body.meta.errors).toEqual([expect.objectContaining({ field: 'password' })]);
+    expect(missing.body).toMatchObject({
+      status: 403,
+      code: 'REAUTHENTICATION_REQUIRED',
+      meta: { accepts: ['password'] },
+    });
 
     const em = t.services.orm.em.fork();
     const organizationId = (await em.findOneOrFail(MemberSchema, { userId: user.userId })).organizationId;

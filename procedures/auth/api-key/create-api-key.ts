@@ -3,11 +3,20 @@ import { ApiKeySchema } from '../../../entities/api-key.js';
 import { generateApiKey } from '../../../server/auth/api-keys.js';
 import { newId, ULID_PATTERN } from '../../../server/ids.js';
 import { credentialProcedure } from '../../../server/trpc.js';
+import { requireStepUp, StepUpPassword } from '../../shared/step-up.js';
 import { ApiKeyFields, assertGrantable, NewApiKeyOutput, newApiKeyOutput, pinFor } from './api-key.js';
 
 const MAX_EXPIRES_IN = 365 * 86_400;
 
-/** POST /api/auth/api-key/create: the full key is in this answer and nowhere else (200, as documented). */
+/** A scope that changes or deletes something (`…:write`, `…:delete`), as opposed to one that reads. */
+const grantsChanges = (scope: string) => scope.endsWith(':write') || scope.endsWith(':delete');
+
+/**
+ * POST /api/auth/api-key/create: the full key is in this answer and nowhere else (200, as documented).
+ * A key with a write or delete scope is lasting access that survives the session: a session creating
+ * one steps up (the password, or a recent sign-in without one); a token creating one cannot exceed its
+ * own scopes and needs no step-up.
+ */
 export const createApiKey = credentialProcedure
   .meta({
     openapi: {
@@ -20,6 +29,7 @@ export const createApiKey = credentialProcedure
     secret: true,
     verifiedEmail: true,
     scopes: ['api-keys:write'],
+    stepUp: true,
   })
   .input(
     z.strictObject({
@@ -33,11 +43,13 @@ export const createApiKey = credentialProcedure
       scopes: ApiKeyFields.scopes,
       organizationId: z.string().regex(ULID_PATTERN, 'Must be an organization id').optional(),
       metadata: ApiKeyFields.metadata.optional(),
+      password: StepUpPassword,
     }),
   )
   .output(NewApiKeyOutput)
   .mutation(async ({ ctx, input }) => {
     assertGrantable(ctx.principal, input.scopes);
+    if (input.scopes.some(grantsChanges)) await requireStepUp(ctx, ctx.principal, input.password);
     const organizationId = await pinFor(ctx.em, ctx.principal, input.organizationId);
     const now = ctx.services.now();
     const { key, start, keyHash } = generateApiKey();

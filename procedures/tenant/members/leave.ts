@@ -9,7 +9,7 @@ import { lastOwnerError, lockOwners } from './membership.js';
 
 /**
  * POST /api/user/organizations/{organizationId}/leave: give up my membership (not as the last owner);
- * my pending invitations there go with it.
+ * my pending invitations there go with it. Open to a member the MFA policy shuts out (meta.mfaExempt).
  */
 export const leave = tenantProcedure
   .meta({
@@ -22,6 +22,7 @@ export const leave = tenantProcedure
     message: 'You left the organization',
     scopes: ['organizations:write'],
     permission: 'organization:read',
+    mfaExempt: true,
   })
   .input(z.strictObject({ organizationId: z.string() }))
   .output(z.object({ organizationId: z.string() }))

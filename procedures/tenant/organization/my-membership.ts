@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { PERMISSIONS, ROLES } from '../../../server/scopes.js';
+import { MFA_SETUP, mfaBlocks } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
-import { iso, IsoDate } from '../../auth/schemas.js';
+import { iso, IsoDate, isoOrNull } from '../../auth/schemas.js';
 
-/** GET /api/user/organizations/{organizationId}/my-membership: my role and what it lets me do. */
+/**
+ * GET /api/user/organizations/{organizationId}/my-membership: my role, what it lets me do, and where I
+ * stand with the organization's MFA policy. Open to a member the policy shuts out (meta.mfaExempt), so
+ * that they can see why every other route answers MFA_REQUIRED and where to set up a second factor.
+ */
 export const myMembership = tenantProcedure
   .meta({
     openapi: {
@@ -15,6 +20,7 @@ export const myMembership = tenantProcedure
     message: 'Membership fetched successfully',
     scopes: ['organizations:read'],
     permission: 'organization:read',
+    mfaExempt: true,
   })
   .input(z.object({ organizationId: z.string() }))
   .output(
@@ -24,6 +30,13 @@ export const myMembership = tenantProcedure
       permissions: z.array(z.enum(PERMISSIONS)),
       joinedAt: IsoDate,
       organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
+      mfa: z.object({
+        required: z.boolean(),
+        compliant: z.boolean().describe('I have a confirmed TOTP or a passkey'),
+        deadline: IsoDate.nullable().describe('When I must comply; null while MFA is not required'),
+        blocked: z.boolean().describe('The deadline passed without a second factor: other routes answer MFA_REQUIRED'),
+        setUp: z.object({ enable: z.string(), passkey: z.string() }).describe('Where to set up a second factor'),
+      }),
     }),
   )
   .query(({ ctx }) => ({
@@ -32,4 +45,11 @@ export const myMembership = tenantProcedure
     permissions: [...ctx.membership.permissions],
     joinedAt: iso(ctx.membership.joinedAt),
     organization: ctx.organization,
+    mfa: {
+      required: ctx.membership.mfa.required,
+      compliant: ctx.membership.mfa.compliant,
+      deadline: isoOrNull(ctx.membership.mfa.deadline),
+      blocked: mfaBlocks(ctx.membership.mfa, ctx.services.now()),
+      setUp: { ...MFA_SETUP },
+    },
   }));

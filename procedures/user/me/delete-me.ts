@@ -1,7 +1,8 @@
 /**
  * DELETE /api/user/me.
  *
- * - Session only, and the password is required.
+ * - Session only, and a security action (step-up): the password, or for an account without one a
+ *   sign-in within the last 10 minutes.
  * - An organization with other members whose only owner is this user blocks the deletion (CONFLICT):
  *   ownership must move first. Organizations where the user is the only member go with the account.
  * - Everything personal goes in one transaction: the user row and, by cascade, sessions, API keys,
@@ -14,9 +15,8 @@ import { OrganizationSchema } from '../../../entities/organization.js';
 import { UserSchema } from '../../../entities/user.js';
 import { clearedSessionCookie, userCacheKeys } from '../../../server/auth/sessions.js';
 import { ApiError } from '../../../server/errors.js';
-import { GivenPassword } from '../../../server/passwords.js';
 import { userProcedure } from '../../../server/trpc.js';
-import { requirePassword } from '../../auth/password-check.js';
+import { requireStepUp, StepUpInput } from '../../shared/step-up.js';
 import { endCredentials } from '../../shared/end-credentials.js';
 
 interface OwnedOrganization {
@@ -31,13 +31,14 @@ export const deleteMe = userProcedure
     openapi: { method: 'DELETE', path: '/user/me', tags: ['user'], summary: 'Delete my account' },
     message: 'User deleted successfully',
     sessionOnly: true,
+    stepUp: true,
   })
-  .input(z.object({ password: GivenPassword }))
+  .input(StepUpInput)
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const userId = ctx.principal.userId;
     const now = ctx.services.now();
-    await requirePassword(ctx.em, userId, input.password);
+    await requireStepUp(ctx, ctx.principal, input.password);
     const removed = await ctx.em.transactional(async (em) => {
       const owned = await em.getConnection().execute<OwnedOrganization[]>(
         `select o.id, o.slug,
