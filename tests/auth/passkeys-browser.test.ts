@@ -76,6 +76,21 @@ async function signInWithPasskey() {
   window.lastAssertion = response;
   return api('POST', '/auth/passkey/authenticate/verify', { response });
 }
+// What a frontend on a current browser does: the browser converts the JSON both ways.
+async function registerNatively(name) {
+  const options = (await api('POST', '/auth/passkey/register/options', {})).body.data;
+  const credential = await navigator.credentials.create({
+    publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options),
+  });
+  return api('POST', '/auth/passkey/register/verify', { response: credential.toJSON(), name });
+}
+async function signInNatively() {
+  const options = (await api('POST', '/auth/passkey/authenticate/options', {})).body.data;
+  const credential = await navigator.credentials.get({
+    publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
+  });
+  return api('POST', '/auth/passkey/authenticate/verify', { response: credential.toJSON() });
+}
 </script>`;
 
 interface ApiAnswer {
@@ -182,5 +197,20 @@ describe.skipIf(!hasChromium)('passkeys in chromium with a virtual authenticator
     const refused: ApiAnswer = await page.evaluate(() => (globalThis as any).signInWithPasskey());
     expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     expect(await sessionCookie()).toBeUndefined();
+  });
+
+  it('takes the JSON of PublicKeyCredential.toJSON() as current browsers send it', async () => {
+    await cdp.send('WebAuthn.clearCredentials', { authenticatorId });
+    await api('POST', '/auth/sign-out', {});
+    const email = uniqueEmail('passkey-json');
+    const signedUp = await api('POST', '/auth/sign-up/email', { email, password: PASSWORD, name: 'Ada Lovelace' });
+    expect(signedUp.status).toBe(201);
+
+    const registered: ApiAnswer = await page.evaluate(() => (globalThis as any).registerNatively('Native JSON'));
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    expect((await api('POST', '/auth/sign-out', {})).status).toBe(200);
+    const signedIn: ApiAnswer = await page.evaluate(() => (globalThis as any).signInNatively());
+    expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(200);
+    expect(signedIn.body.data.user).toMatchObject({ id: signedUp.body.data.user.id, email });
   });
 });
