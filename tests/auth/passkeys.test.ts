@@ -134,10 +134,15 @@ class SoftAuthenticator {
 
 describe('passkeys over REST', () => {
   let t: TestApp;
+  /** How far the service's clock is ahead of the real one. */
+  let clockOffset = 0;
   const db = () => t.services.orm.em.fork();
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { RATE_LIMIT_PASSKEY_POINTS: '1000', RATE_LIMIT_SIGN_UP_POINTS: '1000' } });
+    t = await startTestApp({
+      env: { RATE_LIMIT_PASSKEY_POINTS: '1000', RATE_LIMIT_SIGN_UP_POINTS: '1000' },
+      now: () => new Date(Date.now() + clockOffset),
+    });
   }, 60_000);
   afterAll(async () => {
     await t?.close();
@@ -371,6 +376,34 @@ describe('passkeys over REST', () => {
       ['failure', 'user-handle-mismatch'],
       ['failure', 'not-verified'],
     ]);
+  });
+
+  it('lets only one of two concurrent uses of one assertion through', async () => {
+    const { user, authenticator } = await userWithPasskey();
+    const response = authenticator.assert((await authOptions()).challenge);
+    const results = await Promise.all([authVerify(response), authVerify(response)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(await sessionsOf(user.userId)).toBe(2);
+  });
+
+  it('lets challenges expire after 5 minutes', async () => {
+    const { user, authenticator } = await userWithPasskey();
+    const registration = await registerOptions(user);
+    const signIn = await authOptions();
+    clockOffset = 5 * 60 * 1000 + 1000;
+    try {
+      const late = [
+        await registerVerify(user, new SoftAuthenticator(user.userId).register(registration.challenge)),
+        await authVerify(authenticator.assert(signIn.challenge)),
+      ];
+      expect(late.map((r) => [r.status, r.body.code])).toEqual([
+        [400, 'BAD_REQUEST'],
+        [400, 'BAD_REQUEST'],
+      ]);
+    } finally {
+      clockOffset = 0;
+    }
+    expect(await passkeysOf(user.userId)).toBe(1);
   });
 
   it('answers an unknown credential with INVALID_CREDENTIALS and records it nowhere', async () => {
