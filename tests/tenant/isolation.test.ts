@@ -11,6 +11,9 @@
  *      scopes intersected with the owner's current role),
  *  (f) with OAuth bearer tokens: one without the route's scopes → INSUFFICIENT_PERMISSIONS, one whose
  *      grant was withdrawn → INVALID_OR_EXPIRED_TOKEN, another user's → FORBIDDEN,
+ *  (h) with a session, a personal access token and an OAuth bearer token of a member without a second
+ *      factor, in an organization that requires MFA and whose deadline passed → MFA_REQUIRED, except on
+ *      the routes that stay open to them (meta.mfaExempt: my-membership, leave), which answer,
  *  (g) on every account route (user tier, and the auth routes that take tokens) with a key pinned to
  *      one organization, held by a member of two: nothing of the other organization is shown, and
  *      nothing reaches into it (creating an organization, accepting its invitation, creating a key
@@ -32,6 +35,7 @@ import { createApiKey } from '../support/api-keys.js';
 import { createBearerToken, registerClient } from '../support/oauth.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
+import { addSecondFactor, requireMfa } from '../support/mfa.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 
 const tenantRoutes = restRoutes(appRouter).filter((route) => route.meta.tier === 'tenant');
@@ -96,6 +100,8 @@ let t: TestApp;
 let a: Tenant;
 let b: Tenant;
 let outsider: SignedUp;
+/** An organization that requires MFA (grace period over), its owner with a TOTP. */
+let strict: Tenant;
 
 async function tenant(label: string): Promise<Tenant> {
   const marker = `${label}${randomBytes(4).toString('hex')}`;
@@ -116,6 +122,9 @@ beforeAll(async () => {
   a = await tenant('alpha');
   b = await tenant('bravo');
   outsider = await signUp(t);
+  strict = await tenant('charlie');
+  await addSecondFactor(t, strict.owner.userId, 'totp');
+  await requireMfa(t, strict.id, { gracePeriodDays: 0, since: new Date(Date.now() - 86_400_000) });
 });
 afterAll(async () => {
   await t?.close();
@@ -296,6 +305,51 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
   },
 );
 
+type Credential = 'session' | 'apiKey' | 'bearer';
+
+/** A new admin of `organizationId` without a second factor, calling with a credential of the kind asked for. */
+async function memberWithout2fa(organizationId: string, kind: Credential) {
+  const user = await signUp(t);
+  await addMember(t, organizationId, user.userId, 'admin');
+  if (kind === 'apiKey') return { apiKey: await createApiKey(t, { userId: user.userId }) };
+  if (kind === 'bearer') return { bearer: (await createBearerToken(t, { userId: user.userId })).token };
+  return user;
+}
+
+/** One shut-out admin per credential kind, shared by the routes that cannot end their membership. */
+const shutOut = new Map<Credential, Awaited<ReturnType<typeof memberWithout2fa>>>();
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+  '%s under an MFA requirement',
+  (_, route) => {
+    it.each([
+      ['a session', 'session'],
+      ['an API key', 'apiKey'],
+      ['an OAuth bearer token', 'bearer'],
+    ] as const)('(h) with %s of a member without a second factor past the deadline', async (_, kind) => {
+      // An exempt route may end the membership (leave): it gets a member of its own.
+      let caller = route.meta.mfaExempt ? undefined : shutOut.get(kind);
+      if (!caller) {
+        caller = await memberWithout2fa(strict.id, kind);
+        if (!route.meta.mfaExempt) shutOut.set(kind, caller);
+      }
+      const res = await call(route, caller, pathFor(route, strict.id, strict.resources));
+      if (route.meta.sessionOnly && kind !== 'session')
+        expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+      else if (route.meta.mfaExempt) expect(res.body, JSON.stringify(res.body)).toMatchObject({ success: true });
+      else {
+        expect(res.body, JSON.stringify(res.body)).toMatchObject({
+          status: 403,
+          code: 'MFA_REQUIRED',
+          data: null,
+          meta: { enable: '/api/auth/two-factor/enable' },
+        });
+        expectNothingOf(strict, res.body);
+      }
+    });
+  },
+);
+
 /** The account routes a token may call, and what a key pinned to organization A must get on them. */
 const accountRoutes = restRoutes(appRouter).filter(
   (route) => route.meta.tier === 'user' || (route.meta.tier === 'auth' && route.meta.scopes),
@@ -384,6 +438,18 @@ describe('account routes with a key pinned to one organization', () => {
       ),
     ).toEqual([a.id]);
   });
+});
+
+it('(h) leaves open to a shut-out member only what shows why and lets them go', () => {
+  expect(
+    tenantRoutes
+      .filter((route) => route.meta.mfaExempt)
+      .map((route) => `${route.method} ${route.path}`)
+      .sort(),
+  ).toEqual([
+    'GET /user/organizations/{organizationId}/my-membership',
+    'POST /user/organizations/{organizationId}/leave',
+  ]);
 });
 
 it('covers every tenant procedure', () => {
