@@ -221,6 +221,26 @@ describe('a magic link for a new address', () => {
     );
     expect(signIn.status).toBe(401);
     expect(signIn.body.code).toBe('INVALID_CREDENTIALS');
+
+    // A password can be added later through forgot-password; then it signs in too.
+    await postJson(t, '/api/auth/forgot-password', { email }, undefined, from(freshIp()));
+    const token = await inbox.tokenFor(email, /Reset/);
+    const reset = await postJson(
+      t,
+      '/api/auth/reset-password',
+      { token, password: 'a password added later' },
+      undefined,
+      from(freshIp()),
+    );
+    expect(reset.status).toBe(200);
+    const withPassword = await postJson(
+      t,
+      '/api/auth/sign-in/email',
+      { email, password: 'a password added later' },
+      undefined,
+      from(freshIp()),
+    );
+    expect(withPassword.status).toBe(200);
   });
 
   it('with MAGIC_LINK_SIGN_UP=false mails nothing to an address without an account (and still signs accounts in)', async () => {
