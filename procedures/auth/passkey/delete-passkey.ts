@@ -15,6 +15,7 @@ export const deletePasskey = sessionProcedure
   .meta({
     openapi: { method: 'DELETE', path: '/auth/passkey/{id}', tags: ['auth'], summary: 'Delete a passkey' },
     message: 'Passkey deleted successfully',
+    stepUp: true,
     rateLimit: ['passkey'],
   })
   .input(z.strictObject({ id: z.string().regex(ULID_PATTERN, 'Must be a passkey id'), password: StepUpPassword }))
