@@ -25,6 +25,12 @@ export const DEFAULT_BUDGETS = {
   failedSignIn: { points: 10, duration: 15 * 60, blockDuration: 15 * 60 },
   /** The email-only ceiling over all addresses together, against guessing spread over many hosts. */
   failedSignInEmail: { points: 100, duration: 15 * 60, blockDuration: 15 * 60 },
+  /**
+   * Failed second steps (TOTP or backup code) per user, over all their sign-in challenges: each
+   * challenge allows 5 tries, so this bounds guessing by someone who knows the password and starts
+   * challenge after challenge; then the user's second step is blocked for 15 minutes. A success clears it.
+   */
+  failedSecondFactor: { points: 10, duration: 15 * 60, blockDuration: 15 * 60 },
   publicForm: { points: 10, duration: 60 },
   publicTrack: { points: 6000, duration: 60 },
   oauthToken: { points: 300, duration: 60 },

@@ -37,6 +37,7 @@ interface ProfileRow {
   email_preferences: { marketingOptOut?: boolean } | null;
   role: 'user' | 'admin';
   organization_count: number;
+  two_factor_enabled: boolean;
 }
 
 export async function loadProfile(em: EntityManager, userId: string, pinnedOrganizationId?: string): Promise<Profile> {
@@ -45,7 +46,8 @@ export async function loadProfile(em: EntityManager, userId: string, pinnedOrgan
     'user_profile',
     `select u.id, ${isoTimestamp('u.created_at')} as created_at, ${isoTimestamp('u.updated_at')} as updated_at,
             u.email, ${isoTimestamp('u.verified_at')} as verified_at, u.is_active,
-            ${isoTimestamp('u.last_login_at')} as last_login_at, u.full_name, u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count
+            ${isoTimestamp('u.last_login_at')} as last_login_at, u.full_name, u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count,
+            exists (select 1 from two_factors f where f.user_id = u.id and f.confirmed_at is not null) as two_factor_enabled
        from users u where u.id = $1`,
     [userId, pinnedOrganizationId ?? null],
   );
@@ -61,7 +63,7 @@ export async function loadProfile(em: EntityManager, userId: string, pinnedOrgan
     lastLoginAt: row.last_login_at,
     fullName: row.full_name,
     emailPreferences: { marketingOptOut: row.email_preferences?.marketingOptOut ?? false },
-    twoFactorEnabled: false,
+    twoFactorEnabled: row.two_factor_enabled,
     organizationCount: row.organization_count,
     role: row.role,
   };
