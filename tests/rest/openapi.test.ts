@@ -14,6 +14,7 @@ import { createApiKey } from '../support/api-keys.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, ORIGIN, signUp, type SignedUp } from '../support/identity.js';
 import { freePort } from '../support/net.js';
+import { addSecondFactor, requireMfa } from '../support/mfa.js';
 import { createBearerToken, registerPublicClient } from '../support/oauth.js';
 import { authorizationRequest, protocolPost } from '../support/oauth-flow.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
@@ -227,6 +228,31 @@ describe('GET /api/openapi.json', () => {
     }
   });
 
+  it('lists MFA_REQUIRED on every tenant operation but the two left open, and REAUTHENTICATION_REQUIRED on security actions', () => {
+    for (const route of restRoutes(appRouter)) {
+      const label = `${route.method} ${route.path}`;
+      const operation = resolved.paths[route.path][route.method.toLowerCase()];
+      const forbidden = codesAt(operation, 403);
+      expect(forbidden.includes('MFA_REQUIRED'), label).toBe(route.meta.tier === 'tenant' && !route.meta.mfaExempt);
+      expect(forbidden.includes('REAUTHENTICATION_REQUIRED'), label).toBe(route.meta.stepUp === true);
+      if (route.meta.stepUp) {
+        expect(codesAt(operation, 401), label).toContain('INVALID_CREDENTIALS');
+        expect(operation.description, label).toMatch(/10 minutes/);
+      }
+    }
+    for (const [method, path] of [
+      ['post', '/auth/change-email'],
+      ['delete', '/user/me'],
+      ['post', '/auth/api-key/create'],
+    ] as const)
+      expect(codesAt(resolved.paths[path][method], 403), `${method} ${path}`).toContain('REAUTHENTICATION_REQUIRED');
+    for (const path of ['/my-membership', '/leave', '/mfa', '/projects']) {
+      const item = resolved.paths[`/user/organizations/{organizationId}${path}`];
+      const open = path === '/my-membership' || path === '/leave';
+      expect(codesAt(item.get ?? item.post, 403).includes('MFA_REQUIRED'), path).toBe(!open);
+    }
+  });
+
   it('describes OAuth bearer tokens as an oauth2 authorization-code flow with PKCE, beside the API key and the cookie', () => {
     const schemes = doc.components.securitySchemes;
     expect(schemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Api-Key' });
@@ -385,6 +411,20 @@ describe('what the service answers is what the document says', () => {
     const unverified = await signUp(t, { verified: false });
     await probeAll('unverified user', asBrowser(unverified.cookie), await defaultOrganizationId(t, unverified.userId));
     await probeAll('owner', asBrowser(owner.cookie), organizationId);
+  }, 120_000);
+
+  it('to a member the organization’s MFA policy shuts out, with a session and an API key', async () => {
+    const strictOwner = await signUp(t);
+    const strictId = await defaultOrganizationId(t, strictOwner.userId);
+    await addSecondFactor(t, strictOwner.userId, 'totp');
+    await requireMfa(t, strictId);
+    const member = await signUp(t);
+    await addMember(t, strictId, member.userId, 'member');
+    const key = await createApiKey(t, { userId: member.userId });
+    const projects = await t.request(`/api/user/organizations/${strictId}/projects`, { headers: { 'x-api-key': key } });
+    expect(projects.body.code).toBe('MFA_REQUIRED');
+    await probeAll('API key of a member without MFA', { 'x-api-key': key }, strictId);
+    await probeAll('member without MFA', asBrowser(member.cookie), strictId);
   }, 120_000);
 
   it('to an Idempotency-Key: its longest documented length is kept and replayed, one more is refused', async () => {
