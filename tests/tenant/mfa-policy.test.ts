@@ -3,6 +3,8 @@
  * tenant routes for sessions, API keys and OAuth bearer tokens (the isolation suite runs it on every
  * tenant route); the grace period with a moved clock.
  */
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLogSchema } from '../../entities/audit-log.js';
 import { MemberSchema, OrganizationSchema } from '../../entities/organization.js';
@@ -10,7 +12,7 @@ import { userCacheKeys } from '../../server/auth/sessions.js';
 import { newId } from '../../server/ids.js';
 import { createApiKey } from '../support/api-keys.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
-import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
+import { asBrowser, postJson, signUp, type SignedUp } from '../support/identity.js';
 import { addSecondFactor, requireMfa } from '../support/mfa.js';
 import { createBearerToken } from '../support/oauth.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
@@ -23,7 +25,12 @@ let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({
     now: clock.now,
-    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '1000', RATE_LIMIT_GLOBAL_POINTS: '100000' },
+    env: {
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_SIGN_UP_POINTS: '1000',
+      RATE_LIMIT_GLOBAL_POINTS: '100000',
+      RATE_LIMIT_TWO_FACTOR_POINTS: '1000',
+    },
   });
 });
 afterAll(async () => {
@@ -263,6 +270,21 @@ describe('enforcement', () => {
         blocked: false,
       });
     }
+  });
+
+  it('lets the member back in once they turn two-factor on through /auth/two-factor/enable and confirm', async () => {
+    const { member, organizationId, base } = await team();
+    await requireMfa(t, organizationId);
+    expect((await get(`${base}/projects`, member)).body.code).toBe('MFA_REQUIRED');
+    // The account routes are not the organization's: setting up a second factor stays open.
+    const enabled = await postJson(t, '/api/auth/two-factor/enable', { password: member.password }, member.cookie);
+    expect(enabled.status).toBe(200);
+    const secret = decodeBase32IgnorePadding(new URL(enabled.body.data.totpURI).searchParams.get('secret')!);
+    const code = generateHOTP(secret, BigInt(Math.floor(clock.now().getTime() / 30_000)), 6);
+    expect((await postJson(t, '/api/auth/two-factor/confirm', { code }, member.cookie)).status).toBe(200);
+    // Confirm drops the member's cached memberships itself: no waiting for the cache to expire.
+    expect((await get(`${base}/projects`, member)).status).toBe(200);
+    expect((await get(`${base}/my-membership`, member)).body.data.mfa).toMatchObject({ compliant: true });
   });
 
   it('lifts the shut-out when the policy is turned off', async () => {
