@@ -4,6 +4,10 @@
  * - A browser that already holds this service's session cookie is signed in without a form (unless
  *   the client asked for prompt=login or a max_age it has passed); the form signs in with the same
  *   rules as POST /api/auth/sign-in/email and starts the same session cookie.
+ * - A user with two-factor on then gets the code form (the challenge cookie of the API's sign-in), and
+ *   its code, or a backup code, is checked by the API's own second step (second-factor.ts), under the
+ *   same per-IP budget as /api/auth/two-factor/*; a wrong code shows the form again, a dead challenge
+ *   tells the user to sign in again.
  * - The sign-in form's email must be an email address (the schema of the API's sign-in): anything
  *   else is the ordinary wrong-credentials answer, and never reaches the database.
  * - The consent page lists every scope the request asks for, offline_access ("stay connected") too:
@@ -19,14 +23,17 @@ import { OAuthClientSchema } from '../../entities/oauth.js';
 import { UserSchema } from '../../entities/user.js';
 import { checkPassword } from '../../procedures/auth/check-password.js';
 import { Email } from '../../procedures/auth/schemas.js';
+import { BackupCodeInput } from '../../procedures/auth/two-factor/backup-codes.js';
 import { finishFirstFactor } from '../../procedures/auth/two-factor/challenge.js';
+import { verifySecondFactor } from '../../procedures/auth/two-factor/second-factor.js';
+import { TotpCode } from '../../procedures/auth/two-factor/totp.js';
 import { createContext, type Services } from '../../server/context.js';
 import { ApiError, toApiError } from '../../server/errors.js';
 import { clientKey } from '../../server/rate-limit.js';
 import { rateLimitError } from '../../server/trpc.js';
 import { formCsrf } from '../pages/form-csrf.js';
 import { USER_SCOPES } from '../../server/scopes.js';
-import { consentPage, errorPage, signInPage } from './pages.js';
+import { consentPage, errorPage, signInPage, twoFactorPage } from './pages.js';
 import { OIDC_SCOPES } from './provider.js';
 
 /** The scopes a grant can hold (the provider's `scopes`); anything else a request names is ignored by it. */
@@ -159,7 +166,15 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
         if (!address.success) throw new ApiError('INVALID_CREDENTIALS', 'Invalid email or password');
         const user = await checkPassword(ctx, normalized, password.slice(0, 256));
         const signedIn = await finishFirstFactor(ctx, user.id, 'pwd');
-        if (signedIn.twoFactorRequired) throw new ApiError('REAUTHENTICATION_REQUIRED', 'Two-factor sign-in pending');
+        if (signedIn.twoFactorRequired) {
+          const client = await clientName(interaction.params.client_id);
+          return send(
+            res,
+            200,
+            twoFactorPage({ action: `${base(uid)}/two-factor`, csrf: csrfFor(uid), clientName: client.name }),
+            interaction.params.redirect_uri,
+          );
+        }
         await provider.interactionFinished(
           req,
           res,
@@ -181,6 +196,66 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
             error: message,
           }),
           interaction.params.redirect_uri,
+        );
+      }
+    } catch {
+      send(
+        res,
+        400,
+        errorPage('This sign-in link has expired or is invalid. Go back to the application and start again.'),
+      );
+    }
+  });
+
+  routes.post('/:uid/two-factor', form, async (req, res) => {
+    const uid = String(req.params.uid);
+    if (!csrfValid(req, uid)) return send(res, 403, errorPage('The form has expired; go back and try again.'));
+    const { code, backupCode } = req.body as { code?: unknown; backupCode?: unknown };
+    const useBackup = typeof backupCode === 'string' && backupCode.trim() !== '';
+    try {
+      const interaction = await provider.interactionDetails(req, res);
+      const again = async (status: number, error: string) => {
+        const client = await clientName(interaction.params.client_id);
+        send(
+          res,
+          status,
+          twoFactorPage({ action: `${base(uid)}/two-factor`, csrf: csrfFor(uid), clientName: client.name, error }),
+          interaction.params.redirect_uri,
+        );
+      };
+      const ctx = createContext(services, 'rest', req, res);
+      try {
+        const budget = await services.limiter.consume('twoFactor', clientKey(ctx.ip));
+        if (!budget.allowed) throw rateLimitError(budget);
+        // A malformed code spends no try of the challenge, as on the API.
+        const parsed = useBackup ? BackupCodeInput.safeParse(backupCode) : TotpCode.safeParse(code);
+        if (!parsed.success) {
+          return await again(
+            400,
+            useBackup ? 'Enter a backup code like abcde-fghij.' : 'Enter the 6-digit code from your authenticator app.',
+          );
+        }
+        const { user } = await verifySecondFactor(ctx, useBackup ? 'backup' : 'otp', parsed.data);
+        await provider.interactionFinished(
+          req,
+          res,
+          { login: { accountId: user.id } },
+          { mergeWithLastSubmission: false },
+        );
+      } catch (error) {
+        const apiError = toApiError(error);
+        if (apiError.apiCode === 'INVALID_OR_EXPIRED_TOKEN') {
+          return send(
+            res,
+            401,
+            errorPage(
+              'This sign-in has expired or had too many wrong codes. Go back to the application and sign in again.',
+            ),
+          );
+        }
+        await again(
+          apiError.status === 429 ? 429 : 401,
+          apiError.apiCode === 'INVALID_CREDENTIALS' ? 'That code is wrong or was already used.' : apiError.message,
         );
       }
     } catch {

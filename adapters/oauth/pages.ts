@@ -42,6 +42,26 @@ ${options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p
   );
 }
 
+/**
+ * The second step for a user with two-factor on: a code from the authenticator app, or one of the
+ * backup codes in a form of its own. The challenge cookie set with this page says whose sign-in it is.
+ */
+export function twoFactorPage(options: { action: string; csrf: string; clientName: string; error?: string }): string {
+  const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(options.csrf)}">`;
+  return page(
+    'Two-factor authentication',
+    `<h1>Two-factor authentication</h1><p>to continue to <strong>${escapeHtml(options.clientName)}</strong></p>
+${options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(options.action)}">${csrf}
+<label for="code">Code from your authenticator app</label><input id="code" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required autofocus>
+<button type="submit">Verify</button></form>
+<details><summary>Lost your authenticator? Use a backup code</summary>
+<form method="post" action="${escapeHtml(options.action)}">${csrf}
+<label for="backupCode">Backup code</label><input id="backupCode" name="backupCode" autocomplete="off" maxlength="11" required>
+<button type="submit">Use backup code</button></form></details>`,
+  );
+}
+
 export function consentPage(options: {
   action: string;
   abort: string;
