@@ -24,6 +24,7 @@ export const enableTwoFactor = sessionProcedure
     message: 'Scan the QR code, then confirm with a code from your authenticator app',
     rateLimit: ['twoFactor'],
     stepUp: true,
+    secret: true,
   })
   .input(StepUpInput.strict())
   .output(

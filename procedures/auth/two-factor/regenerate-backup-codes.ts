@@ -19,6 +19,7 @@ export const regenerateBackupCodes = sessionProcedure
     message: 'New backup codes created; the old ones no longer work',
     rateLimit: ['twoFactor'],
     stepUp: true,
+    secret: true,
   })
   .input(StepUpInput.strict())
   .output(z.object({ backupCodes: z.array(z.string()).length(BACKUP_CODE_COUNT) }))
