@@ -311,6 +311,35 @@ describe('the sign-in challenge', () => {
     expect(sessionCookieFrom(dead.headers)).toBeUndefined();
   });
 
+  it('gives concurrent guesses no more than its 5 tries', async () => {
+    const user = await twoFactorUser();
+    const cookie = await challenge(user);
+    const wrong = codeAt(user.uri, clock.at, 6);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => verifyTotp(cookie, wrong)));
+    const codes = answers.map((r) => r.body.code).sort();
+    expect(codes).toEqual([...Array(5).fill('INVALID_CREDENTIALS'), ...Array(5).fill('INVALID_OR_EXPIRED_TOKEN')]);
+  });
+
+  it('tells a deactivated account so only for the right code, and spends no backup code on it', async () => {
+    const user = await twoFactorUser();
+    const cookie = await challenge(user);
+    await sql('update users set is_active = false where id = ?', [user.userId]);
+    expect((await verifyTotp(cookie, codeAt(user.uri, clock.at, 4))).body.code).toBe('INVALID_CREDENTIALS');
+    const totp = await verifyTotp(cookie, codeAt(user.uri, clock.at));
+    expect([totp.status, totp.body.code]).toEqual([401, 'USER_NOT_ACTIVE']);
+    const backup = await verifyBackup(cookie, user.backupCodes[0]);
+    expect([backup.status, backup.body.code]).toEqual([401, 'USER_NOT_ACTIVE']);
+    expect(sessionCookieFrom(backup.headers)).toBeUndefined();
+    expect(await sql('select 1 from backup_codes where user_id = ? and used_at is not null', [user.userId])).toEqual(
+      [],
+    );
+    expect((await history(user)).slice(-3)).toEqual([
+      'otp:failure:wrong-code',
+      'otp:failure:inactive',
+      'backup:failure:inactive',
+    ]);
+  });
+
   it('lives 5 minutes', async () => {
     const user = await twoFactorUser();
     const cookie = await challenge(user);
@@ -344,7 +373,7 @@ describe('the sign-in challenge', () => {
     expect((await verifyTotp(await challenge(ada), codeAt(ada.uri, clock.at))).body.data.user.id).toBe(ada.userId);
   });
 
-  it("blocks a user's second step after 10 failures over fresh challenges, until a quarter of an hour passes", async () => {
+  it("blocks a user's second step (429) after 10 failures over fresh challenges, and only that user's", async () => {
     const user = await twoFactorUser();
     const wrong = codeAt(user.uri, clock.at, 7);
     for (let round = 0; round < 2; round++) {
