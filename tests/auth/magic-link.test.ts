@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueVerification } from '../../procedures/auth/verifications.js';
 import { loadConfig } from '../../server/config.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, postJson, sessionCookieFrom, signUp, uniqueEmail } from '../support/identity.js';
@@ -268,6 +269,21 @@ describe('a magic link for a new address', () => {
           .fork()
           .getConnection()
           .execute('select id from verifications where email = ?', [stranger]),
+      ).toEqual([]);
+
+      // A link mailed to a new address while sign-up by link was open creates nothing once it is closed.
+      const early = await issueVerification(closed.services.orm.em.fork(), {
+        userId: null,
+        purpose: 'magic-link',
+        email: stranger,
+        now: new Date(),
+      });
+      const opened = await fetch(`${closed.url}/api/auth/magic-link/verify?token=${early}`, { redirect: 'manual' });
+      expect(opened.status).toBe(303);
+      expect(new URL(opened.headers.get('location')!).searchParams.get('error')).toBe('INVALID_OR_EXPIRED_TOKEN');
+      expect(sessionCookieFrom(opened.headers)).toBeUndefined();
+      expect(
+        await closed.services.orm.em.fork().getConnection().execute('select id from users where email = ?', [stranger]),
       ).toEqual([]);
     } finally {
       await closed.close();
