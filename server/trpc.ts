@@ -63,6 +63,11 @@ export type Meta = OpenApiMeta<{
    */
   stepUp?: boolean;
   /**
+   * Codes the procedure's own logic answers that its tier, input fields and the flags above do not
+   * imply (a wrong one-time code, a dead sign-in challenge); the OpenAPI document lists them.
+   */
+  errors?: ErrorCode[];
+  /**
    * The output is a file: `{ filename, contentType, lines: AsyncIterable<string> }`, which REST
    * streams as the body instead of the envelope.
    */

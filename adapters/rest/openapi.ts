@@ -141,6 +141,7 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   }
   if (fields.includes('password') || fields.includes('currentPassword')) add('INVALID_CREDENTIALS', 'USER_NOT_ACTIVE');
   if (input.body.includes('token')) add('INVALID_OR_EXPIRED_TOKEN');
+  add(...(meta.errors ?? []));
 
   return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => codes.has(code));
 }

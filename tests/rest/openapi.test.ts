@@ -253,6 +253,19 @@ describe('GET /api/openapi.json', () => {
     }
   });
 
+  it('lists the codes the sign-in steps answer themselves: a wrong code, a dead challenge, a deactivated account', () => {
+    const at = (path: string) => resolved.paths[path].post;
+    for (const path of ['/auth/two-factor/verify-totp', '/auth/two-factor/verify-backup-code']) {
+      expect(codesAt(at(path), 401), path).toEqual(
+        expect.arrayContaining(['INVALID_CREDENTIALS', 'INVALID_OR_EXPIRED_TOKEN', 'USER_NOT_ACTIVE']),
+      );
+    }
+    expect(codesAt(at('/auth/two-factor/confirm'), 401)).toContain('INVALID_CREDENTIALS');
+    expect(codesAt(at('/auth/passkey/authenticate/verify'), 401)).toEqual(
+      expect.arrayContaining(['INVALID_CREDENTIALS', 'USER_NOT_ACTIVE']),
+    );
+  });
+
   it('describes OAuth bearer tokens as an oauth2 authorization-code flow with PKCE, beside the API key and the cookie', () => {
     const schemes = doc.components.securitySchemes;
     expect(schemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Api-Key' });

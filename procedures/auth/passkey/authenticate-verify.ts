@@ -36,6 +36,7 @@ export const authenticateVerify = authProcedure
     },
     message: 'Signed in successfully',
     rateLimit: ['passkey'],
+    errors: ['INVALID_CREDENTIALS', 'USER_NOT_ACTIVE'],
   })
   .input(z.strictObject({ response: AuthenticationResponse }))
   .output(SignedIn)

@@ -21,6 +21,7 @@ export const confirmTwoFactor = sessionProcedure
     },
     message: 'Two-factor authentication enabled',
     rateLimit: ['twoFactor'],
+    errors: ['INVALID_CREDENTIALS'],
   })
   .input(z.strictObject({ code: TotpCode }))
   .output(z.object({ enabled: z.literal(true) }))

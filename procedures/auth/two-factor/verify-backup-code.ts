@@ -18,6 +18,7 @@ export const verifyBackupCode = authProcedure
     },
     message: 'Signed in successfully',
     rateLimit: ['twoFactor'],
+    errors: ['INVALID_CREDENTIALS', 'INVALID_OR_EXPIRED_TOKEN', 'USER_NOT_ACTIVE'],
   })
   .input(z.strictObject({ code: BackupCodeInput }))
   .output(SignedIn)

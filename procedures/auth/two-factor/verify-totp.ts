@@ -19,6 +19,7 @@ export const verifyTotp = authProcedure
     },
     message: 'Signed in successfully',
     rateLimit: ['twoFactor'],
+    errors: ['INVALID_CREDENTIALS', 'INVALID_OR_EXPIRED_TOKEN', 'USER_NOT_ACTIVE'],
   })
   .input(z.strictObject({ code: TotpCode }))
   .output(SignedIn)
