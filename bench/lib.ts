@@ -3,7 +3,9 @@
  * database work, and the report. CPU time is read from /proc: Linux only.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createScratchDatabase, type ScratchDatabase } from '../tests/support/databases.js';
+import { budgetEnvName, type BudgetName } from '../server/config.js';
 import { PROBE, READY, type ChildInfo, type Probe } from './child.js';
 
 /** The repository's root folder. */
@@ -75,6 +78,44 @@ export function envInt(name: string, fallback: number): number {
 /** A new, empty database for one benchmark run. */
 export function createBenchDatabase(adminUrl: string): Promise<ScratchDatabase> {
   return createScratchDatabase(adminUrl, 'bench');
+}
+
+/**
+ * The full app in production mode in a child process (bench/server.ts), on a database of the run's own
+ * (on DATABASE_URL's cluster, else the embedded PostgreSQL) and a mail folder of its own, with the
+ * budgets named in `unlimited` (besides the global one) so high that one address is never refused.
+ * What it made is undone by `cleanups`. Prints the runtime, the database and the limiter.
+ */
+export async function startBenchApp(
+  cleanups: Cleanups,
+  name: string,
+  unlimited: BudgetName[],
+): Promise<{ server: Child; mailDir: string }> {
+  const database = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
+  if (database) cleanups.push(database.drop);
+  const mailDir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-mail-`));
+  cleanups.push(async () => rmSync(mailDir, { recursive: true, force: true }));
+  const many = '1000000000';
+  const server = await startChild('bench/server.ts', {
+    NODE_ENV: 'production',
+    MAIL_DIR: mailDir,
+    DATABASE_URL: database?.url,
+    LOG_LEVEL: 'warn',
+    ...Object.fromEntries(
+      (['global', ...unlimited] as BudgetName[]).map((budget) => [`RATE_LIMIT_${budgetEnvName(budget)}_POINTS`, many]),
+    ),
+    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
+  });
+  cleanups.push(server.stop);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 4}`,
+  );
+  console.log(
+    `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`,
+  );
+  console.log(`rate limiter: ${String(server.info.rateLimits)}`);
+  return { server, mailDir };
 }
 
 export interface Child {

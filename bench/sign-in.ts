@@ -22,12 +22,10 @@
  * variables above.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { createBenchDatabase, createCleanups, envInt, runBenchmark, startChild, type Child } from './lib.js';
+import { createCleanups, envInt, runBenchmark, startBenchApp, type Child } from './lib.js';
 
 const settings = {
   users: envInt('SIGN_IN_USERS', 200),
@@ -112,33 +110,7 @@ function invalid(name: string, result: autocannon.Result): string | undefined {
 }
 
 async function main(): Promise<boolean> {
-  const database = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
-  if (database) cleanups.push(database.drop);
-  const mailDir = mkdtempSync(path.join(os.tmpdir(), 'bench-sign-in-mail-'));
-  cleanups.push(async () => rmSync(mailDir, { recursive: true, force: true }));
-  const many = '1000000000';
-  const server = await startChild('bench/server.ts', {
-    NODE_ENV: 'production',
-    MAIL_DIR: mailDir,
-    DATABASE_URL: database?.url,
-    LOG_LEVEL: 'warn',
-    // Every request comes from one address: no budget may refuse them.
-    RATE_LIMIT_GLOBAL_POINTS: many,
-    RATE_LIMIT_SIGN_UP_POINTS: many,
-    RATE_LIMIT_SIGN_IN_POINTS: many,
-    RATE_LIMIT_EMAIL_SEND_POINTS: many,
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
-  });
-  cleanups.push(server.stop);
-
-  console.log(
-    `node ${process.version}, ${os.cpus().length} CPUs, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 4}`,
-  );
-  console.log(
-    `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`,
-  );
-  console.log(`rate limiter: ${String(server.info.rateLimits)}`);
+  const { server } = await startBenchApp(cleanups, 'sign-in', ['signUp', 'signIn', 'emailSend']);
 
   // Other work on the machine takes cores from the hashing: shown, since it changes every figure.
   console.log(`load average before the run: ${os.loadavg()[0]!.toFixed(2)}`);

@@ -23,11 +23,9 @@
  * TIMING_WARMUP.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBenchDatabase, createCleanups, envInt, runBenchmark, startChild } from './lib.js';
+import { createCleanups, envInt, runBenchmark, startBenchApp } from './lib.js';
 
 const settings = { samples: envInt('TIMING_SAMPLES', 40), warmup: envInt('TIMING_WARMUP', 5) };
 /** The pause after each request, for the work it left in the background (a lookup, at least). */
@@ -114,35 +112,14 @@ async function waitForMailFiles(mailDir: string, count: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const database = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
-  if (database) cleanups.push(database.drop);
-  const mailDir = mkdtempSync(path.join(os.tmpdir(), 'bench-timing-mail-'));
-  cleanups.push(async () => rmSync(mailDir, { recursive: true, force: true }));
-  const many = '1000000000';
-  const server = await startChild('bench/server.ts', {
-    NODE_ENV: 'production',
-    MAIL_DIR: mailDir,
-    DATABASE_URL: database?.url,
-    LOG_LEVEL: 'warn',
-    // Every request comes from one address, many to the same account: no budget may refuse them.
-    RATE_LIMIT_GLOBAL_POINTS: many,
-    RATE_LIMIT_SIGN_UP_POINTS: many,
-    RATE_LIMIT_SIGN_IN_POINTS: many,
-    RATE_LIMIT_FAILED_SIGN_IN_POINTS: many,
-    RATE_LIMIT_FAILED_SIGN_IN_EMAIL_POINTS: many,
-    RATE_LIMIT_EMAIL_SEND_POINTS: many,
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    RATE_LIMIT_PREFIX: `bench:${randomBytes(6).toString('hex')}`,
-  });
-  cleanups.push(server.stop);
-
-  console.log(
-    `node ${process.version}, ${os.cpus().length} CPUs; ${settings.samples} samples per address and route, after ${settings.warmup} warm-ups`,
-  );
-  console.log(
-    `database: ${database ? `${database.name} on DATABASE_URL's cluster` : 'embedded PostgreSQL (DATA_DIR)'}`,
-  );
-  console.log(`rate limiter: ${String(server.info.rateLimits)}\n`);
+  const { server, mailDir } = await startBenchApp(cleanups, 'timing', [
+    'signUp',
+    'signIn',
+    'failedSignIn',
+    'failedSignInEmail',
+    'emailSend',
+  ]);
+  console.log(`${settings.samples} samples per address and route, after ${settings.warmup} warm-ups\n`);
 
   // The known address: an account whose address is not verified yet (send-verification-email mails it).
   const known = `timing-${randomBytes(6).toString('hex')}@example.com`;
