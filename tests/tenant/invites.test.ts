@@ -370,6 +370,29 @@ describe('invitations lose their force with their sender’s authority', () => {
     expect(await reasons(boss.organizationId)).toEqual(['sender-demoted']);
   });
 
+  it('whoever resends an invitation becomes its sender, and loses it when demoted', async () => {
+    const boss = await owner();
+    const admin = await signUp(t);
+    const adminMemberId = await addMember(t, boss.organizationId, admin.userId, 'admin');
+    const sent = await invited(boss, uniqueEmail('resent'));
+    const resent = await postJson(
+      t,
+      `/api/user/organizations/${boss.organizationId}/invites/${sent.id}/resend`,
+      {},
+      admin.cookie,
+    );
+    expect(resent.status).toBe(200);
+    expect(resent.body.data.invitedBy).toMatchObject({ id: admin.userId });
+    expect(
+      (
+        await put(`/api/user/organizations/${boss.organizationId}/members/${adminMemberId}/role`, boss.cookie, {
+          role: 'member',
+        })
+      ).status,
+    ).toBe(200);
+    expect(await statusOf(sent.id)).toBe('revoked');
+  });
+
   it('a sender who leaves loses their pending invitations', async () => {
     const { boss, admin, sent } = await withAdminInvites();
     expect((await postJson(t, `/api/user/organizations/${boss.organizationId}/leave`, {}, admin.cookie)).status).toBe(

@@ -6,6 +6,8 @@
  *   start again.
  * - Reissuing an owner invitation is inviting an owner: owners only, as on create; and it spends the
  *   same mail budgets.
+ * - The new link goes out on the resender's authority, so the resender becomes the invitation's
+ *   sender: should they later be removed or demoted, it is revoked with their other invitations.
  */
 import { z } from 'zod';
 import { InviteSchema } from '../../../entities/invite.js';
@@ -45,7 +47,7 @@ export const resendInvite = tenantProcedure
       const changed = await em.nativeUpdate(
         InviteSchema,
         { id: invite.id, organizationId, status: 'pending' },
-        { tokenHash, expiresAt },
+        { tokenHash, expiresAt, invitedByUserId: ctx.principal.userId },
       );
       if (changed === 0) throw notPending();
       audit(
@@ -59,11 +61,9 @@ export const resendInvite = tenantProcedure
         },
         now,
       );
-      return invite.invitedByUserId
-        ? em.findOne(UserSchema, { id: invite.invitedByUserId }, { fields: ['id', 'fullName'] })
-        : null;
+      return em.findOne(UserSchema, { id: ctx.principal.userId }, { fields: ['id', 'fullName'] });
     });
-    const resent = { ...invite, tokenHash, expiresAt };
+    const resent = { ...invite, tokenHash, expiresAt, invitedByUserId: ctx.principal.userId };
     sendInvite(ctx, resent, token, ctx.organization.name, inviter?.fullName ?? null);
     return toInviteOutput(resent, inviter ? { id: inviter.id, fullName: inviter.fullName } : null, now);
   });
