@@ -1,12 +1,30 @@
 import net from 'node:net';
 
-/** A TCP port nobody listens on right now. */
+/** Below Linux's ephemeral range (32768-60999), where the kernel picks ports for `listen(0)` and outgoing connections. */
+const PICK_FROM = 20_000;
+const PICK_TO = 32_000;
+
+/** Whether the port can be listened on, on every interface, right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A TCP port nobody listens on right now, for a child process to take a moment later. It is drawn
+ * below the kernel's ephemeral range: a port the kernel handed out (to `listen(0)` or as the source
+ * port of one of the suite's many connections) could be taken again between the pick and the child's
+ * bind, and once made a service's start fail with EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let tries = 0; tries < 100; tries++) {
+    const port = PICK_FROM + Math.floor(Math.random() * (PICK_TO - PICK_FROM));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between ${PICK_FROM} and ${PICK_TO} after 100 tries`);
 }
 
 export interface TcpProxy {
