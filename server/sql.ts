@@ -37,3 +37,13 @@ export async function preparedRows<T>(em: EntityManager, name: string, text: str
     await client.releaseConnection(connection);
   }
 }
+
+/** SQL: whether the user in `userColumn` has two-factor on (a confirmed TOTP authenticator). */
+export function twoFactorEnabledSql(userColumn: string): string {
+  return `exists (select 1 from two_factors f where f.user_id = ${userColumn} and f.confirmed_at is not null)`;
+}
+
+/** SQL: whether that user has a second factor an organization's MFA policy accepts: two-factor on, or a passkey. */
+export function hasSecondFactorSql(userColumn: string): string {
+  return `(${twoFactorEnabledSql(userColumn)} or exists (select 1 from passkeys p where p.user_id = ${userColumn}))`;
+}

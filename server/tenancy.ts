@@ -19,7 +19,14 @@ import type { Principal } from './auth/credentials.js';
 import { ApiError } from './errors.js';
 import { newId } from './ids.js';
 import type { Permission, Role } from './scopes.js';
-import { preparedRows } from './sql.js';
+import { hasSecondFactorSql, preparedRows } from './sql.js';
+
+/** One read for the membership, the organization and its MFA policy as it applies to the member. */
+const MEMBERSHIP_SQL = `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug,
+              o.mfa_required, o.mfa_grace_period_days, o.mfa_required_since,
+              ${hasSecondFactorSql('m.user_id')} as has_second_factor
+         from members m join organizations o on o.id = m.organization_id
+        where m.organization_id = $1 and m.user_id = $2`;
 
 export interface Membership {
   id: string;
@@ -108,17 +115,10 @@ export async function loadMembership(
   userId: string,
 ): Promise<LoadedMembership | undefined> {
   const cached = await cache.getOrLoad(membershipCacheKey(organizationId, userId), async () => {
-    const [row] = await preparedRows<MembershipRow>(
-      em,
-      'membership_mfa_by_organization_user',
-      `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug,
-              o.mfa_required, o.mfa_grace_period_days, o.mfa_required_since,
-              (exists (select 1 from two_factors f where f.user_id = m.user_id and f.confirmed_at is not null)
-                or exists (select 1 from passkeys p where p.user_id = m.user_id)) as has_second_factor
-         from members m join organizations o on o.id = m.organization_id
-        where m.organization_id = $1 and m.user_id = $2`,
-      [organizationId, userId],
-    );
+    const [row] = await preparedRows<MembershipRow>(em, 'membership_mfa_by_organization_user', MEMBERSHIP_SQL, [
+      organizationId,
+      userId,
+    ]);
     if (!row) return undefined;
     const joinedAt = new Date(row.joined_at);
     const deadline = mfaDeadline(

@@ -76,6 +76,10 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
 
   const csrfValid = (req: Request, uid: string) => csrf.sentWith(req.body, uid);
 
+  /** Tells the provider who signed in; it redirects on to consent or to the client. */
+  const finishLogin = (req: Request, res: Response, accountId: string) =>
+    provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+
   routes.get('/:uid', async (req, res) => {
     try {
       const interaction = await provider.interactionDetails(req, res);
@@ -87,12 +91,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
           const ctx = createContext(services, 'rest', req, res);
           const auth = await ctx.authenticate();
           if (auth.principal?.kind === 'session') {
-            return void (await provider.interactionFinished(
-              req,
-              res,
-              { login: { accountId: auth.principal.userId } },
-              { mergeWithLastSubmission: false },
-            ));
+            return void (await finishLogin(req, res, auth.principal.userId));
           }
         }
         const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
@@ -175,12 +174,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
             interaction.params.redirect_uri,
           );
         }
-        await provider.interactionFinished(
-          req,
-          res,
-          { login: { accountId: user.id } },
-          { mergeWithLastSubmission: false },
-        );
+        await finishLogin(req, res, user.id);
       } catch (error) {
         const apiError = toApiError(error);
         const message = apiError.apiCode === 'INVALID_CREDENTIALS' ? 'Invalid email or password.' : apiError.message;
@@ -236,12 +230,7 @@ export function interactionRoutes(services: Services, provider: Provider, csrfKe
           );
         }
         const { user } = await verifySecondFactor(ctx, useBackup ? 'backup' : 'otp', parsed.data);
-        await provider.interactionFinished(
-          req,
-          res,
-          { login: { accountId: user.id } },
-          { mergeWithLastSubmission: false },
-        );
+        await finishLogin(req, res, user.id);
       } catch (error) {
         const apiError = toApiError(error);
         if (apiError.apiCode === 'INVALID_OR_EXPIRED_TOKEN') {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { PageInput, pageOf, pageOfRows, toPage } from '../../../server/pagination.js';
+import { hasSecondFactorSql, twoFactorEnabledSql } from '../../../server/sql.js';
 import { ROLES, type Role } from '../../../server/scopes.js';
 import { mfaDeadline } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
@@ -53,7 +54,7 @@ export const listMfaCompliance = tenantProcedure
   )
   .output(pageOf(ComplianceOutput))
   .query(async ({ ctx, input }) => {
-    const twoFactor = `exists (select 1 from two_factors f where f.user_id = m.user_id and f.confirmed_at is not null)`;
+    const twoFactor = twoFactorEnabledSql('m.user_id');
     const passkeys = `(select count(*) from passkeys p where p.user_id = m.user_id)::int`;
     const where = ['m.organization_id = ?'];
     const params: unknown[] = [ctx.organization.id];
@@ -62,7 +63,7 @@ export const listMfaCompliance = tenantProcedure
       where.push(`(u.full_name ilike ? escape '\\' or u.email ilike ? escape '\\')`);
       params.push(pattern, pattern);
     }
-    if (input.compliant) where.push(`${input.compliant === 'true' ? '' : 'not '}(${twoFactor} or ${passkeys} > 0)`);
+    if (input.compliant) where.push(`${input.compliant === 'true' ? '' : 'not '}${hasSecondFactorSql('m.user_id')}`);
     const [organization, { rows, total }] = await Promise.all([
       ctx.em
         .fork()

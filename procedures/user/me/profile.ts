@@ -5,8 +5,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ApiError } from '../../../server/errors.js';
-import { isoTimestamp, preparedRows } from '../../../server/sql.js';
+import { isoTimestamp, preparedRows, twoFactorEnabledSql } from '../../../server/sql.js';
 import { IsoDate } from '../../auth/schemas.js';
+
+/** The profile and its counts in one statement, built once. */
+const PROFILE_SQL = `select u.id, ${isoTimestamp('u.created_at')} as created_at, ${isoTimestamp('u.updated_at')} as updated_at,
+            u.email, ${isoTimestamp('u.verified_at')} as verified_at, u.is_active,
+            ${isoTimestamp('u.last_login_at')} as last_login_at, u.full_name, u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count,
+            ${twoFactorEnabledSql('u.id')} as two_factor_enabled
+       from users u where u.id = $1`;
 
 export const Profile = z.object({
   id: z.string(),
@@ -41,16 +48,7 @@ interface ProfileRow {
 }
 
 export async function loadProfile(em: EntityManager, userId: string, pinnedOrganizationId?: string): Promise<Profile> {
-  const [row] = await preparedRows<ProfileRow>(
-    em,
-    'user_profile',
-    `select u.id, ${isoTimestamp('u.created_at')} as created_at, ${isoTimestamp('u.updated_at')} as updated_at,
-            u.email, ${isoTimestamp('u.verified_at')} as verified_at, u.is_active,
-            ${isoTimestamp('u.last_login_at')} as last_login_at, u.full_name, u.email_preferences, u.role, (select count(*) from members m where m.user_id = u.id and ($2::varchar is null or m.organization_id = $2))::int as organization_count,
-            exists (select 1 from two_factors f where f.user_id = u.id and f.confirmed_at is not null) as two_factor_enabled
-       from users u where u.id = $1`,
-    [userId, pinnedOrganizationId ?? null],
-  );
+  const [row] = await preparedRows<ProfileRow>(em, 'user_profile', PROFILE_SQL, [userId, pinnedOrganizationId ?? null]);
   if (!row) throw new ApiError('NOT_FOUND', 'This account no longer exists');
   return {
     id: row.id,
