@@ -23,6 +23,8 @@ export interface ApiKey {
   revokedAt: Date | null;
   previousKeyHash: string | null;
   previousKeyExpiresAt: Date | null;
+  /** Minted by a session that signed in through this organization's SSO (its SSO-required policy reads it). */
+  ssoOrganizationId: string | null;
 }
 
 export const ApiKeySchema = new EntitySchema<ApiKey>({
@@ -57,5 +59,6 @@ export const ApiKeySchema = new EntitySchema<ApiKey>({
       unique: 'api_keys_previous_key_hash_unique',
     },
     previousKeyExpiresAt: optionalTimestamp,
+    ssoOrganizationId: { type: 'string', columnType: 'char(26)', nullable: true },
   },
 });

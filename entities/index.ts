@@ -1,5 +1,6 @@
 /** Every entity the ORM knows, one file per aggregate. */
 import { ApiKeySchema } from './api-key.js';
+import { FederatedStateSchema } from './federated-state.js';
 import { AuditLogSchema } from './audit-log.js';
 import { IdempotencySchema } from './idempotency.js';
 import { InviteSchema } from './invite.js';
@@ -9,6 +10,7 @@ import { OAuthClientSchema, OidcArtifactSchema, RevokedAccessTokenSchema, Signin
 import { ProjectSchema } from './project.js';
 import { MemberSchema, OrganizationSchema } from './organization.js';
 import { SessionSchema } from './session.js';
+import { SamlAssertionSchema, SsoConnectionSchema, SsoDomainSchema } from './sso.js';
 import { BackupCodeSchema, SignInChallengeSchema, TwoFactorSchema } from './two-factor.js';
 import { AccountSchema, UserSchema } from './user.js';
 import { VerificationSchema } from './verification.js';
@@ -35,4 +37,8 @@ export const entities = [
   SignInChallengeSchema,
   PasskeySchema,
   WebAuthnChallengeSchema,
+  SsoConnectionSchema,
+  SsoDomainSchema,
+  SamlAssertionSchema,
+  FederatedStateSchema,
 ];

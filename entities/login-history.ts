@@ -8,12 +8,17 @@ import type { AuthMethod } from './session.js';
  */
 export interface LoginEvent {
   id: string;
-  userId: string;
+  /** Null for a failed federated sign-in that named no known account. */
+  userId: string | null;
   ip: string;
   userAgent: string;
   method: AuthMethod;
   outcome: 'success' | 'failure' | 'blocked' | 'challenged';
   reason: string | null;
+  /** A federated sign-in's provider: a social provider's id, or `sso:<connection id>`. */
+  provider: string | null;
+  /** The address a federated provider asserted, when the attempt got that far. */
+  email: string | null;
   createdAt: Date;
 }
 
@@ -23,12 +28,14 @@ export const LoginEventSchema = new EntitySchema<LoginEvent>({
   indexes: [{ name: 'login_history_user_created_idx', properties: ['userId', 'createdAt'] }],
   properties: {
     id: idColumn,
-    userId: { ...ownedBy('User'), fieldName: 'user_id', index: false },
+    userId: { ...ownedBy('User'), fieldName: 'user_id', index: false, nullable: true },
     ip: { type: 'string', length: 64 },
     userAgent: { type: 'string', length: 512 },
     method: { type: 'string', length: 32 },
     outcome: { type: 'string', length: 16 },
     reason: { type: 'string', length: 64, nullable: true },
+    provider: { type: 'string', length: 64, nullable: true },
+    email: { type: 'string', length: 320, nullable: true },
     createdAt: timestamp,
   },
 });

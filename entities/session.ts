@@ -25,6 +25,8 @@ export interface Session {
   revokedAt: Date | null;
   authMethods: AuthMethod[];
   strongAuthAt: Date;
+  /** The organization whose SSO connection signed this session in (its SSO-required policy reads it). */
+  ssoOrganizationId: string | null;
 }
 
 export const SessionSchema = new EntitySchema<Session>({
@@ -42,5 +44,6 @@ export const SessionSchema = new EntitySchema<Session>({
     revokedAt: optionalTimestamp,
     authMethods: { type: 'string[]', columnType: 'text[]' },
     strongAuthAt: timestamp,
+    ssoOrganizationId: { type: 'string', columnType: 'char(26)', nullable: true },
   },
 });

@@ -37,12 +37,18 @@ export const UserSchema = new EntitySchema<User>({
   },
 });
 
-/** A way to sign in; `credential` holds the argon2id hash of the password. */
+/**
+ * A way to sign in. `credential` holds the argon2id hash of the password; any other provider is a
+ * linked account (a social provider's id, or `sso:<connection id>`) with the provider's subject in
+ * `accountId` and the address it vouched for in `email`.
+ */
 export interface Account {
   id: string;
   userId: string;
-  providerId: 'credential';
-  passwordHash: string;
+  providerId: string;
+  accountId: string | null;
+  email: string | null;
+  passwordHash: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -54,8 +60,10 @@ export const AccountSchema = new EntitySchema<Account>({
   properties: {
     id: idColumn,
     userId: { ...ownedBy('User'), fieldName: 'user_id' },
-    providerId: { type: 'string', length: 32 },
-    passwordHash: { type: 'text' },
+    providerId: { type: 'string', length: 64 },
+    accountId: { type: 'string', length: 255, nullable: true },
+    email: { type: 'string', length: 320, nullable: true },
+    passwordHash: { type: 'text', nullable: true },
     createdAt: timestamp,
     updatedAt: timestamp,
   },

@@ -6,6 +6,7 @@
  * - Rate-limit budgets come from one table (API.md section 8); each is overridable as
  *   RATE_LIMIT_<NAME>_POINTS / _DURATION (seconds), e.g. RATE_LIMIT_SIGN_IN_POINTS.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
@@ -135,13 +136,88 @@ export const baseSchema = z.object({
   CREDENTIAL_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(60),
   OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('false'),
   MAGIC_LINK_SIGN_UP: z.enum(['true', 'false']).default('true'),
+  GOOGLE_CLIENT_ID: z.string().trim().optional(),
+  GOOGLE_CLIENT_SECRET: z.string().trim().optional(),
+  GOOGLE_ISSUER: optionalUrl(['https', 'http']),
+  GITHUB_CLIENT_ID: z.string().trim().optional(),
+  GITHUB_CLIENT_SECRET: z.string().trim().optional(),
+  GITHUB_URL: optionalUrl(['https', 'http']),
+  GITHUB_API_URL: optionalUrl(['https', 'http']),
+  OIDC_PROVIDER_ID: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 characters of [a-z0-9-], starting with a letter')
+    .refine((v) => v !== 'google' && v !== 'github', 'must not be google or github')
+    .default('oidc'),
+  OIDC_ISSUER: optionalUrl(['https', 'http']),
+  OIDC_CLIENT_ID: z.string().trim().optional(),
+  OIDC_CLIENT_SECRET: z.string().trim().optional(),
+  SSO_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
+  DNS_SERVERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const server of list) {
+        if (!isIP(server) && !/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d{1,5}$/i.test(server)) {
+          ctx.addIssue({ code: 'custom', message: `"${server}" is not an address, address:port or [v6]:port` });
+        }
+      }
+      return list;
+    }),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
 });
 
 export type Config = ReturnType<typeof finish>;
 
-function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, Budget>) {
+/** A social provider the operator configured: an OpenID Connect issuer, or GitHub's OAuth 2.0. */
+export type SocialProviderConfig =
+  | { id: string; kind: 'oidc'; issuer: string; clientId: string; clientSecret: string }
+  | { id: 'github'; kind: 'github'; webUrl: string; apiUrl: string; clientId: string; clientSecret: string };
+
+/** The social providers with a client id and secret, by the id in /auth/social/{provider}. */
+function socialProviders(base: z.output<typeof baseSchema>, problems: string[]): Map<string, SocialProviderConfig> {
+  const providers = new Map<string, SocialProviderConfig>();
+  const pair = (prefix: string, id?: string, secret?: string): { clientId: string; clientSecret: string } | null => {
+    if (!id && !secret) return null;
+    if (!id || !secret) {
+      problems.push(`${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET: set both or neither`);
+      return null;
+    }
+    return { clientId: id, clientSecret: secret };
+  };
+  const google = pair('GOOGLE', base.GOOGLE_CLIENT_ID, base.GOOGLE_CLIENT_SECRET);
+  if (google) {
+    const issuer = base.GOOGLE_ISSUER ?? 'https://accounts.google.com';
+    providers.set('google', { id: 'google', kind: 'oidc', issuer, ...google });
+  }
+  const github = pair('GITHUB', base.GITHUB_CLIENT_ID, base.GITHUB_CLIENT_SECRET);
+  if (github) {
+    const webUrl = (base.GITHUB_URL ?? 'https://github.com').replace(/\/$/, '');
+    const apiUrl = (base.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/$/, '');
+    providers.set('github', { id: 'github', kind: 'github', webUrl, apiUrl, ...github });
+  }
+  const oidc = pair('OIDC', base.OIDC_CLIENT_ID, base.OIDC_CLIENT_SECRET);
+  if (oidc && !base.OIDC_ISSUER) problems.push('OIDC_ISSUER: is required with OIDC_CLIENT_ID');
+  if (oidc && base.OIDC_ISSUER) {
+    providers.set(base.OIDC_PROVIDER_ID, {
+      id: base.OIDC_PROVIDER_ID,
+      kind: 'oidc',
+      issuer: base.OIDC_ISSUER,
+      ...oidc,
+    });
+  }
+  return providers;
+}
+
+function finish(
+  base: z.output<typeof baseSchema>,
+  budgets: Record<BudgetName, Budget>,
+  social: Map<string, SocialProviderConfig>,
+) {
   const baseUrl = base.BASE_URL ?? `http://localhost:${base.PORT}`;
   return {
     nodeEnv: base.NODE_ENV,
@@ -167,6 +243,12 @@ function finish(base: z.output<typeof baseSchema>, budgets: Record<BudgetName, B
     oauthDynamicRegistration: base.OAUTH_DYNAMIC_REGISTRATION === 'true',
     /** Whether a magic link to an address without an account creates one when it is used. */
     magicLinkSignUp: base.MAGIC_LINK_SIGN_UP === 'true',
+    /** Social sign-in providers by id (google, github, OIDC_PROVIDER_ID); absent ones answer NOT_FOUND. */
+    socialProviders: social,
+    /** Whether organizations' SSO connections may name http:// (not https) identity providers: tests and local IdPs. */
+    ssoAllowHttp: base.SSO_ALLOW_HTTP === 'true',
+    /** Resolvers for domain verification (address or address:port); empty: the system's. */
+    dnsServers: base.DNS_SERVERS,
     healthCacheMs: base.HEALTH_CACHE_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     budgets,
@@ -208,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.success && parsed.data.NODE_ENV === 'production' && !parsed.data.ENCRYPTION_KEY) {
     problems.push('ENCRYPTION_KEY: is required in production (it encrypts the OAuth signing keys)');
   }
+  const social = parsed.success ? socialProviders(parsed.data, problems) : new Map<string, SocialProviderConfig>();
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return finish(parsed.data, budgets);
+  return finish(parsed.data, budgets, social);
 }

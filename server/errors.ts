@@ -37,6 +37,19 @@ export const ERROR_CODES = {
   CSRF_REJECTED: { status: 403, trpc: 'FORBIDDEN' },
   // A security action needs the current password, or a strong sign-in within the last 10 minutes.
   REAUTHENTICATION_REQUIRED: { status: 403, trpc: 'FORBIDDEN' },
+  // The organization requires members of its verified domains to sign in through its SSO connection.
+  SSO_REQUIRED: { status: 403, trpc: 'FORBIDDEN' },
+  // Federated sign-in (social, enterprise SSO); `meta.reason` names the check that failed.
+  // The flow's state is unknown, expired, already used, or was started in another browser.
+  INVALID_FEDERATION_STATE: { status: 400, trpc: 'BAD_REQUEST' },
+  // The provider's answer failed verification: issuer, audience, signature, expiry, replay, an
+  // unasked SAML response, or the provider refused the sign-in.
+  FEDERATION_FAILED: { status: 401, trpc: 'UNAUTHORIZED' },
+  // The address the provider asserted is not on a domain the connection serves and the organization verified.
+  DOMAIN_NOT_VERIFIED: { status: 403, trpc: 'FORBIDDEN' },
+  // An account with the provider's address exists but may not be linked to it (the provider does
+  // not vouch for the address, or the account never verified it): never merged silently.
+  ACCOUNT_NOT_LINKED: { status: 409, trpc: 'CONFLICT' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   CONFLICT: { status: 409, trpc: 'CONFLICT' },

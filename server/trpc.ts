@@ -77,6 +77,11 @@ export type Meta = OpenApiMeta<{
    * Location and no body (a link opened from mail); tRPC and direct callers get the object.
    */
   redirect?: boolean;
+  /**
+   * The REST body may also be `application/x-www-form-urlencoded` (a SAML response arrives by the
+   * POST binding as a form an identity provider's page submits); fields are strings.
+   */
+  form?: boolean;
   /** The output holds a secret shown once (a new API key): an idempotent retry must not show it again. */
   secret?: boolean;
 }>;

@@ -55,6 +55,8 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   settings: 'Settings of an organization',
   audit: 'The audit log of an organization: listing and exporting it',
   security: 'Security policy of an organization: requiring MFA of members, and who complies',
+  social: 'Sign-in with Google, GitHub or another OpenID Connect provider, and the accounts linked to yours',
+  sso: 'Enterprise single sign-on: finding an address’s connection, OpenID Connect and SAML 2.0 sign-in, and an organization’s connections and domains',
 };
 
 const SCOPE_DESCRIPTIONS: Record<Scope | (typeof OIDC_SCOPES)[number], string> = {

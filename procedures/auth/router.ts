@@ -1,4 +1,5 @@
 import { router } from '../../server/trpc.js';
+import { accountsRouter } from './accounts/router.js';
 import { apiKeyRouter } from './api-key/router.js';
 import { changeEmail } from './change-email.js';
 import { changePassword } from './change-password.js';
@@ -15,6 +16,8 @@ import { sendVerificationEmail } from './send-verification-email.js';
 import { signInEmail } from './sign-in-email.js';
 import { signOut } from './sign-out.js';
 import { signUpEmail } from './sign-up-email.js';
+import { socialRouter } from './social/router.js';
+import { ssoRouter } from './sso/router.js';
 import { twoFactorRouter } from './two-factor/router.js';
 import { verifyEmail } from './verify-email.js';
 
@@ -37,4 +40,7 @@ export const authRouter = router({
   twoFactor: twoFactorRouter,
   passkey: passkeyRouter,
   magicLink: magicLinkRouter,
+  social: socialRouter,
+  sso: ssoRouter,
+  accounts: accountsRouter,
 });

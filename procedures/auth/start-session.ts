@@ -11,7 +11,16 @@ import { createSession, sessionCookie, type NewSession } from '../../server/auth
 export function recordLogin(
   em: EntityManager,
   ctx: Pick<Context, 'ip' | 'userAgent'>,
-  event: { userId: string; method: AuthMethod; outcome: LoginEvent['outcome']; reason?: string; now: Date },
+  event: {
+    userId: string | null;
+    method: AuthMethod;
+    outcome: LoginEvent['outcome'];
+    reason?: string;
+    /** Federated sign-ins: the provider and the address it asserted. */
+    provider?: string;
+    email?: string | null;
+    now: Date;
+  },
 ): void {
   em.persist(
     em.create(LoginEventSchema, {
@@ -22,6 +31,8 @@ export function recordLogin(
       method: event.method,
       outcome: event.outcome,
       reason: event.reason ?? null,
+      provider: event.provider ?? null,
+      email: event.email?.slice(0, 320) ?? null,
       createdAt: event.now,
     }),
   );
@@ -29,7 +40,8 @@ export function recordLogin(
 
 /**
  * Inside the caller's transaction: creates the session with the factors the sign-in proved (the last
- * one is the attempt recorded in the history) and sets the cookie.
+ * one is the attempt recorded in the history) and sets the cookie. A federated sign-in names its
+ * provider, and an SSO one the organization whose connection signed the user in.
  */
 export async function startSession(
   em: EntityManager,
@@ -37,9 +49,18 @@ export async function startSession(
   userId: string,
   now: Date,
   methods: AuthMethod[],
+  federated?: { provider: string; ssoOrganizationId?: string },
 ): Promise<NewSession> {
-  const session = createSession(em, { userId, ip: ctx.ip, userAgent: ctx.userAgent, now, methods });
-  recordLogin(em, ctx, { userId, method: methods.at(-1) ?? 'pwd', outcome: 'success', now });
+  const session = createSession(em, {
+    userId,
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+    now,
+    methods,
+    ssoOrganizationId: federated?.ssoOrganizationId ?? null,
+  });
+  const method = methods.at(-1) ?? 'pwd';
+  recordLogin(em, ctx, { userId, method, outcome: 'success', provider: federated?.provider, now });
   await em.nativeUpdate(UserSchema, { id: userId }, { lastLoginAt: now });
   await em.flush();
   ctx.setCookie(sessionCookie(ctx.services.config, session.token, session.expiresAt, now));

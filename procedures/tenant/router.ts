@@ -14,6 +14,7 @@ import { getOrganization } from './organization/get-organization.js';
 import { myMembership } from './organization/my-membership.js';
 import { updateOrganization } from './organization/update-organization.js';
 import { projectsRouter } from './projects/router.js';
+import { ssoSettingsRouter } from './sso/router.js';
 import { getSettings } from './settings/get-settings.js';
 import { updateSettings } from './settings/update-settings.js';
 
@@ -25,4 +26,5 @@ export const tenantRouter = router({
   settings: router({ get: getSettings, update: updateSettings }),
   auditLogs: router({ list: listAuditLogs, export: exportAuditLogs }),
   mfa: mfaRouter,
+  sso: ssoSettingsRouter,
 });

@@ -65,7 +65,14 @@ export interface NewSession {
 /** Creates a session row; the caller persists it (inside its own transaction when it has one). */
 export function createSession(
   em: EntityManager,
-  input: { userId: string; ip: string; userAgent: string; now: Date; methods: AuthMethod[] },
+  input: {
+    userId: string;
+    ip: string;
+    userAgent: string;
+    now: Date;
+    methods: AuthMethod[];
+    ssoOrganizationId?: string | null;
+  },
 ): NewSession {
   const token = randomToken();
   const expiresAt = new Date(input.now.getTime() + SESSION_ABSOLUTE_MS);
@@ -81,6 +88,7 @@ export function createSession(
     revokedAt: null,
     authMethods: input.methods,
     strongAuthAt: input.now,
+    ssoOrganizationId: input.ssoOrganizationId ?? null,
   });
   em.persist(session);
   return { id: session.id, token, expiresAt };

@@ -5,7 +5,7 @@ import { spendMailBudget } from '../../shared/mail-budget.js';
 import { magicLinkMail } from '../emails.js';
 import { Email } from '../schemas.js';
 import { issueVerification } from '../verifications.js';
-import { trustedCallback } from './callback-url.js';
+import { trustedCallback } from '../callback-url.js';
 
 export const CallbackURL = z.string().max(2048, 'Must be at most 2048 characters').optional();
 

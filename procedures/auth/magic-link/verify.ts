@@ -9,7 +9,7 @@ import { authProcedure } from '../../../server/trpc.js';
 import { createAccount } from '../new-account.js';
 import { finishFirstFactor } from '../two-factor/challenge.js';
 import { consumeVerification, invalidToken } from '../verifications.js';
-import { redirectLocation } from './callback-url.js';
+import { redirectLocation } from '../callback-url.js';
 import { CallbackURL } from './send.js';
 
 /** Link errors a browser is sent on with (`?error=CODE`), rather than shown an envelope. */

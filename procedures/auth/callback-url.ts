@@ -1,5 +1,5 @@
 /**
- * Where a magic link may send the browser (no open redirect).
+ * Where a link from mail or a federated sign-in may send the browser (no open redirect).
  *
  * - A callbackURL is parsed as the WHATWG URL parser (the browser's) reads it, relative to APP_URL, and
  *   kept only when its origin is APP_URL's or one of TRUSTED_ORIGINS, its scheme http or https, and it
@@ -8,7 +8,7 @@
  * - The Location written is the URL as the parser serialized it, never the string as received, so no
  *   header can be smuggled in and the browser goes where the check looked.
  */
-import type { Config } from '../../../server/config.js';
+import type { Config } from '../../server/config.js';
 
 /** The callbackURL as a URL when it is on a trusted origin; else undefined. */
 export function trustedCallback(
@@ -29,8 +29,8 @@ export function trustedCallback(
 }
 
 /**
- * Where the browser goes after the link: the trusted callbackURL, else APP_URL, with `params` added to
- * its query (`twoFactorRequired=true`, `error=INVALID_OR_EXPIRED_TOKEN`).
+ * Where the browser goes after the link or the sign-in: the trusted callbackURL, else APP_URL, with
+ * `params` added to its query (`twoFactorRequired=true`, `error=INVALID_OR_EXPIRED_TOKEN`).
  */
 export function redirectLocation(
   config: Pick<Config, 'appUrl' | 'trustedOrigins'>,
