@@ -1,21 +1,33 @@
 import { z } from 'zod';
+import { SsoDomainSchema } from '../../entities/sso.js';
 import type { Context } from '../../server/context.js';
 import { authProcedure } from '../../server/trpc.js';
 import { Email } from './schemas.js';
 
-/** How an address signs in when an organization's SSO domain rule claims it (issue 14). */
+/** How an address signs in when an organization's SSO domain rule claims it. */
 export interface SsoDomainRule {
   providerId: string;
   redirectUrl: string;
 }
 
 /**
- * The one place where SSO domain rules plug in: the rule of a verified domain that an organization
- * claimed for its SSO connection. Domains are public knowledge, so answering by domain reveals no
- * account. No rules exist yet: null for every address.
+ * The one place where SSO domain rules are read: the connection serving an address's domain, when an
+ * organization verified the domain for it. Domains are public knowledge (a DNS record), so answering
+ * by domain reveals no account.
  */
-export async function ssoDomainRule(_ctx: Context, _domain: string): Promise<SsoDomainRule | null> {
-  return null;
+export async function ssoDomainRule(
+  ctx: Pick<Context, 'em' | 'services'>,
+  domain: string,
+): Promise<SsoDomainRule | null> {
+  const found = await ctx.em.findOne(
+    SsoDomainSchema,
+    { domain: domain.toLowerCase(), verifiedAt: { $ne: null }, connectionId: { $ne: null } },
+    { fields: ['connectionId'] },
+  );
+  if (!found?.connectionId) return null;
+  const redirectUrl = new URL('/api/auth/sso/sign-in', ctx.services.config.baseUrl);
+  redirectUrl.searchParams.set('providerId', found.connectionId);
+  return { providerId: found.connectionId, redirectUrl: redirectUrl.href };
 }
 
 const Identified = z.object({
