@@ -44,7 +44,7 @@ const Identified = z.object({
 /**
  * POST /api/auth/identify: how to sign in with an address, for a sign-in page's first step.
  *
- * - The answer depends on the address's domain only (an SSO rule, once there are any), never on
+ * - The answer depends on the address's domain only (a verified SSO domain), never on
  *   whether an account exists: no account is read, so a known and an unknown address get the same
  *   fields, values and time. What an account has (a password, passkeys, two-factor) is shown by the
  *   next step, to whoever proves the first factor.

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { postJson, signUp, uniqueEmail } from '../support/identity.js';
+import { newId } from '../../server/ids.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -99,5 +100,64 @@ describe('POST /auth/identify', () => {
     const operation = doc.paths['/auth/identify'].post;
     expect(operation.security).toEqual([]);
     expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '400', '429']));
+  });
+});
+
+describe('an address on a domain an organization verified for SSO', () => {
+  // Rows as the organization's /settings/sso and its DNS check leave them (tests/tenant covers those routes).
+  async function ssoDomain(domain: string, verified: boolean): Promise<string> {
+    const owner = await signUp(t, { ip: '198.51.100.20' });
+    const db = t.services.orm.em.fork().getConnection();
+    const [org] = await db.execute<{ organization_id: string }[]>(
+      'select organization_id from members where user_id = ?',
+      [owner.userId],
+    );
+    const connectionId = newId();
+    await db.execute(
+      `insert into sso_connections (id, organization_id, name, type, default_role, oidc_issuer, oidc_client_id, created_at, updated_at)
+       values (?, ?, 'Corp', 'oidc', 'member', 'https://idp.example.com', 'client', now(), now())`,
+      [connectionId, org!.organization_id],
+    );
+    await db.execute(
+      `insert into sso_domains (id, organization_id, connection_id, domain, verification_token, verified_at, created_at)
+       values (?, ?, ?, ?, 'token', ?, now())`,
+      [newId(), org!.organization_id, connectionId, domain, verified ? new Date() : null],
+    );
+    return connectionId;
+  }
+
+  it('is told to sign in through that connection, by identify and by discovery alike', async () => {
+    const connectionId = await ssoDomain('corp-identify.example', true);
+    const signInUrl = `${t.services.config.baseUrl}/api/auth/sso/sign-in?providerId=${connectionId}`;
+    const identified = await identify('Someone@Corp-Identify.example', '198.51.100.21');
+    expect(identified.status).toBe(200);
+    expect(identified.body.data).toEqual({
+      method: 'sso',
+      ssoProvider: connectionId,
+      ssoRedirectUrl: signInUrl,
+      hasPasskey: true,
+      allowMagicLink: true,
+    });
+    const discovered = await t.request(
+      `/api/auth/sso/discover?email=${encodeURIComponent('nobody@corp-identify.example')}`,
+      { headers: from('198.51.100.22') },
+    );
+    expect(discovered.status).toBe(200);
+    expect(discovered.body.data).toEqual({ found: true, providerId: connectionId, redirectUrl: signInUrl });
+  });
+
+  it('is not, while the domain is unverified', async () => {
+    await ssoDomain('corp-unverified.example', false);
+    expect((await identify('a@corp-unverified.example', '198.51.100.23')).body.data.method).toBe('password');
+    const discovered = await t.request('/api/auth/sso/discover?email=a%40corp-unverified.example', {
+      headers: from('198.51.100.24'),
+    });
+    expect(discovered.body.data).toEqual({ found: false, providerId: null, redirectUrl: null });
+  });
+
+  it('discovery refuses a malformed address with 400 VALIDATION_ERROR', async () => {
+    const res = await t.request('/api/auth/sso/discover?email=nope', { headers: from('198.51.100.25') });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_ERROR');
   });
 });
