@@ -119,6 +119,8 @@ export async function completeFederatedSignIn(
   try {
     const { twoFactorRequired } = await ctx.em.transactional(async (em) => {
       const userId = await accountFor(em, ctx, attempt, identity, now);
+      // The user and the link exist before the membership and the session that refer to them.
+      await em.flush();
       if (identity.connection) {
         await joinJustInTime(em, ctx, userId, identity.connection, now);
         await startSession(em, ctx, userId, now, ['sso'], {
@@ -222,7 +224,6 @@ async function joinJustInTime(
   connection: NonNullable<FederatedIdentity['connection']>,
   now: Date,
 ): Promise<void> {
-  await em.flush();
   if (await em.count(MemberSchema, { organizationId: connection.organizationId, userId })) return;
   const memberId = newId();
   await em.insert(MemberSchema, {
