@@ -129,7 +129,9 @@ export async function completeFederatedSignIn(
         });
         return { twoFactorRequired: false };
       }
-      const result = await finishFirstFactor({ ...ctx, em }, userId, identity.method);
+      const result = await finishFirstFactor({ ...ctx, em }, userId, identity.method, {
+        provider: identity.provider,
+      });
       return { twoFactorRequired: result.twoFactorRequired === true };
     });
     const params: Record<string, string> = twoFactorRequired ? { twoFactorRequired: 'true' } : {};

@@ -39,10 +39,17 @@ export type FirstFactorResult = { session: NewSession; twoFactorRequired?: undef
  * After a first factor is proven: a session for a user without two-factor, else a challenge. Runs its
  * writes in one transaction.
  */
-export async function finishFirstFactor(ctx: Context, userId: string, method: AuthMethod): Promise<FirstFactorResult> {
+export async function finishFirstFactor(
+  ctx: Context,
+  userId: string,
+  method: AuthMethod,
+  federated?: { provider: string },
+): Promise<FirstFactorResult> {
   const now = ctx.services.now();
   return ctx.em.transactional(async (em): Promise<FirstFactorResult> => {
-    if (!(await hasTwoFactor(em, userId))) return { session: await startSession(em, ctx, userId, now, [method]) };
+    if (!(await hasTwoFactor(em, userId))) {
+      return { session: await startSession(em, ctx, userId, now, [method], federated) };
+    }
     const token = randomToken();
     em.persist(
       em.create(SignInChallengeSchema, {
@@ -56,7 +63,14 @@ export async function finishFirstFactor(ctx: Context, userId: string, method: Au
         createdAt: now,
       }),
     );
-    recordLogin(em, ctx, { userId, method, outcome: 'challenged', reason: 'second-factor-required', now });
+    recordLogin(em, ctx, {
+      userId,
+      method,
+      outcome: 'challenged',
+      reason: 'second-factor-required',
+      provider: federated?.provider,
+      now,
+    });
     await em.flush();
     ctx.setCookie(challengeCookie(ctx.services.config, token, CHALLENGE_TTL_MS / 1000));
     return { twoFactorRequired: true };
