@@ -7,6 +7,10 @@
  *   (a confirmed TOTP or a passkey), so the policy costs no extra round trip. Whoever changes either
  *   drops the cached memberships: the policy's owner those of the organization, the two-factor and
  *   passkey routes those of the user.
+ * - It carries the SSO-required policy as it applies to the member too: the connection, if any, that
+ *   is `required` and serves a domain the organization verified which is the domain of the member's
+ *   email. The SSO settings and domain verification drop the organization's cached memberships; an
+ *   email change drops the user's.
  * - Every lookup of a tenant resource is scoped to the organization in the path; an id that exists in
  *   another organization is TENANT_VIOLATION and never its data, an id that exists nowhere NOT_FOUND.
  * - Audit entries are written through the caller's EntityManager, so they commit or roll back with
@@ -21,11 +25,17 @@ import { newId } from './ids.js';
 import type { Permission, Role } from './scopes.js';
 import { hasSecondFactorSql, preparedRows } from './sql.js';
 
-/** One read for the membership, the organization and its MFA policy as it applies to the member. */
+/**
+ * One read for the membership, the organization, and its MFA and SSO-required policies as they apply
+ * to the member (the SSO lookup rides on the (organization, domain) unique index).
+ */
 const MEMBERSHIP_SQL = `select m.id as member_id, m.role, m.created_at as joined_at, o.id as organization_id, o.name, o.slug,
               o.mfa_required, o.mfa_grace_period_days, o.mfa_required_since,
-              ${hasSecondFactorSql('m.user_id')} as has_second_factor
-         from members m join organizations o on o.id = m.organization_id
+              ${hasSecondFactorSql('m.user_id')} as has_second_factor,
+              (select d.connection_id from sso_domains d join sso_connections c on c.id = d.connection_id
+                where d.organization_id = m.organization_id and d.verified_at is not null and c.required
+                  and d.domain = lower(substring(u.email from '@([^@]+)$'))) as sso_connection_id
+         from members m join organizations o on o.id = m.organization_id join users u on u.id = m.user_id
         where m.organization_id = $1 and m.user_id = $2`;
 
 export interface Membership {
@@ -34,6 +44,8 @@ export interface Membership {
   permissions: readonly Permission[];
   joinedAt: Date;
   mfa: MfaStatus;
+  /** The SSO connection this member must have signed in through, or null when the policy spares them. */
+  ssoConnectionId: string | null;
 }
 
 /** The organization's MFA policy as it applies to one member. */
@@ -68,6 +80,27 @@ export function mfaBlocks(mfa: MfaStatus, now: Date): boolean {
   return mfa.required && !mfa.compliant && mfa.deadline !== null && now.getTime() >= mfa.deadline.getTime();
 }
 
+/** Where a member (or anyone on an SSO domain) signs in through connection `connectionId`. */
+export function ssoSignInUrl(baseUrl: string, connectionId: string): string {
+  const url = new URL('/api/auth/sso/sign-in', baseUrl);
+  url.searchParams.set('providerId', connectionId);
+  return url.href;
+}
+
+/**
+ * The connection a principal must sign in through, when the organization's SSO-required policy shuts
+ * it out: the member's address is on a domain a required connection serves, and the credential was
+ * not signed in (or minted by a session signed in) through this organization's SSO. OAuth bearer
+ * tokens carry no SSO sign-in, so they are shut out. Null when the policy lets it through.
+ */
+export function ssoRequiredConnection(
+  ssoConnectionId: string | null,
+  principal: Pick<Principal, 'ssoOrganizationId'>,
+  organizationId: string,
+): string | null {
+  return ssoConnectionId !== null && principal.ssoOrganizationId !== organizationId ? ssoConnectionId : null;
+}
+
 export interface OrganizationRef {
   id: string;
   name: string;
@@ -85,6 +118,7 @@ interface MembershipRow {
   mfa_grace_period_days: number;
   mfa_required_since: string | null;
   has_second_factor: boolean;
+  sso_connection_id: string | null;
 }
 
 interface CachedMembership {
@@ -94,6 +128,8 @@ interface CachedMembership {
   joinedAt: number;
   /** Absent in entries cached before the policy existed (they expire within the cache's TTL). */
   mfa?: { required: boolean; compliant: boolean; deadline: number | null };
+  /** Absent in entries cached before the SSO policy existed (they expire within the cache's TTL). */
+  ssoConnectionId?: string | null;
 }
 
 export interface LoadedMembership {
@@ -102,10 +138,11 @@ export interface LoadedMembership {
   memberId: string;
   joinedAt: Date;
   mfa: MfaStatus;
+  ssoConnectionId: string | null;
 }
 
 /**
- * The caller's membership and the organization's MFA policy as it applies to them (from the credential
+ * The caller's membership and the organization's MFA and SSO policies as it applies to them (from the credential
  * cache when it is there); only memberships are cached, never their absence.
  */
 export async function loadMembership(
@@ -115,7 +152,7 @@ export async function loadMembership(
   userId: string,
 ): Promise<LoadedMembership | undefined> {
   const cached = await cache.getOrLoad(membershipCacheKey(organizationId, userId), async () => {
-    const [row] = await preparedRows<MembershipRow>(em, 'membership_mfa_by_organization_user', MEMBERSHIP_SQL, [
+    const [row] = await preparedRows<MembershipRow>(em, 'membership_policies_by_organization_user', MEMBERSHIP_SQL, [
       organizationId,
       userId,
     ]);
@@ -135,6 +172,7 @@ export async function loadMembership(
       memberId: row.member_id,
       joinedAt: joinedAt.getTime(),
       mfa: { required: row.mfa_required, compliant: row.has_second_factor, deadline: deadline?.getTime() ?? null },
+      ssoConnectionId: row.sso_connection_id,
     } satisfies CachedMembership;
   });
   if (!cached) return undefined;
@@ -143,6 +181,7 @@ export async function loadMembership(
     ...cached,
     joinedAt: new Date(cached.joinedAt),
     mfa: { ...mfa, deadline: mfa.deadline === null ? null : new Date(mfa.deadline) },
+    ssoConnectionId: cached.ssoConnectionId ?? null,
   };
 }
 

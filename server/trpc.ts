@@ -26,7 +26,14 @@ import {
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
 import { ULID_PATTERN } from './ids.js';
 import { ROLE_PERMISSIONS, type Permission, type Scope } from './scopes.js';
-import { loadMembership, MFA_SETUP, mfaBlocks, type Membership } from './tenancy.js';
+import {
+  loadMembership,
+  MFA_SETUP,
+  mfaBlocks,
+  ssoRequiredConnection,
+  ssoSignInUrl,
+  type Membership,
+} from './tenancy.js';
 
 export type Tier = 'public' | 'auth' | 'user' | 'tenant' | 'webhook';
 
@@ -262,6 +269,10 @@ export const sessionProcedure = guarded.meta({ tier: 'auth', sessionOnly: true }
  * - the organizationId of the input must be a well-formed id (TENANT_CONTEXT_MISSING);
  * - an organization-pinned token may only use its own organization (FORBIDDEN);
  * - the caller must be a member; a missing organization answers the same (FORBIDDEN);
+ * - while a `required` SSO connection of the organization serves the verified domain of the member's
+ *   email, a credential not signed in through this organization's SSO (a session that was not, a key
+ *   minted by one that was not, any OAuth bearer token) gets SSO_REQUIRED, except on `meta.mfaExempt`
+ *   routes;
  * - while the organization requires MFA, a member without a second factor whose deadline has passed
  *   gets MFA_REQUIRED, whatever the credential, except on `meta.mfaExempt` routes;
  * - the member's role must grant `meta.permission` (and be owner for `meta.ownerOnly`);
@@ -285,6 +296,15 @@ export const tenantProcedure = guarded
     const found = await loadMembership(ctx.em, ctx.services.credentialCache, organizationId, principal.userId);
     if (!found) throw refuse('FORBIDDEN', 'You are not a member of this organization');
     // Before the permission check: a shut-out member learns what unblocks them, not what their role lacks.
+    // SSO first: a second factor would not let them in, a sign-in through the identity provider might.
+    const providerId = meta?.mfaExempt ? null : ssoRequiredConnection(found.ssoConnectionId, principal, organizationId);
+    if (providerId) {
+      throw refuse(
+        'SSO_REQUIRED',
+        'This organization requires members of your email domain to sign in through its single sign-on: sign in there, then try again',
+        { providerId, redirectUrl: ssoSignInUrl(ctx.services.config.baseUrl, providerId) },
+      );
+    }
     if (!meta?.mfaExempt && mfaBlocks(found.mfa, ctx.services.now())) {
       throw refuse(
         'MFA_REQUIRED',
@@ -309,6 +329,7 @@ export const tenantProcedure = guarded
       permissions,
       joinedAt: found.joinedAt,
       mfa: found.mfa,
+      ssoConnectionId: found.ssoConnectionId,
     };
     return next({ ctx: { principal, organization: found.organization, membership } });
   });

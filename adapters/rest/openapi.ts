@@ -94,7 +94,7 @@ function needsPrincipal(meta: Meta): boolean {
  *   are accepted, and API_KEY_MISSING_SCOPES and INSUFFICIENT_PERMISSIONS where they need scopes;
  *   EMAIL_NOT_VERIFIED with meta.verifiedEmail;
  * - tenant routes: TENANT_CONTEXT_MISSING; INSUFFICIENT_PERMISSIONS with meta.permission or ownerOnly;
- *   MFA_REQUIRED unless meta.mfaExempt (the organization's MFA policy);
+ *   SSO_REQUIRED and MFA_REQUIRED unless meta.mfaExempt (the organization's SSO and MFA policies);
  * - meta.stepUp (a security action): REAUTHENTICATION_REQUIRED, and INVALID_CREDENTIALS for a wrong password;
  * - naming a resource (a path parameter, an `id`, a body field `…Id`; not organizationId, whose
  *   absence is FORBIDDEN): NOT_FOUND, and TENANT_VIOLATION on tenant routes;
@@ -129,7 +129,7 @@ function errorCodesFor(route: RestRoute, input: OperationInput): ErrorCode[] {
   }
   if (meta.tier === 'tenant') add('TENANT_CONTEXT_MISSING');
   if (meta.tier === 'tenant' && (meta.permission || meta.ownerOnly)) add('INSUFFICIENT_PERMISSIONS');
-  if (meta.tier === 'tenant' && !meta.mfaExempt) add('MFA_REQUIRED');
+  if (meta.tier === 'tenant' && !meta.mfaExempt) add('SSO_REQUIRED', 'MFA_REQUIRED');
   if (meta.stepUp) add('REAUTHENTICATION_REQUIRED', 'INVALID_CREDENTIALS');
 
   const resourceIds = [

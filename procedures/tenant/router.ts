@@ -14,17 +14,22 @@ import { getOrganization } from './organization/get-organization.js';
 import { myMembership } from './organization/my-membership.js';
 import { updateOrganization } from './organization/update-organization.js';
 import { projectsRouter } from './projects/router.js';
-import { ssoSettingsRouter } from './sso/router.js';
 import { getSettings } from './settings/get-settings.js';
+import { getSsoSettings } from './settings/get-sso-settings.js';
 import { updateSettings } from './settings/update-settings.js';
+import { updateSsoSettings } from './settings/update-sso-settings.js';
+import { verifySsoDomain } from './settings/verify-sso-domain.js';
 
 export const tenantRouter = router({
   organization: router({ get: getOrganization, update: updateOrganization, delete: deleteOrganization, myMembership }),
   members: router({ list: listMembers, changeRole, remove: removeMember, leave, transferOwnership }),
   invites: invitesRouter,
   projects: projectsRouter,
-  settings: router({ get: getSettings, update: updateSettings }),
+  settings: router({
+    get: getSettings,
+    update: updateSettings,
+    sso: router({ get: getSsoSettings, update: updateSsoSettings, verifyDomain: verifySsoDomain }),
+  }),
   auditLogs: router({ list: listAuditLogs, export: exportAuditLogs }),
   mfa: mfaRouter,
-  sso: ssoSettingsRouter,
 });

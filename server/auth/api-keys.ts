@@ -37,6 +37,8 @@ export interface ValidApiKey {
   emailVerified: boolean;
   scopes: ReadonlySet<Scope>;
   organizationId: string | null;
+  /** The organization whose SSO signed in the session (or key) that minted this key, if any. */
+  ssoOrganizationId: string | null;
 }
 
 interface ApiKeyRow {
@@ -44,6 +46,7 @@ interface ApiKeyRow {
   user_id: string;
   scopes: string[];
   organization_id: string | null;
+  sso_organization_id: string | null;
   expires_at: string | null;
   last_used_at: string | null;
   email: string;
@@ -58,6 +61,8 @@ interface CachedApiKey {
   userId: string;
   scopes: string[];
   organizationId: string | null;
+  /** Absent in entries cached before SSO existed (they expire within the cache's TTL). */
+  ssoOrganizationId?: string | null;
   /** Epoch ms; null when the key never expires. The earlier of its expiry and, for a rotated-out secret, its grace deadline. */
   validUntil: number | null;
   lastUsedAt: number | null;
@@ -72,7 +77,7 @@ async function loadApiKey(em: EntityManager, keyHash: string, now: Date): Promis
   >(
     em,
     'api_key_by_hash',
-    `select k.id, k.user_id, k.scopes, k.organization_id, k.expires_at, k.last_used_at, k.previous_key_hash, k.previous_key_expires_at,
+    `select k.id, k.user_id, k.scopes, k.organization_id, k.sso_organization_id, k.expires_at, k.last_used_at, k.previous_key_hash, k.previous_key_expires_at,
             u.email, u.is_active, u.verified_at
        from api_keys k join users u on u.id = k.user_id
       where k.revoked_at is null
@@ -88,6 +93,7 @@ async function loadApiKey(em: EntityManager, keyHash: string, now: Date): Promis
     userId: row.user_id,
     scopes: row.scopes,
     organizationId: row.organization_id,
+    ssoOrganizationId: row.sso_organization_id,
     validUntil: deadlines.length > 0 ? Math.min(...deadlines) : null,
     lastUsedAt: row.last_used_at ? new Date(row.last_used_at).getTime() : null,
     email: row.email,
@@ -125,6 +131,7 @@ export async function validateApiKey(
     emailVerified: key.emailVerified,
     scopes: new Set(key.scopes.filter((s): s is Scope => KNOWN_SCOPES.has(s))),
     organizationId: key.organizationId,
+    ssoOrganizationId: key.ssoOrganizationId ?? null,
   };
 }
 

@@ -37,6 +37,12 @@ export interface Principal {
   oauthClientId?: string;
   /** An organization-pinned PAT's organization. */
   organizationId?: string;
+  /**
+   * The organization whose SSO connection signed in this session, or the session (or key) that
+   * minted this PAT; an organization's SSO-required policy lets through only its own. OAuth bearer
+   * tokens never carry one: a grant does not record how the user signed in at consent.
+   */
+  ssoOrganizationId?: string;
 }
 
 export type AuthResult = { principal: Principal; error?: undefined } | { principal: null; error?: ApiError };
@@ -107,6 +113,7 @@ export async function resolveCredentials(
           scopes: key.scopes,
           apiKeyId: key.id,
           ...(key.organizationId ? { organizationId: key.organizationId } : {}),
+          ...(key.ssoOrganizationId ? { ssoOrganizationId: key.ssoOrganizationId } : {}),
         },
       };
     }
@@ -129,6 +136,7 @@ export async function resolveCredentials(
         sessionId: valid.session.id,
         authMethods: valid.session.authMethods,
         strongAuthAt: valid.session.strongAuthAt,
+        ...(valid.session.ssoOrganizationId ? { ssoOrganizationId: valid.session.ssoOrganizationId } : {}),
       },
     };
   } catch (error) {

@@ -103,6 +103,8 @@ export interface ValidSession {
     expiresAt: Date;
     authMethods: AuthMethod[];
     strongAuthAt: Date;
+    /** The organization whose SSO signed this session in, if any. */
+    ssoOrganizationId: string | null;
   };
   user: { id: string; email: string; isActive: boolean; verifiedAt: Date | null };
 }
@@ -115,6 +117,7 @@ interface SessionRow {
   expires_at: string;
   auth_methods: AuthMethod[];
   strong_auth_at: string;
+  sso_organization_id: string | null;
   email: string;
   is_active: boolean;
   verified_at: string | null;
@@ -129,6 +132,8 @@ interface CachedSession {
     expiresAt: number;
     authMethods: AuthMethod[];
     strongAuthAt: number;
+    /** Absent in entries cached before SSO existed (they expire within the cache's TTL). */
+    ssoOrganizationId?: string | null;
   };
   user: { id: string; email: string; isActive: boolean; verifiedAt: number | null };
 }
@@ -138,7 +143,7 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
     em,
     'session_by_token_hash',
     `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.auth_methods, s.strong_auth_at,
-            u.email, u.is_active, u.verified_at
+            s.sso_organization_id, u.email, u.is_active, u.verified_at
        from sessions s join users u on u.id = s.user_id
       where s.token_hash = $1 and s.revoked_at is null`,
     [tokenHash],
@@ -153,6 +158,7 @@ async function loadSession(em: EntityManager, tokenHash: string): Promise<Cached
       expiresAt: toDate(row.expires_at).getTime(),
       authMethods: row.auth_methods,
       strongAuthAt: toDate(row.strong_auth_at).getTime(),
+      ssoOrganizationId: row.sso_organization_id,
     },
     user: {
       id: row.user_id,
@@ -194,6 +200,7 @@ export async function validateSessionToken(
       expiresAt: new Date(session.expiresAt),
       authMethods: session.authMethods,
       strongAuthAt: new Date(session.strongAuthAt),
+      ssoOrganizationId: session.ssoOrganizationId ?? null,
     },
     user: {
       id: user.id,

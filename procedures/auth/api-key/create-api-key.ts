@@ -69,6 +69,8 @@ export const createApiKey = credentialProcedure
       revokedAt: null,
       previousKeyHash: null,
       previousKeyExpiresAt: null,
+      // A key minted by an SSO sign-in passes that organization's SSO-required policy, as its session does.
+      ssoOrganizationId: ctx.principal.ssoOrganizationId ?? null,
     });
     await ctx.em.persist(apiKey).flush();
     return newApiKeyOutput(apiKey, key);
