@@ -13,6 +13,7 @@
  *                                                // redirect_uri URL it answers with (?code=&state=&iss=)
  *   upstream.setAccount({ sub: 'u1', email: 'new@example.com', email_verified: true });   // claims change
  *   upstream.tamperIdTokens((claims) => ({ ...claims, aud: 'someone-else' }));           // next ID tokens, re-signed
+ *   upstream.tamperIdTokens((claims) => claims, { foreignKey: true });                   // signed with a key it never published
  *   await upstream.stop();
  *
  * - Clients default to `token_endpoint_auth_method: client_secret_post` (what openid-client uses with a
@@ -22,7 +23,8 @@
  * - ID tokens carry the account's claims (email, email_verified, name), as Google's do; with
  *   `idTokenClaims: false` they carry only `sub` and the claims come from the userinfo endpoint.
  * - `tamperIdTokens` lets a test play a misbehaving provider (wrong audience, issuer, nonce, expiry): the
- *   token endpoint's ID token is decoded, changed, and signed again with the provider's own key.
+ *   token endpoint's ID token is decoded, changed, and signed again with the provider's own key (or,
+ *   with `foreignKey`, with another key under the same kid, as a forger would).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,7 +61,7 @@ export interface UpstreamOidc {
    */
   signIn(authorizationUrl: string | URL, sub: string): Promise<URL>;
   /** Changes the claims of ID tokens issued from now on (null: stop). */
-  tamperIdTokens(change: ((claims: JWTPayload) => JWTPayload) | null): void;
+  tamperIdTokens(change: ((claims: JWTPayload) => JWTPayload) | null, options?: { foreignKey?: boolean }): void;
   stop(): Promise<void>;
 }
 
@@ -69,7 +71,9 @@ export async function startUpstreamOidc(options: UpstreamOidcOptions): Promise<U
   const accounts = new Map((options.accounts ?? []).map((account) => [account.sub, account]));
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: `test-${port}`, alg: 'RS256', use: 'sig' };
+  const foreign = (await generateKeyPair('RS256')).privateKey;
   let tamper: ((claims: JWTPayload) => JWTPayload) | null = null;
+  let signWithForeignKey = false;
 
   const provider = new Provider(issuer, {
     clients: options.clients.map((client) => ({ token_endpoint_auth_method: 'client_secret_post', ...client })),
@@ -109,7 +113,7 @@ export async function startUpstreamOidc(options: UpstreamOidcOptions): Promise<U
     const claims = tamper(decodeJwt(body.id_token));
     body.id_token = await new SignJWT(claims)
       .setProtectedHeader({ alg: header.alg ?? 'RS256', kid: header.kid })
-      .sign(privateKey);
+      .sign(signWithForeignKey ? foreign : privateKey);
   });
 
   const server = http.createServer(provider.callback());
@@ -126,8 +130,9 @@ export async function startUpstreamOidc(options: UpstreamOidcOptions): Promise<U
     setAccount(account) {
       accounts.set(account.sub, account);
     },
-    tamperIdTokens(change) {
+    tamperIdTokens(change, tamperOptions) {
       tamper = change;
+      signWithForeignKey = tamperOptions?.foreignKey === true;
     },
     signIn: (authorizationUrl, sub) => signInWithoutBrowser(issuer, new URL(authorizationUrl), sub),
     async stop() {

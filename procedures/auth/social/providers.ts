@@ -3,13 +3,16 @@
  *
  * - OpenID Connect issuers (Google, OIDC_ISSUER) are found by discovery, once per process and provider;
  *   a failed discovery is not kept, so the next sign-in tries again. Plain http is allowed only when
- *   the operator configured an http issuer (a test's or a private network's).
+ *   the operator configured an http issuer (a test's or a private network's). ID tokens have their
+ *   signature checked against the issuer's published keys too (openid-client's non-repudiation checks),
+ *   not only trusted for arriving over TLS from the token endpoint.
  * - GitHub is a plain OAuth 2.0 server (GITHUB_URL's /login/oauth/*), then its REST API (GITHUB_API_URL):
  *   the subject is the numeric user id, the address the primary one with its `verified` flag.
  * - The ID token (or GitHub's API) is the only source of the identity: its `sub`, `email`,
  *   `email_verified` (a string "true" is accepted; anything else is not verified) and `name`.
  * - Every failure of the provider becomes a clear answer (`providerFailure`): a network failure or a
- *   5xx is 503 SERVICE_UNAVAILABLE, an answer openid-client refuses is FEDERATION_FAILED with a reason.
+ *   5xx is 503 SERVICE_UNAVAILABLE, an answer openid-client refuses is FEDERATION_FAILED with a reason
+ *   (issuer-mismatch, audience-mismatch, nonce-mismatch, token-expired, signature-invalid, …).
  */
 import * as oidc from 'openid-client';
 import type { Config, SocialProviderConfig } from '../../../server/config.js';
@@ -63,7 +66,7 @@ async function buildClient(provider: SocialProviderConfig): Promise<oidc.Configu
     return client;
   }
   return oidc.discovery(new URL(provider.issuer), provider.clientId, provider.clientSecret, undefined, {
-    execute: insecure(provider.issuer),
+    execute: [...insecure(provider.issuer), oidc.enableNonRepudiationChecks],
     timeout: TIMEOUT_SECONDS,
   });
 }
@@ -181,13 +184,22 @@ export function providerFailure(error: unknown): ApiError {
     return federationError('FEDERATION_FAILED', 'token-rejected', 'The provider refused to exchange the code');
   }
   if (error instanceof oidc.ClientError) {
-    const cause = error.cause as { cause?: { claim?: unknown; status?: unknown }; status?: unknown } | undefined;
+    // openid-client wraps oauth4webapi's error, whose own cause holds the details (the claim compared).
+    const cause = error.cause as { cause?: { claim?: unknown }; status?: unknown } | undefined;
     const claim = typeof cause?.cause?.claim === 'string' ? cause.cause.claim : undefined;
     if (claim && CLAIM_REASONS[claim]) {
       return federationError(
         'FEDERATION_FAILED',
         CLAIM_REASONS[claim],
         `The provider's ID token failed its ${claim} check`,
+      );
+    }
+    const signatureFailed = (cause?.cause as { signature?: unknown } | undefined)?.signature !== undefined;
+    if (error.code === 'OAUTH_KEY_SELECTION_FAILED' || signatureFailed) {
+      return federationError(
+        'FEDERATION_FAILED',
+        'signature-invalid',
+        "The provider's ID token is not signed by its keys",
       );
     }
     if (error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' && typeof cause?.status === 'number' && cause.status >= 500) {
