@@ -5,7 +5,9 @@
  *
  * - Unknown path: 404 NOT_FOUND; known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
  * - Bodies: JSON only (415 otherwise), 10 MiB at most (400 PAYLOAD_TOO_LARGE), malformed JSON is
- *   400 BAD_REQUEST. A write with no body at all is read as `{}`.
+ *   400 BAD_REQUEST. A write with no body at all is read as `{}`. A route with `meta.form` (the SAML
+ *   ACS, posted by an identity provider's page) also takes application/x-www-form-urlencoded, read
+ *   into an object of strings with the same limit; a field given twice is 400 BAD_REQUEST.
  * - Every request spends the global budget once. A request that may carry a body spends it when its
  *   headers arrive, before the body is read (server/arrival.ts); a GET or HEAD without one leaves it
  *   to the procedure's guard, which spends it with the procedure's own budgets and resolves the
@@ -26,6 +28,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
+import express from 'express';
 import type { AnyRouter } from '@trpc/server';
 import { announcesBody, spendGlobalOnArrival } from '../../server/arrival.js';
 import { createContext, type Context, type Services } from '../../server/context.js';
@@ -35,7 +38,7 @@ import { clientKey, type RateLimitResult } from '../../server/rate-limit.js';
 import { createCallerFactory, nulByteError, rateLimitError } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
 import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from './idempotency.js';
-import { bodyError, readJsonBody } from './body-errors.js';
+import { bodyError, MAX_BODY_BYTES, readJsonBody } from './body-errors.js';
 import { docsRoutes } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, type RestRoute } from './routes.js';
@@ -43,7 +46,33 @@ import { sendRedirect, type Redirect } from './redirect.js';
 import { streamFile, type StreamedFile } from './stream.js';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** A form body as text (10 MiB at most, UTF-8), for `formFields`. */
+const readFormText = express.text({
+  limit: MAX_BODY_BYTES,
+  type: () => true,
+  defaultCharset: 'utf-8',
+  verify: (_req, _res, _body, encoding) => {
+    if (encoding !== null && !/^utf-?8$/i.test(encoding))
+      throw Object.assign(new Error(`unsupported charset "${encoding}"`), { type: 'charset.unsupported' });
+  },
+});
+
+/**
+ * A form's fields as an object of strings (flat: no nesting, so no depth to check); a field given
+ * twice is refused rather than one of its values picked. NUL bytes are left for the guard to refuse.
+ */
+function formFields(text: unknown): Record<string, string> {
+  const fields: Record<string, string> = Object.create(null);
+  for (const [name, value] of new URLSearchParams(typeof text === 'string' ? text : '')) {
+    if (Object.hasOwn(fields, name))
+      throw new ApiError('BAD_REQUEST', `The form field "${name}" is given more than once`);
+    fields[name] = value;
+  }
+  return { ...fields };
+}
 
 type RunningClaim = Extract<Claim, { kind: 'run' }>;
 type Outcome = { ok: true; output: unknown } | { ok: false; error: ApiError };
@@ -86,24 +115,29 @@ export function createRestAdapter(services: Services, router: AnyRouter, routes:
     sendApiError(x.res, error, x.req.id);
   }
 
-  /** The request's JSON body: `{}` for a write without one, undefined for a read without one. */
-  async function readBody(x: Exchange): Promise<unknown> {
+  /**
+   * The request's body: `{}` for a write without one, undefined for a read without one; JSON, or on a
+   * `meta.form` route also a form (application/x-www-form-urlencoded), read as an object of strings.
+   */
+  async function readBody(x: Exchange, route: RestRoute): Promise<unknown> {
     const { req, method } = x;
     if (!BODY_METHODS.has(method) && method !== 'DELETE') return undefined;
     const hasBody = announcesBody(req);
     if (!hasBody) return method === 'DELETE' ? undefined : {};
     const contentType = req.headers['content-type'] ?? '';
-    if (!JSON_TYPE.test(contentType)) {
+    const form = route.meta.form === true && FORM_TYPE.test(contentType);
+    if (!form && !JSON_TYPE.test(contentType)) {
       const shown = contentType ? `"${contentType.split(';')[0]}"` : 'a body without Content-Type';
-      throw new ApiError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `Request bodies must be JSON (Content-Type: application/json), not ${shown}`,
-      );
+      const allowed = route.meta.form
+        ? 'JSON (Content-Type: application/json) or a form (application/x-www-form-urlencoded)'
+        : 'JSON (Content-Type: application/json)';
+      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be ${allowed}, not ${shown}`);
     }
+    const read = form ? readFormText : readJsonBody;
     await new Promise<void>((resolve, reject) =>
-      readJsonBody(req, x.res, (error?: unknown) => (error ? reject(error) : resolve())),
+      read(req, x.res, (error?: unknown) => (error ? reject(error) : resolve())),
     );
-    return req.body;
+    return form ? formFields(req.body) : req.body;
   }
 
   /** Decides whether a POST with an Idempotency-Key runs, replays, or is refused; undefined: no key. */
@@ -162,7 +196,7 @@ export function createRestAdapter(services: Services, router: AnyRouter, routes:
     if (nulInPath) return fail(x, nulInPath);
     let body: unknown;
     try {
-      body = await readBody(x);
+      body = await readBody(x, route);
     } catch (error) {
       const refused = bodyError(error);
       if (!refused) logFailure(services, req, error);
