@@ -14,12 +14,17 @@
  *  (h) with a session, a personal access token and an OAuth bearer token of a member without a second
  *      factor, in an organization that requires MFA and whose deadline passed → MFA_REQUIRED, except on
  *      the routes that stay open to them (meta.mfaExempt: my-membership, leave), which answer,
+ *  (i) with a session, a personal access token and an OAuth bearer token of a member whose email is on
+ *      a verified domain of a required SSO connection, none of them from a sign-in through the
+ *      organization's SSO → SSO_REQUIRED naming where to sign in, except on the same open routes,
  *  (g) on every account route (user tier, and the auth routes that take tokens) with a key pinned to
  *      one organization, held by a member of two: nothing of the other organization is shown, and
  *      nothing reaches into it (creating an organization, accepting its invitation, creating a key
  *      pinned to it: FORBIDDEN; the user's key pinned to it: NOT_FOUND),
  * and no answer may carry the other organization's data. A new tenant procedure is covered the
  * moment it is added to the router; a new kind of path parameter needs a fixture in RESOURCES.
+ * A path parameter that names rather than identifies (an SSO domain: any organization may claim any
+ * name) answers (b) with NOT_FOUND, so another organization's claim on a name is never shown.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +41,7 @@ import { createBearerToken, registerClient } from '../support/oauth.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
 import { addSecondFactor, requireMfa } from '../support/mfa.js';
+import { requiredConnection } from '../support/sso-settings.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 
 const tenantRoutes = restRoutes(appRouter).filter((route) => route.meta.tier === 'tenant');
@@ -80,7 +86,15 @@ const RESOURCES: Record<string, (t: TestApp, organizationId: string, marker: str
     });
     return id;
   },
+  domain: async (t, organizationId, marker) => {
+    const domain = `${marker}.example.com`.toLowerCase();
+    await requiredConnection(t, organizationId, domain, { required: false, verified: false });
+    return domain;
+  },
 };
+
+/** Path parameters that name a resource rather than identify it: (b) answers NOT_FOUND for them. */
+const NAMES = new Set(['domain']);
 
 /** Inputs valid enough to reach the resource lookup, for procedures that take a body. */
 const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
@@ -102,6 +116,10 @@ let b: Tenant;
 let outsider: SignedUp;
 /** An organization that requires MFA (grace period over), its owner with a TOTP. */
 let strict: Tenant;
+/** An organization whose SSO connection is required for its verified domain `ssoDomain`. */
+let federated: Tenant;
+let ssoDomain: string;
+let ssoConnectionId: string;
 
 async function tenant(label: string): Promise<Tenant> {
   const marker = `${label}${randomBytes(4).toString('hex')}`;
@@ -125,6 +143,9 @@ beforeAll(async () => {
   strict = await tenant('charlie');
   await addSecondFactor(t, strict.owner.userId, 'totp');
   await requireMfa(t, strict.id, { gracePeriodDays: 0, since: new Date(Date.now() - 86_400_000) });
+  federated = await tenant('delta');
+  ssoDomain = `sso-${federated.marker}.example.com`.toLowerCase();
+  ssoConnectionId = await requiredConnection(t, federated.id, ssoDomain);
 });
 afterAll(async () => {
   await t?.close();
@@ -169,11 +190,10 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
   if (route.pathParams.length > 1)
     it('(b) never hands out another organization’s resource', async () => {
       const crossed = await call(route, a.owner, pathFor(route, a.id, b.resources));
-      expect(crossed.body, JSON.stringify(crossed.body)).toMatchObject({
-        status: 403,
-        code: 'TENANT_VIOLATION',
-        data: null,
-      });
+      const named = route.pathParams.some((param) => NAMES.has(param));
+      expect(crossed.body, JSON.stringify(crossed.body)).toMatchObject(
+        named ? { status: 404, code: 'NOT_FOUND', data: null } : { status: 403, code: 'TENANT_VIOLATION', data: null },
+      );
       expectNothingOf(b, crossed.body);
       const foreign = await call(route, b.owner, pathFor(route, a.id, b.resources));
       expect(foreign.body).toMatchObject({ status: 403, code: 'FORBIDDEN', data: null });
@@ -345,6 +365,48 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
           meta: { enable: '/api/auth/two-factor/enable' },
         });
         expectNothingOf(strict, res.body);
+      }
+    });
+  },
+);
+
+/** A new admin of the federated organization on its SSO domain, with a credential not from its SSO. */
+async function memberOfSsoDomain(kind: Credential) {
+  const user = await signUp(t, { email: `${kind.toLowerCase()}-${randomBytes(4).toString('hex')}@${ssoDomain}` });
+  await addMember(t, federated.id, user.userId, 'admin');
+  if (kind === 'apiKey') return { apiKey: await createApiKey(t, { userId: user.userId }) };
+  if (kind === 'bearer') return { bearer: (await createBearerToken(t, { userId: user.userId })).token };
+  return user;
+}
+
+/** One shut-out admin per credential kind, shared by the routes that cannot end their membership. */
+const outsideSso = new Map<Credential, Awaited<ReturnType<typeof memberOfSsoDomain>>>();
+
+describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+  '%s under an SSO requirement',
+  (_, route) => {
+    it.each([
+      ['a session', 'session'],
+      ['an API key', 'apiKey'],
+      ['an OAuth bearer token', 'bearer'],
+    ] as const)('(i) with %s of a member of the SSO domain not signed in through SSO', async (_, kind) => {
+      let caller = route.meta.mfaExempt ? undefined : outsideSso.get(kind);
+      if (!caller) {
+        caller = await memberOfSsoDomain(kind);
+        if (!route.meta.mfaExempt) outsideSso.set(kind, caller);
+      }
+      const res = await call(route, caller, pathFor(route, federated.id, federated.resources));
+      if (route.meta.sessionOnly && kind !== 'session')
+        expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+      else if (route.meta.mfaExempt) expect(res.body, JSON.stringify(res.body)).toMatchObject({ success: true });
+      else {
+        expect(res.body, JSON.stringify(res.body)).toMatchObject({
+          status: 403,
+          code: 'SSO_REQUIRED',
+          data: null,
+          meta: { providerId: ssoConnectionId, redirectUrl: expect.stringContaining(`providerId=${ssoConnectionId}`) },
+        });
+        expectNothingOf(federated, res.body);
       }
     });
   },
