@@ -15,7 +15,7 @@ import { SsoConnectionSchema } from '../../entities/sso.js';
 import { createApiKey } from '../support/api-keys.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
-import { asBrowser, signUp, type SignedUp } from '../support/identity.js';
+import { asBrowser, signUp } from '../support/identity.js';
 import { createBearerToken } from '../support/oauth.js';
 import { requiredConnection, ssoSession } from '../support/sso-settings.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
