@@ -11,7 +11,7 @@
  * - The code grant checks the `iss` response parameter, the ID token's signature, issuer, audience,
  *   nonce and times; client authentication is client_secret_basic with the decrypted secret.
  * - Refusals are FEDERATION_FAILED with a reason: provider-error (the IdP answered with an error),
- *   issuer-mismatch, audience-mismatch, nonce-mismatch, id-token-expired, token-exchange-failed,
+ *   issuer-mismatch, audience-mismatch, nonce-mismatch, signature-invalid, id-token-expired, token-exchange-failed,
  *   provider-unreachable, discovery-failed, invalid-response, email-missing.
  */
 import * as client from 'openid-client';
@@ -68,7 +68,13 @@ export async function oidcConfiguration(ctx: Pick<Context, 'services'>, connecti
       connection.oidcClientId,
       undefined,
       client.ClientSecretBasic(encrypter.decrypt(connection.oidcClientSecret)),
-      { timeout: TIMEOUT_SECONDS, ...(insecure ? { execute: [client.allowInsecureRequests] } : {}) },
+      {
+        timeout: TIMEOUT_SECONDS,
+        // The ID token's signature is checked too, not only trusted for coming over the token endpoint.
+        execute: insecure
+          ? [client.enableNonRepudiationChecks, client.allowInsecureRequests]
+          : [client.enableNonRepudiationChecks],
+      },
     )
     .catch((error: unknown) => {
       // A failed discovery is not kept: the next sign-in tries again.
@@ -176,14 +182,20 @@ function grantFailure(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const unreachable = networkError(error);
   if (unreachable) return unreachable;
-  const { code, message, cause } = error as { code?: string; message?: string; cause?: { claim?: string } };
+  // openid-client's ClientError carries the code; the library's own error, its cause, says what failed.
+  const { code, cause } = error as { code?: string; cause?: { message?: string; cause?: { claim?: string } } };
+  const message = cause?.message ?? '';
+  const claim = cause?.cause?.claim;
   if (code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED') {
-    if (cause?.claim === 'iss') return failed('issuer-mismatch', 'The ID token was issued by another issuer');
-    if (cause?.claim === 'aud') return failed('audience-mismatch', 'The ID token is meant for another client');
-    if (cause?.claim === 'nonce') return failed('nonce-mismatch', 'The ID token answers another sign-in');
+    if (claim === 'iss') return failed('issuer-mismatch', 'The ID token was issued by another issuer');
+    if (claim === 'aud') return failed('audience-mismatch', 'The ID token is meant for another client');
+    if (claim === 'nonce') return failed('nonce-mismatch', 'The ID token answers another sign-in');
   }
-  if (/"iss" \(issuer\)/.test(message ?? '')) {
+  if (/"iss" \(issuer\)/.test(message)) {
     return failed('issuer-mismatch', 'The authorization response names another issuer than this connection’s');
+  }
+  if (code === 'OAUTH_KEY_SELECTION_FAILED' || /signature verification failed/.test(message)) {
+    return failed('signature-invalid', 'The ID token’s signature does not verify with the identity provider’s keys');
   }
   if (code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') return failed('id-token-expired', 'The ID token has expired');
   if (code === 'OAUTH_RESPONSE_BODY_ERROR') {
