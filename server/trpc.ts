@@ -60,8 +60,9 @@ export type Meta = OpenApiMeta<{
   /** Tenant routes only an owner may use (transfer ownership, delete the organization). */
   ownerOnly?: boolean;
   /**
-   * Tenant routes a member shut out by the organization's MFA policy may still use, to see why and act
-   * (my-membership, leave); every other tenant route answers them MFA_REQUIRED.
+   * Tenant routes a member shut out by the organization's MFA or SSO-required policy may still use, to
+   * see why and act (my-membership, leave); every other tenant route answers them MFA_REQUIRED or
+   * SSO_REQUIRED.
    */
   mfaExempt?: boolean;
   /**
