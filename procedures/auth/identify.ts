@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SsoDomainSchema } from '../../entities/sso.js';
 import type { Context } from '../../server/context.js';
+import { ssoSignInUrl } from '../../server/tenancy.js';
 import { authProcedure } from '../../server/trpc.js';
 import { Email } from './schemas.js';
 
@@ -25,9 +26,7 @@ export async function ssoDomainRule(
     { fields: ['connectionId'] },
   );
   if (!found?.connectionId) return null;
-  const redirectUrl = new URL('/api/auth/sso/sign-in', ctx.services.config.baseUrl);
-  redirectUrl.searchParams.set('providerId', found.connectionId);
-  return { providerId: found.connectionId, redirectUrl: redirectUrl.href };
+  return { providerId: found.connectionId, redirectUrl: ssoSignInUrl(ctx.services.config.baseUrl, found.connectionId) };
 }
 
 const Identified = z.object({
