@@ -303,7 +303,7 @@ export const tenantProcedure = guarded
       throw refuse(
         'SSO_REQUIRED',
         'This organization requires members of your email domain to sign in through its single sign-on: sign in there, then try again',
-        { providerId, redirectUrl: ssoSignInUrl(ctx.services.config.baseUrl, providerId) },
+        { providerId, signInUrl: ssoSignInUrl(ctx.services.config.baseUrl, providerId) },
       );
     }
     if (!meta?.mfaExempt && mfaBlocks(found.mfa, ctx.services.now())) {

@@ -404,7 +404,7 @@ describe.each(tenantRoutes.map((route) => [`${route.method} ${route.path}`, rout
           status: 403,
           code: 'SSO_REQUIRED',
           data: null,
-          meta: { providerId: ssoConnectionId, redirectUrl: expect.stringContaining(`providerId=${ssoConnectionId}`) },
+          meta: { providerId: ssoConnectionId, signInUrl: expect.stringContaining(`providerId=${ssoConnectionId}`) },
         });
         expectNothingOf(federated, res.body);
       }

@@ -72,7 +72,7 @@ const ssoRequired = (connectionId: string) => ({
   data: null,
   meta: {
     providerId: connectionId,
-    redirectUrl: `${t.services.config.baseUrl.replace(/\/$/, '')}/api/auth/sso/sign-in?providerId=${connectionId}`,
+    signInUrl: `${t.services.config.baseUrl.replace(/\/$/, '')}/api/auth/sso/sign-in?providerId=${connectionId}`,
   },
 });
 
@@ -187,7 +187,7 @@ describe('the SSO-required policy', () => {
       meta: {
         reason: 'would-lock-you-out',
         providerId: connectionId,
-        redirectUrl: ssoRequired(connectionId).meta.redirectUrl,
+        signInUrl: ssoRequired(connectionId).meta.signInUrl,
       },
     });
     const em = t.services.orm.em.fork();

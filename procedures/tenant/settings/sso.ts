@@ -44,7 +44,7 @@ export function lockoutRefusal(baseUrl: string, connectionId: string, hint: stri
   return new ApiError(
     'SSO_REQUIRED',
     `This would require single sign-on of your own email domain, and you did not sign in through it: ${hint}`,
-    { reason: 'would-lock-you-out', providerId: connectionId, redirectUrl: ssoSignInUrl(baseUrl, connectionId) },
+    { reason: 'would-lock-you-out', providerId: connectionId, signInUrl: ssoSignInUrl(baseUrl, connectionId) },
   );
 }
 

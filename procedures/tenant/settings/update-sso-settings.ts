@@ -149,7 +149,7 @@ export const updateSsoSettings = tenantProcedure
       const guarding = connectionOf.get(callerDomain);
       const verified = current.domains.some((d) => d.domain === callerDomain && d.verifiedAt !== null);
       if (guarding?.required && verified && ctx.principal.ssoOrganizationId !== organizationId) {
-        throw lockoutRefusal(config.baseUrl, guarding.id, 'sign in through it (meta.redirectUrl), then require it');
+        throw lockoutRefusal(config.baseUrl, guarding.id, 'sign in through it (meta.signInUrl), then require it');
       }
 
       const anything = created.length + updated.length + deleted.length + domainsAdded.length + domainsRemoved.length;
