@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { LoginEventSchema } from '../../../entities/login-history.js';
 import { MemberSchema, OrganizationSchema } from '../../../entities/organization.js';
 import { SessionSchema } from '../../../entities/session.js';
+import { AccountSchema } from '../../../entities/user.js';
+import { PASSWORD_PROVIDER } from '../../auth/accounts/account.js';
 import { userProcedure } from '../../../server/trpc.js';
 import { iso, IsoDate, isoOrNull } from '../../auth/schemas.js';
 import { LoginEventOutput, toLoginEventOutput } from './login-history.js';
@@ -9,7 +11,8 @@ import { loadProfile, Profile } from './profile.js';
 
 /**
  * GET /api/user/me/export: everything kept about me, as JSON (never hashes or tokens). A key pinned to
- * one organization exports only that membership.
+ * one organization exports only that membership. Linked accounts show their provider and the address it
+ * vouched for, not the provider's subject.
  */
 export const exportMe = userProcedure
   .meta({
@@ -43,11 +46,12 @@ export const exportMe = userProcedure
         }),
       ),
       loginHistory: z.array(LoginEventOutput),
+      linkedAccounts: z.array(z.object({ provider: z.string(), email: z.string().nullable(), createdAt: IsoDate })),
     }),
   )
   .query(async ({ ctx }) => {
     const userId = ctx.principal.userId;
-    const [user, sessions, members, events] = await Promise.all([
+    const [user, sessions, members, events, linked] = await Promise.all([
       loadProfile(ctx.em.fork(), userId, ctx.principal.organizationId),
       ctx.em.fork().find(SessionSchema, { userId }, { orderBy: { createdAt: 'desc' } }),
       ctx.em
@@ -58,6 +62,13 @@ export const exportMe = userProcedure
           { orderBy: { createdAt: 'desc' } },
         ),
       ctx.em.fork().find(LoginEventSchema, { userId }, { orderBy: { createdAt: 'desc', id: 'desc' } }),
+      ctx.em
+        .fork()
+        .find(
+          AccountSchema,
+          { userId, providerId: { $ne: PASSWORD_PROVIDER } },
+          { fields: ['providerId', 'email', 'createdAt'], orderBy: { createdAt: 'asc', id: 'asc' } },
+        ),
     ]);
     const organizations = await ctx.em.find(OrganizationSchema, { id: { $in: members.map((m) => m.organizationId) } });
     const byId = new Map(organizations.map((o) => [o.id, o]));
@@ -81,5 +92,6 @@ export const exportMe = userProcedure
         joinedAt: iso(m.createdAt),
       })),
       loginHistory: events.map(toLoginEventOutput),
+      linkedAccounts: linked.map((a) => ({ provider: a.providerId, email: a.email, createdAt: iso(a.createdAt) })),
     };
   });

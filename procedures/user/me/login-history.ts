@@ -13,6 +13,8 @@ export const LoginEventOutput = z.object({
   method: z.enum(AUTH_METHODS),
   outcome: z.enum(['success', 'failure', 'blocked', 'challenged']),
   reason: z.string().nullable(),
+  /** The social provider's id or `sso:<connection id>` of a federated attempt; null otherwise. */
+  provider: z.string().nullable(),
 });
 
 export function toLoginEventOutput(e: LoginEvent): z.output<typeof LoginEventOutput> {
@@ -24,6 +26,7 @@ export function toLoginEventOutput(e: LoginEvent): z.output<typeof LoginEventOut
     method: e.method,
     outcome: e.outcome,
     reason: e.reason,
+    provider: e.provider,
   };
 }
 
