@@ -55,6 +55,7 @@ export const updateSsoSettings = tenantProcedure
     message: 'SSO settings updated successfully',
     scopes: ['organizations:write'],
     permission: 'organization:manage-security',
+    errors: ['NOT_FOUND', 'TENANT_VIOLATION'],
   })
   .input(SsoSettingsChange.extend({ organizationId: z.string() }))
   .output(SsoSettingsOutput)
