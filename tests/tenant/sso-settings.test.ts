@@ -270,6 +270,14 @@ describe('GET and PUT /settings/sso', () => {
     expect((last.metadata as { updated: { changed: string[] }[] }).updated[0]!.changed).toContain('oidcClientSecret');
     expect(JSON.stringify(last.metadata)).not.toContain('rotated-secret');
 
+    // A verified domain moved onto a new connection, its old one deleted, keeps its token and verification.
+    const moved = await put(path, owner, { connections: [samlConnection({ domains: ['a.example'] })] });
+    expect(moved.body, JSON.stringify(moved.body)).toMatchObject({ status: 200 });
+    expect(moved.body.data.connections).toHaveLength(1);
+    expect(moved.body.data.connections[0].domains).toEqual([
+      { ...oidc.domains[0], verified: true, verifiedAt: updated.domains[0].verifiedAt },
+    ]);
+
     // Everything left out: every connection and domain goes, verification with it.
     expect((await put(path, owner, { connections: [] })).body.data).toEqual({ connections: [] });
     expect(await t.services.orm.em.fork().count(SsoDomainSchema, { organizationId: id })).toBe(0);
