@@ -131,7 +131,11 @@ export interface SamlIdp {
 
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 
-export async function startSamlIdp(options: { keys?: TestKeyPair } = {}): Promise<SamlIdp> {
+/**
+ * `host` names the IdP in its URLs (default 127.0.0.1; `localhost` puts its pages on another site than an
+ * app on 127.0.0.1, as a real IdP is); it listens on 127.0.0.1 either way.
+ */
+export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string } = {}): Promise<SamlIdp> {
   const keys = options.keys ?? generateSigningCertificate();
   let browserUser: SamlUser | undefined;
   let idpFor: ((key: TestKeyPair) => samlify.IdentityProviderInstance) | undefined;
@@ -155,7 +159,7 @@ export async function startSamlIdp(options: { keys?: TestKeyPair } = {}): Promis
       .catch((error: unknown) => res.writeHead(400).end(String(error)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const entityId = `${base}/metadata`;
   const ssoUrl = `${base}/sso`;
 
@@ -217,10 +221,16 @@ export async function startSamlIdp(options: { keys?: TestKeyPair } = {}): Promis
       '</saml:AuthnContext></saml:AuthnStatement>' +
       `<saml:AttributeStatement>${attribute('email', user.email)}${user.name ? attribute('displayName', user.name) : ''}</saml:AttributeStatement>` +
       '</saml:Assertion></samlp:Response>';
-    const context = (await idp.createLoginResponse(sp, {} as never, 'post', { email: user.email }, {
-      relayState,
-      customTagReplacement: () => ({ id: responseId, context: xml }),
-    })) as { context: string; relayState?: string };
+    const context = (await idp.createLoginResponse(
+      sp,
+      {} as never,
+      'post',
+      { email: user.email },
+      {
+        relayState,
+        customTagReplacement: () => ({ id: responseId, context: xml }),
+      },
+    )) as { context: string; relayState?: string };
     return { acs, SAMLResponse: context.context, RelayState: relayState, assertionId };
   }
 
