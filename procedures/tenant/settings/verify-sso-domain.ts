@@ -21,6 +21,9 @@ const REFUSALS = {
   'dns-unavailable': 'DNS did not answer',
 } as const;
 
+const notListed = () =>
+  new ApiError('NOT_FOUND', 'No SSO connection of this organization lists this domain: add it with PUT /settings/sso');
+
 /**
  * POST /api/user/organizations/{organizationId}/settings/sso/domains/{domain}/verify: checks that the
  * TXT record `_api-verification.<domain>` holds the domain's token, and marks it verified.
@@ -52,12 +55,7 @@ export const verifySsoDomain = tenantProcedure
     const { config, credentialCache } = ctx.services;
     const organizationId = ctx.organization.id;
     const row = await ctx.em.findOne(SsoDomainSchema, { organizationId, domain: input.domain });
-    if (!row?.connectionId) {
-      throw new ApiError(
-        'NOT_FOUND',
-        'No SSO connection of this organization lists this domain: add it with PUT /settings/sso',
-      );
-    }
+    if (!row?.connectionId) throw notListed();
     if (row.verifiedAt) return domainOutput(row);
     const connection = await ctx.em.findOneOrFail(SsoConnectionSchema, { id: row.connectionId, organizationId });
     if (
@@ -85,13 +83,16 @@ export const verifySsoDomain = tenantProcedure
         },
       );
     }
+    let cached: string[] | null;
     try {
-      const cached = await ctx.em.transactional(async (em) => {
-        await em.nativeUpdate(
+      cached = await ctx.em.transactional(async (em) => {
+        const changed = await em.nativeUpdate(
           SsoDomainSchema,
           { id: row.id, verifiedAt: null },
           { verifiedAt: now, lastCheckedAt: now },
         );
+        // Removed, or verified by a concurrent call, while DNS was asked: answered from the row below.
+        if (changed === 0) return null;
         audit(
           em,
           auditContext(ctx),
@@ -106,7 +107,6 @@ export const verifySsoDomain = tenantProcedure
         await em.flush();
         return organizationCacheKeys(em, organizationId);
       });
-      await credentialCache.forget(cached);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
         throw new ApiError(
@@ -116,5 +116,11 @@ export const verifySsoDomain = tenantProcedure
       }
       throw error;
     }
+    if (cached === null) {
+      const current = await ctx.em.fork().findOne(SsoDomainSchema, { id: row.id });
+      if (!current) throw notListed();
+      return domainOutput(current);
+    }
+    await credentialCache.forget(cached);
     return domainOutput({ ...row, verifiedAt: now });
   });
