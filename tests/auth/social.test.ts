@@ -364,6 +364,7 @@ describe('a provider that cannot be reached', () => {
       const dead = await app.request('/api/auth/social/google', { redirect: 'manual' });
       expect(dead.status).toBe(503);
       expect(dead.body.code).toBe('SERVICE_UNAVAILABLE');
+      expect(dead.headers.get('retry-after')).toBe('5');
 
       const someone = { sub: 'flaky-1', email: uniqueEmail('flaky'), email_verified: true };
       flaky.setAccount(someone);
