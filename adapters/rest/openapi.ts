@@ -7,7 +7,7 @@
  *
  * - Success: the envelope around the output at the procedure's status (a list's items as `data`, its
  *   paging as `meta`); a streamed file is the body itself; a redirect (meta.redirect) is 303 with
- *   Location and no body.
+ *   Location and no body. A meta.form route documents its body as a form as well as JSON.
  * - Errors: one response per status the operation can produce, the envelope with `status` fixed and
  *   `code` an enum of that status's codes, as `errorCodesFor` derives them from the route (its rules
  *   are listed there).
@@ -416,6 +416,11 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
       };
     }
     operation.responses = responses as GeneratedOperation['responses'];
+    // A meta.form route takes the same fields as a form too (a SAML response posted by an IdP's page).
+    const content = operation.requestBody?.content;
+    if (route.meta.form && content?.['application/json']) {
+      content['application/x-www-form-urlencoded'] = content['application/json'];
+    }
     operation.security = securityFor(route.meta);
     const headerParameters = route.method === 'POST' ? ['RequestId', 'IdempotencyKey'] : ['RequestId'];
     operation.parameters = [

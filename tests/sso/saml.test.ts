@@ -527,3 +527,22 @@ describe('the ACS body', () => {
     expect(res.status).toBe(415);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('documents the ACS body as a form as well as JSON, and the SSO routes', async () => {
+    const doc = (await t.request('/api/openapi.json')).body;
+    const acs = doc.paths['/auth/sso/{providerId}/acs'].post;
+    expect(Object.keys(acs.requestBody.content).sort()).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+    ]);
+    expect(acs.requestBody.content['application/x-www-form-urlencoded'].schema.properties).toHaveProperty(
+      'SAMLResponse',
+    );
+    expect(acs.responses).toHaveProperty('303');
+    for (const path of ['/auth/sso/sign-in', '/auth/sso/{providerId}/callback', '/auth/sso/{providerId}/metadata']) {
+      expect(doc.paths).toHaveProperty([path]);
+    }
+    expect(Object.keys(doc.paths['/auth/sso/sign-in']).sort()).toEqual(['get', 'post']);
+  });
+});
