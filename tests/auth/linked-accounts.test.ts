@@ -131,6 +131,16 @@ describe('unlinking', () => {
     expect(await items(cookie)).toEqual([]);
   });
 
+  it('lets only one of two simultaneous unlinks of the last two providers through', async () => {
+    const email = uniqueEmail('race');
+    const cookie = await viaProvider('google', email);
+    await viaProvider('acme', email);
+    const both = await items(cookie);
+    const answers = await Promise.all(both.map((a) => unlink(cookie, a.id)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(await items(cookie)).toHaveLength(1);
+  });
+
   it("answers 404 for another user's account and for an unknown id; 409 for the password itself", async () => {
     const owner = await signUp(t);
     await viaProvider('google', owner.email);
