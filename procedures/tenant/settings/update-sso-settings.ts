@@ -1,26 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { SsoConnectionSchema, SsoDomainSchema, type SsoConnection } from '../../../entities/sso.js';
-import { randomToken } from '../../../server/crypto.js';
+import { SsoConnectionSchema, type SsoConnection } from '../../../entities/sso.js';
 import { ApiError } from '../../../server/errors.js';
-import { newId } from '../../../server/ids.js';
 import { audit, organizationCacheKeys } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
 import { emailDomain, loadSsoSettings, lockoutRefusal, SsoSettingsOutput, ssoSettingsOutput } from './sso.js';
+import { applySsoPlans } from './sso-apply.js';
 import { planSsoChanges, SsoSettingsChange } from './sso-changes.js';
-
-const COMPARED = [
-  'name',
-  'defaultRole',
-  'required',
-  'allowIdpInitiated',
-  'oidcIssuer',
-  'oidcClientId',
-  'samlIdpEntityId',
-  'samlSsoUrl',
-  'samlCertificates',
-] as const;
 
 /** Ids of the PUT that name no connection of the organization: TENANT_VIOLATION or NOT_FOUND, naming the field. */
 async function assertOwnConnections(em: EntityManager, ids: (string | undefined)[], own: Map<string, SsoConnection>) {
@@ -37,8 +24,8 @@ async function assertOwnConnections(em: EntityManager, ids: (string | undefined)
  * PUT /api/user/organizations/{organizationId}/settings/sso: the whole set of connections (see
  * sso-changes.ts), in one transaction under a lock of the organization.
  *
- * - A new domain gets a fresh verification token and starts unverified; a kept domain keeps its token
- *   and verification, even when it moves to another connection; a removed one loses both.
+ * - Connections and domains are written by sso-apply.ts: a kept domain keeps its token and
+ *   verification, a new one starts unverified, a removed one loses both.
  * - A change after which the policy would shut the caller out is refused (SSO_REQUIRED, `reason`
  *   would-lock-you-out): they must sign in through the organization's SSO first.
  * - The audit entry names what changed, never a secret; the organization's cached memberships are
@@ -81,69 +68,13 @@ export const updateSsoSettings = tenantProcedure
       );
       const plans = planSsoChanges(input.connections, own, { allowHttp: config.ssoAllowHttp, now });
 
-      const created: { id: string; name: string; type: string }[] = [];
-      const updated: { id: string; changed: string[] }[] = [];
-      const connectionOf = new Map<string, SsoConnection>();
-      for (const plan of plans) {
-        const before = new Set(
-          current.domains.filter((d) => d.connectionId === plan.existing?.id).map((d) => d.domain),
-        );
-        const domainsChanged = plan.domains.length !== before.size || plan.domains.some((d) => !before.has(d));
-        let connection = plan.existing;
-        if (connection) {
-          const previous = connection;
-          const changed: string[] = COMPARED.filter(
-            (key) => JSON.stringify(previous[key]) !== JSON.stringify(plan.fields[key]),
-          );
-          if (plan.clientSecret !== null) changed.push('oidcClientSecret');
-          if (domainsChanged) changed.push('domains');
-          Object.assign(connection, plan.fields);
-          if (plan.clientSecret !== null) connection.oidcClientSecret = encrypter.encrypt(plan.clientSecret);
-          if (changed.length > 0) {
-            connection.updatedAt = now;
-            updated.push({ id: connection.id, changed });
-          }
-        } else {
-          connection = em.create(SsoConnectionSchema, {
-            id: newId(),
-            organizationId,
-            ...plan.fields,
-            oidcClientSecret: plan.clientSecret === null ? null : encrypter.encrypt(plan.clientSecret),
-            createdAt: now,
-            updatedAt: now,
-          });
-          created.push({ id: connection.id, name: connection.name, type: connection.type });
-        }
-        for (const domain of plan.domains) connectionOf.set(domain, connection);
-      }
-      const kept = new Set(plans.map((p) => p.existing?.id));
-      const deleted = current.connections.filter((c) => !kept.has(c.id));
-      for (const connection of deleted) em.remove(connection);
-
-      const domainsRemoved: string[] = [];
-      for (const row of current.domains) {
-        const target = connectionOf.get(row.domain);
-        if (!target) {
-          em.remove(row);
-          domainsRemoved.push(row.domain);
-        } else {
-          row.connectionId = target.id;
-        }
-      }
-      const known = new Set(current.domains.map((d) => d.domain));
-      const domainsAdded = [...connectionOf.keys()].filter((domain) => !known.has(domain));
-      for (const domain of domainsAdded) {
-        em.create(SsoDomainSchema, {
-          id: newId(),
-          organizationId,
-          connectionId: connectionOf.get(domain)?.id ?? null,
-          domain,
-          verificationToken: randomToken(24),
-          verifiedAt: null,
-          lastCheckedAt: null,
-          createdAt: now,
-        });
-      }
+      const { connectionOf, summary } = applySsoPlans(em, {
+        organizationId,
+        current,
+        plans,
+        encrypter,
+        now,
+      });
 
       // Only a kept, verified domain can shut anyone out at once: new ones start unverified.
       const callerDomain = emailDomain(ctx.principal.email);
@@ -153,8 +84,7 @@ export const updateSsoSettings = tenantProcedure
         throw lockoutRefusal(config.baseUrl, guarding.id, 'sign in through it (meta.signInUrl), then require it');
       }
 
-      const anything = created.length + updated.length + deleted.length + domainsAdded.length + domainsRemoved.length;
-      if (anything > 0) {
+      if (Object.values(summary).some((list) => list.length > 0)) {
         audit(
           em,
           auditContext(ctx),
@@ -162,13 +92,7 @@ export const updateSsoSettings = tenantProcedure
             action: 'organization.sso_updated',
             targetType: 'organization',
             targetId: organizationId,
-            metadata: {
-              created,
-              updated,
-              deleted: deleted.map((c) => ({ id: c.id, name: c.name, type: c.type })),
-              domainsAdded,
-              domainsRemoved,
-            },
+            metadata: { ...summary },
           },
           now,
         );
