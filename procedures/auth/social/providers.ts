@@ -35,6 +35,8 @@ export const socialRedirectUri = (config: Pick<Config, 'baseUrl'>, id: string) =
 export const socialScope = (provider: SocialProviderConfig) =>
   provider.kind === 'github' ? 'read:user user:email' : 'openid email profile';
 
+const isHttp = (url: string) => new URL(url).protocol === 'http:';
+
 const clients = new WeakMap<SocialProviderConfig, Promise<oidc.Configuration>>();
 
 /** openid-client's configuration for the provider (discovered once; GitHub's built from its URLs). */
@@ -49,7 +51,6 @@ export function clientFor(provider: SocialProviderConfig): Promise<oidc.Configur
 }
 
 async function buildClient(provider: SocialProviderConfig): Promise<oidc.Configuration> {
-  const insecure = (url: string) => (new URL(url).protocol === 'http:' ? [oidc.allowInsecureRequests] : []);
   if (provider.kind === 'github') {
     const client = new oidc.Configuration(
       {
@@ -60,13 +61,14 @@ async function buildClient(provider: SocialProviderConfig): Promise<oidc.Configu
       provider.clientId,
       provider.clientSecret,
     );
-    for (const allow of insecure(provider.webUrl)) allow(client);
-    if (new URL(provider.apiUrl).protocol === 'http:') oidc.allowInsecureRequests(client);
+    if ([provider.webUrl, provider.apiUrl].some(isHttp)) oidc.allowInsecureRequests(client);
     client.timeout = TIMEOUT_SECONDS;
     return client;
   }
   return oidc.discovery(new URL(provider.issuer), provider.clientId, provider.clientSecret, undefined, {
-    execute: [...insecure(provider.issuer), oidc.enableNonRepudiationChecks],
+    execute: isHttp(provider.issuer)
+      ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks]
+      : [oidc.enableNonRepudiationChecks],
     timeout: TIMEOUT_SECONDS,
   });
 }
@@ -163,7 +165,7 @@ const CLAIM_REASONS: Record<string, string> = {
   azp: 'audience-mismatch',
   nonce: 'nonce-mismatch',
   exp: 'token-expired',
-  iat: 'token-not-yet-valid',
+  iat: 'token-expired',
   nbf: 'token-not-yet-valid',
   auth_time: 'auth-time-invalid',
 };
