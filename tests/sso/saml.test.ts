@@ -473,6 +473,20 @@ describe('refused SAML answers', () => {
   });
 });
 
+it('a response with more elements than any IdP sends is refused before it is parsed: response-too-large', async () => {
+  const flat = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${'<a/>'.repeat(20_000)}</samlp:Response>`;
+  const deep = `${'<a>'.repeat(50_000)}${'</a>'.repeat(50_000)}`;
+  for (const xml of [flat, deep]) {
+    const startedAt = Date.now();
+    await expectRefused(() => post({ SAMLResponse: Buffer.from(xml).toString('base64') }), {
+      status: 401,
+      code: 'FEDERATION_FAILED',
+      reason: 'response-too-large',
+    });
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+  }
+});
+
 describe('the ACS body', () => {
   const acs = () => `${t.url}/api/auth/sso/${providerId}/acs`;
 

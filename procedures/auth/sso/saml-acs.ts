@@ -32,7 +32,7 @@ export const ssoSamlAcs = authProcedure
   .input(
     z.object({
       providerId: z.string().max(64),
-      SAMLResponse: z.string().min(1).max(1_000_000),
+      SAMLResponse: z.string().min(1).max(512_000),
       RelayState: z.string().max(4096).optional(),
     }),
   )

@@ -17,7 +17,8 @@
  *   answers nothing (IdP-initiated) is refused unless the connection allows it (idp-initiated);
  * - its assertion id not seen before for this connection while it is valid (assertion-replayed);
  * - anything unreadable (not base64, not XML, no assertion, a logout message) is invalid-response,
- *   and the IdP's own refusal (a non-success status) is idp-refused.
+ *   more than 2,000 elements is response-too-large (counted before parsing), and the IdP's own refusal
+ *   (a non-success status) is idp-refused.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -126,6 +127,9 @@ export async function finishSaml(
     saveAsync: async () => null,
     removeAsync: async () => null,
   };
+  if (tooManyElements(form.SAMLResponse)) {
+    throw failed('response-too-large', 'The SAML response holds more elements than any identity provider sends');
+  }
   let profile: Profile | null;
   try {
     ({ profile } = await samlFor(ctx.services.config, connection, { cacheProvider }).validatePostResponseAsync({
@@ -203,6 +207,23 @@ function samlFailure(error: unknown, samlResponse: string): ApiError {
     return failed('in-response-to-mismatch', 'The assertion answers another sign-in request than the response');
   }
   return failed('invalid-response', 'The SAML response could not be read');
+}
+
+/**
+ * Beyond any real response (a few dozen elements, a few hundred with many group values). node-saml's
+ * XPath work grows with the square of the element count: 20,000 sibling elements hold the event loop
+ * for seconds, so a response is counted before it is parsed.
+ */
+const MAX_ELEMENTS = 2_000;
+
+function tooManyElements(samlResponse: string): boolean {
+  let elements = 0;
+  for (const _ of Buffer.from(samlResponse, 'base64')
+    .toString('utf8')
+    .matchAll(/<[A-Za-z_]/g)) {
+    if (++elements > MAX_ELEMENTS) return true;
+  }
+  return false;
 }
 
 /**
