@@ -5,12 +5,14 @@ import { userCacheKeys } from '../../server/auth/sessions.js';
 import { ApiError } from '../../server/errors.js';
 import { authProcedure } from '../../server/trpc.js';
 import { endCredentials } from '../shared/end-credentials.js';
+import { refuseSsoManagedEmailChange } from '../shared/sso-managed.js';
 import { consumeVerification } from './verifications.js';
 
 /**
  * POST /api/auth/verify-email: uses a token from a verification or email-change message. A change
  * of address happens only here, once the new address has proven it receives mail; it ends the links
- * still unused that were mailed to the old address (procedures/shared/end-credentials.ts).
+ * still unused that were mailed to the old address (procedures/shared/end-credentials.ts), unless an
+ * organization's required SSO manages the old address (procedures/shared/sso-managed.ts).
  */
 export const verifyEmail = authProcedure
   .meta({
@@ -21,6 +23,7 @@ export const verifyEmail = authProcedure
       summary: 'Verify an email address with an emailed token',
     },
     message: 'Email verified successfully',
+    errors: ['FORBIDDEN'],
   })
   .input(z.strictObject({ token: z.string().min(1, 'Required').max(256) }))
   .output(z.object({ email: z.string(), isVerified: z.boolean() }))
@@ -31,6 +34,8 @@ export const verifyEmail = authProcedure
         const token = await consumeVerification(em, input.token, ['verify-email', 'change-email'], now);
         const user = await em.findOneOrFail(UserSchema, { id: token.userId });
         if (token.purpose === 'change-email') {
+          // The organization may have required SSO for the old address since the link was sent.
+          await refuseSsoManagedEmailChange(em, user.id, user.email);
           user.email = token.email;
         } else if (token.email !== user.email) {
           // The address changed since this message was sent; it proves nothing about the current one.

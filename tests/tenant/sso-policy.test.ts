@@ -16,16 +16,20 @@ import { createApiKey } from '../support/api-keys.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { asBrowser, signUp } from '../support/identity.js';
+import { startInbox, type Inbox } from '../support/mail.js';
 import { createBearerToken } from '../support/oauth.js';
 import { requiredConnection, ssoSession } from '../support/sso-settings.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 
 let t: TestApp;
 let dns: TestDnsServer;
+let inbox: Inbox;
 beforeAll(async () => {
   dns = await startDnsServer();
+  inbox = await startInbox();
   t = await startTestApp({
     env: {
+      SMTP_URL: inbox.url,
       TRUST_PROXY: 'loopback',
       RATE_LIMIT_SIGN_UP_POINTS: '1000',
       RATE_LIMIT_GLOBAL_POINTS: '100000',
@@ -36,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await dns?.close();
+  await inbox?.close();
 });
 
 type Caller = { cookie: string } | { apiKey: string } | { bearer: string };
@@ -223,4 +228,45 @@ describe('the SSO-required policy', () => {
     const byOwner = await call('POST', `${org.base}/settings/sso/domains/${org.domain}/verify`, org.owner);
     expect(byOwner.body).toMatchObject({ status: 403, code: 'DOMAIN_NOT_VERIFIED', meta: { reason: 'no-txt-record' } });
   });
+
+  it('keeps a member of the domain from changing their address off it, unless they leave first', async () => {
+    const org = await company();
+    await requiredConnection(t, org.id, org.domain);
+    const change = (newEmail: string) =>
+      call('POST', '/api/auth/change-email', org.member, { newEmail, password: org.member.password });
+    const refused = await change(`elsewhere-${randomBytes(3).toString('hex')}@example.com`);
+    expect(refused.body).toMatchObject({ status: 403, code: 'FORBIDDEN', meta: { organizationId: org.id } });
+    const em = t.services.orm.em.fork();
+    expect(
+      await em.getConnection().execute('select 1 from verifications where user_id = ?', [org.member.userId]),
+    ).toHaveLength(1); // only the sign-up's verification: no change-email link was issued
+
+    // A link issued before the policy applied does not move the address either.
+    const mailed = `before-${randomBytes(3).toString('hex')}@example.com`;
+    await requiredConnectionOff(org.id);
+    expect((await change(mailed)).body).toMatchObject({ status: 200 });
+    const token = await inbox.tokenFor(mailed);
+    await requiredConnectionOn(org.id);
+    const used = await call('POST', '/api/auth/verify-email', org.member, { token });
+    expect(used.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect(
+      (await em.fork().getConnection().execute('select email from users where id = ?', [org.member.userId]))[0],
+    ).toEqual({ email: org.member.email });
+
+    // Having left the organization, the address is theirs again.
+    expect((await call('POST', `${org.base}/leave`, org.member)).body).toMatchObject({ status: 200 });
+    expect((await call('POST', '/api/auth/verify-email', org.member, { token })).body).toMatchObject({
+      status: 200,
+      data: { email: mailed },
+    });
+  });
 });
+
+async function setRequired(organizationId: string, required: boolean): Promise<void> {
+  await t.services.orm.em
+    .fork()
+    .getConnection()
+    .execute('update sso_connections set required = ? where organization_id = ?', [required, organizationId]);
+}
+const requiredConnectionOff = (organizationId: string) => setRequired(organizationId, false);
+const requiredConnectionOn = (organizationId: string) => setRequired(organizationId, true);
