@@ -13,10 +13,40 @@
  * - samlify wants an XML schema validator set before it parses anything; this IdP only parses our
  *   AuthnRequests, so a permissive validator is set (the SP side, node-saml, needs none).
  */
+import { createRequire } from 'node:module';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as samlify from 'samlify';
+
+// samlify is loaded without its type declarations: they import @xmldom/xmldom's, which pull the browser
+// DOM library into the whole program (and with it a Headers type that shadows Node's). The part used:
+interface SamlifyEntityMeta {
+  getAssertionConsumerService(binding: string): unknown;
+  getEntityID(): string;
+}
+interface SamlifyServiceProvider {
+  entityMeta: SamlifyEntityMeta;
+}
+interface SamlifyIdentityProvider {
+  createLoginResponse(
+    sp: SamlifyServiceProvider,
+    request: never,
+    binding: string,
+    user: Record<string, string>,
+    options: { relayState?: string; customTagReplacement: (template: string) => { id: string; context: string } },
+  ): Promise<unknown>;
+  parseLoginRequest(
+    sp: SamlifyServiceProvider,
+    binding: string,
+    request: never,
+  ): Promise<{ extract: { request?: { id?: unknown }; issuer?: unknown } }>;
+}
+const samlify = createRequire(import.meta.url)('samlify') as {
+  setSchemaValidator(validator: { validate: (xml: string) => Promise<string> }): void;
+  IdentityProvider(options: Record<string, unknown>): SamlifyIdentityProvider;
+  ServiceProvider(options: Record<string, unknown>): SamlifyServiceProvider;
+  Constants: { namespace: { binding: { redirect: string } } };
+};
 
 samlify.setSchemaValidator({ validate: async () => 'skipped: test IdP' });
 
@@ -138,7 +168,7 @@ const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string } = {}): Promise<SamlIdp> {
   const keys = options.keys ?? generateSigningCertificate();
   let browserUser: SamlUser | undefined;
-  let idpFor: ((key: TestKeyPair) => samlify.IdentityProviderInstance) | undefined;
+  let idpFor: ((key: TestKeyPair) => SamlifyIdentityProvider) | undefined;
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
@@ -182,7 +212,7 @@ export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string 
   }
 
   async function respond(
-    sp: samlify.ServiceProviderInstance,
+    sp: SamlifyServiceProvider,
     user: SamlUser,
     inResponseTo: string | null,
     relayState: string | undefined,
