@@ -121,7 +121,18 @@ describe('the SSO-required policy', () => {
         expect((await call('GET', path, caller)).body, `${label} on ${path}`).toMatchObject(ssoRequired(connectionId));
       }
       const mine = await call('GET', `${org.base}/my-membership`, caller);
-      expect(mine.body, label).toMatchObject({ status: 200, data: { role: 'member' } });
+      expect(mine.body, label).toMatchObject({
+        status: 200,
+        data: {
+          role: 'member',
+          sso: {
+            required: true,
+            blocked: true,
+            providerId: connectionId,
+            signInUrl: ssoRequired(connectionId).meta.signInUrl,
+          },
+        },
+      });
     }
     for (const [label, caller] of [
       ['an SSO session of this organization', viaSso],
@@ -130,7 +141,19 @@ describe('the SSO-required policy', () => {
       for (const path of [org.base, `${org.base}/members`, `${org.base}/projects`]) {
         expect((await call('GET', path, caller)).body, `${label} on ${path}`).toMatchObject({ status: 200 });
       }
+      expect((await call('GET', `${org.base}/my-membership`, caller)).body.data.sso, label).toEqual({
+        required: true,
+        blocked: false,
+        providerId: connectionId,
+        signInUrl: ssoRequired(connectionId).meta.signInUrl,
+      });
     }
+    expect((await call('GET', `${org.base}/my-membership`, org.contractor)).body.data.sso).toEqual({
+      required: false,
+      blocked: false,
+      providerId: null,
+      signInUrl: null,
+    });
     // Before the permission check: what unblocks them, not what their role lacks.
     expect((await call('GET', `${org.base}/settings/sso`, password)).body).toMatchObject(ssoRequired(connectionId));
     expect((await call('GET', `${org.base}/settings/sso`, viaSso)).body).toMatchObject({
