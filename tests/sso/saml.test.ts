@@ -450,6 +450,16 @@ describe('refused SAML answers', () => {
     expect(trusted.headers.get('location')).toBe(`${APP_URL}/from-idp`);
     expect(sessionCookieFrom(trusted.headers)).toBeDefined();
 
+    // Unasked answers get the same checks: a bearer confirmation past its time is refused.
+    const late = await post(
+      await idp.unsolicited(allowingMetadata, userAt(allowedDomain), {
+        confirmationNotOnOrAfter: new Date(Date.now() - 60_000),
+      }),
+      allowing,
+    );
+    expect(late.status).toBe(401);
+    expect(late.body).toMatchObject({ code: 'FEDERATION_FAILED', meta: { reason: 'assertion-expired' } });
+
     const untrusted = await post(
       await idp.unsolicited(allowingMetadata, userAt(allowedDomain), { relayState: 'https://evil.example.com/' }),
       allowing,
@@ -473,18 +483,20 @@ describe('refused SAML answers', () => {
   });
 });
 
-it('a response with more elements than any IdP sends is refused before it is parsed: response-too-large', async () => {
-  const flat = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${'<a/>'.repeat(20_000)}</samlp:Response>`;
-  const deep = `${'<a>'.repeat(50_000)}${'</a>'.repeat(50_000)}`;
-  for (const xml of [flat, deep]) {
-    const startedAt = Date.now();
-    await expectRefused(() => post({ SAMLResponse: Buffer.from(xml).toString('base64') }), {
-      status: 401,
-      code: 'FEDERATION_FAILED',
-      reason: 'response-too-large',
-    });
-    expect(Date.now() - startedAt).toBeLessThan(2_000);
-  }
+describe('an oversized SAML response', () => {
+  it('is refused before it is parsed: response-too-large', async () => {
+    const flat = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${'<a/>'.repeat(20_000)}</samlp:Response>`;
+    const deep = `${'<a>'.repeat(50_000)}${'</a>'.repeat(50_000)}`;
+    for (const xml of [flat, deep]) {
+      const startedAt = Date.now();
+      await expectRefused(() => post({ SAMLResponse: Buffer.from(xml).toString('base64') }), {
+        status: 401,
+        code: 'FEDERATION_FAILED',
+        reason: 'response-too-large',
+      });
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+    }
+  });
 });
 
 describe('the ACS body', () => {

@@ -131,6 +131,8 @@ export interface ResponseOptions {
   assertionId?: string;
   notBefore?: Date;
   notOnOrAfter?: Date;
+  /** The bearer confirmation's NotOnOrAfter, when it is to differ from the conditions'. */
+  confirmationNotOnOrAfter?: Date;
   /** false: the assertion goes unsigned (the response around it is signed instead). */
   signAssertion?: boolean;
   /** Sign with this key (its certificate is not the one the connection trusts). */
@@ -230,6 +232,11 @@ export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string 
       notBefore: (bent.notBefore ?? new Date(now.getTime() - 1000)).toISOString(),
       notOnOrAfter: (bent.notOnOrAfter ?? new Date(now.getTime() + 5 * 60_000)).toISOString(),
       instant: now.toISOString(),
+      confirmationNotOnOrAfter: (
+        bent.confirmationNotOnOrAfter ??
+        bent.notOnOrAfter ??
+        new Date(now.getTime() + 5 * 60_000)
+      ).toISOString(),
     };
     const answers = inResponseTo ? ` InResponseTo="${xmlEscape(inResponseTo)}"` : '';
     const attribute = (name: string, value: string) =>
@@ -242,7 +249,7 @@ export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string 
       `<saml:Issuer>${xmlEscape(values.issuer)}</saml:Issuer>` +
       `<saml:Subject><saml:NameID Format="${xmlEscape(user.nameIdFormat ?? EMAIL_FORMAT)}">${xmlEscape(user.nameId ?? user.email)}</saml:NameID>` +
       '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">' +
-      `<saml:SubjectConfirmationData NotOnOrAfter="${values.notOnOrAfter}" Recipient="${xmlEscape(values.recipient)}"${answers}/>` +
+      `<saml:SubjectConfirmationData NotOnOrAfter="${values.confirmationNotOnOrAfter}" Recipient="${xmlEscape(values.recipient)}"${answers}/>` +
       '</saml:SubjectConfirmation></saml:Subject>' +
       `<saml:Conditions NotBefore="${values.notBefore}" NotOnOrAfter="${values.notOnOrAfter}">` +
       `<saml:AudienceRestriction><saml:Audience>${xmlEscape(values.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +

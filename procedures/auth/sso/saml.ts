@@ -146,6 +146,11 @@ export async function finishSaml(
   }
   const confirmation = assertion.confirmations.find((c) => c.Recipient === urls.acs);
   if (!confirmation) throw failed('recipient-mismatch', 'The assertion is not addressed to this connection’s ACS URL');
+  // node-saml checks the confirmation's window only for answers with an InResponseTo: checked here for all.
+  const expiry = Date.parse(confirmation.NotOnOrAfter ?? '');
+  if (Number.isFinite(expiry) && Date.now() - CLOCK_SKEW_MS >= expiry) {
+    throw failed('assertion-expired', 'The assertion has expired');
+  }
   if (flow) {
     if (confirmation.InResponseTo && confirmation.InResponseTo !== flow.samlRequestId) {
       throw failed('in-response-to-mismatch', 'The assertion answers another sign-in request than the response');
@@ -240,7 +245,7 @@ interface SignedAssertion {
   id: string;
   /** The latest NotOnOrAfter in it: how long its id must be remembered. */
   validUntil: Date | null;
-  confirmations: { Recipient?: string; InResponseTo?: string }[];
+  confirmations: { Recipient?: string; InResponseTo?: string; NotOnOrAfter?: string }[];
 }
 
 type XmlNode = { $?: Record<string, string>; [child: string]: unknown };
