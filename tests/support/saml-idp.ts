@@ -28,6 +28,7 @@ interface SamlifyServiceProvider {
   entityMeta: SamlifyEntityMeta;
 }
 interface SamlifyIdentityProvider {
+  getMetadata(): string;
   createLoginResponse(
     sp: SamlifyServiceProvider,
     request: never,
@@ -152,6 +153,8 @@ export interface SamlIdp {
   entityId: string;
   ssoUrl: string;
   keys: TestKeyPair;
+  /** The IdP's own metadata (entity id, SSO URL for the redirect binding, signing certificate), as samlify writes it. */
+  metadata(): string;
   /** Answers the AuthnRequest in `authnRequestUrl` (the Location our sign-in redirected to). */
   answer(authnRequestUrl: string, user: SamlUser, options?: ResponseOptions): Promise<SamlAnswer>;
   /** An unasked response (IdP-initiated) for the SP whose metadata is at `spMetadataUrl`. */
@@ -275,6 +278,7 @@ export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string 
     entityId,
     ssoUrl,
     keys,
+    metadata: () => idpFor!(keys).getMetadata(),
     async answer(authnRequestUrl, user, bent = {}) {
       const url = new URL(authnRequestUrl);
       const idp = idpFor!(keys);
