@@ -3,7 +3,7 @@
  * These are the rules the documented contract has always been served with:
  *
  * - POST, PUT, PATCH: the JSON body. GET and DELETE: the query string, which a DELETE's JSON body
- *   joins (its fields win). Path parameters come last and win over any field of the same name; they
+ *   joins (its fields win). Query parameters the input does not name are ignored (API.md section 5). Path parameters come last and win over any field of the same name; they
  *   arrive as written in the URL, still percent-encoded.
  * - From the query (and a DELETE's body): empty values are dropped (an empty string, and in a
  *   DELETE's body also false, 0 and null), a one-element list becomes its value, and a field whose
@@ -152,9 +152,15 @@ export function inputReader(inputs: readonly unknown[]): InputReader {
   const shape: Record<string, SchemaLike> = Object.assign({}, ...shapes.map((d) => d?.shape));
   const lists = Object.keys(shape).filter((name) => isList(shape[name] as SchemaLike));
   const coerce = objectCoercer(shape, new Set()) ?? ((value: unknown) => value);
+  // Unknown query parameters are ignored (a tracking tag on a link, a provider's extra callback
+  // parameters); unknown body fields stay for the schema to refuse.
+  const known = new Set(Object.keys(shape));
+  const knownQuery = (q: ParsedUrlQuery) =>
+    Object.fromEntries(Object.entries(q).filter(([name]) => known.has(name) || shapes.length === 0));
   return ({ method, params, query, body }) => {
     if (method !== 'GET' && method !== 'DELETE') return coerce({ ...(body as object), ...params });
-    const fields = fromQuery(method === 'DELETE' && isObject(body) ? { ...query, ...body } : query);
+    const fromUrl = knownQuery(query);
+    const fields = fromQuery(method === 'DELETE' && isObject(body) ? { ...fromUrl, ...body } : fromUrl);
     for (const name of lists) {
       const value = fields[name];
       if (value !== undefined && !Array.isArray(value)) fields[name] = [value];

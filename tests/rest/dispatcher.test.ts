@@ -38,6 +38,11 @@ const contract = router({
     .input(z.object({ thingId: z.string(), n: z.number(), nested: z.object({ m: z.number() }).optional() }))
     .output(Echo)
     .mutation(echo),
+  strict: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/public/contract/strict' }, message: 'Read' })
+    .input(z.strictObject({ s: z.string() }))
+    .output(Echo)
+    .query(echo),
   nothing: publicProcedure
     .meta({ openapi: { method: 'GET', path: '/public/contract/nothing' }, message: 'Nothing' })
     .input(z.void())
@@ -98,6 +103,12 @@ describe('input from the query', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_ERROR');
     expect(res.body.meta.errors).toEqual([expect.objectContaining({ field: 'n', location: 'query' })]);
+  });
+
+  it('ignores parameters the input does not name, even where the schema refuses unknown fields', async () => {
+    const res = await t.request('/api/public/contract/strict?s=kept&utm_source=mail&fbclid=x');
+    expect(res.status).toBe(200);
+    expect(received(res)).toEqual({ s: 'kept' });
   });
 
   it('gives a void input nothing, whatever the query holds', async () => {
