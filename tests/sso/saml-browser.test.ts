@@ -28,7 +28,10 @@ describe.runIf(hasChromium)('SAML sign-in in chromium', () => {
   beforeAll(async () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    t = await startTestApp({ port, env: { BASE_URL: baseUrl, APP_URL: baseUrl, TRUSTED_ORIGINS: baseUrl } });
+    t = await startTestApp({
+      port,
+      env: { BASE_URL: baseUrl, APP_URL: baseUrl, TRUSTED_ORIGINS: baseUrl, RATE_LIMIT_SIGN_IN_POINTS: '1000' },
+    });
     // The IdP's pages are on another site (localhost) than the application (127.0.0.1).
     idp = await startSamlIdp({ host: 'localhost' });
     const owner = await signUp(t);

@@ -16,6 +16,8 @@ export const startSsoSignInLink = authProcedure
       description: SSO_START_DESCRIPTION,
     },
     message: 'Redirecting to the identity provider',
+    // Each start writes a flow row before anyone is known: the sign-in budget, as for social sign-in.
+    rateLimit: ['signIn'],
     redirect: true,
     errors: ['NOT_FOUND', 'BAD_REQUEST', 'FEDERATION_FAILED'],
   })
