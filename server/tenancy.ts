@@ -80,13 +80,6 @@ export function mfaBlocks(mfa: MfaStatus, now: Date): boolean {
   return mfa.required && !mfa.compliant && mfa.deadline !== null && now.getTime() >= mfa.deadline.getTime();
 }
 
-/** Where a member (or anyone on an SSO domain) signs in through connection `connectionId`. */
-export function ssoSignInUrl(baseUrl: string, connectionId: string): string {
-  const url = new URL('/api/auth/sso/sign-in', baseUrl);
-  url.searchParams.set('providerId', connectionId);
-  return url.href;
-}
-
 /**
  * The connection a principal must sign in through, when the organization's SSO-required policy shuts
  * it out: the member's address is on a domain a required connection serves, and the credential was

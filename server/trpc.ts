@@ -24,16 +24,10 @@ import {
   type FieldError,
 } from './errors.js';
 import { clientKey, mostRestrictive, type RateLimitResult } from './rate-limit.js';
+import { ssoUrls } from './sso-urls.js';
 import { ULID_PATTERN } from './ids.js';
 import { ROLE_PERMISSIONS, type Permission, type Scope } from './scopes.js';
-import {
-  loadMembership,
-  MFA_SETUP,
-  mfaBlocks,
-  ssoRequiredConnection,
-  ssoSignInUrl,
-  type Membership,
-} from './tenancy.js';
+import { loadMembership, MFA_SETUP, mfaBlocks, ssoRequiredConnection, type Membership } from './tenancy.js';
 
 export type Tier = 'public' | 'auth' | 'user' | 'tenant' | 'webhook';
 
@@ -303,7 +297,7 @@ export const tenantProcedure = guarded
       throw refuse(
         'SSO_REQUIRED',
         'This organization requires members of your email domain to sign in through its single sign-on: sign in there, then try again',
-        { providerId, signInUrl: ssoSignInUrl(ctx.services.config.baseUrl, providerId) },
+        { providerId, signInUrl: ssoUrls(ctx.services.config.baseUrl, providerId).signIn },
       );
     }
     if (!meta?.mfaExempt && mfaBlocks(found.mfa, ctx.services.now())) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SsoDomainSchema } from '../../entities/sso.js';
 import type { Context } from '../../server/context.js';
-import { ssoSignInUrl } from '../../server/tenancy.js';
+import { ssoUrls } from '../../server/sso-urls.js';
 import { authProcedure } from '../../server/trpc.js';
 import { Email } from './schemas.js';
 
@@ -26,7 +26,10 @@ export async function ssoDomainRule(
     { fields: ['connectionId'] },
   );
   if (!found?.connectionId) return null;
-  return { providerId: found.connectionId, redirectUrl: ssoSignInUrl(ctx.services.config.baseUrl, found.connectionId) };
+  return {
+    providerId: found.connectionId,
+    redirectUrl: ssoUrls(ctx.services.config.baseUrl, found.connectionId).signIn,
+  };
 }
 
 const Identified = z.object({

@@ -1,17 +1,13 @@
 /**
- * What every SSO route needs of a connection: finding it, its public URLs, and the domain rule.
+ * What every SSO route needs of a connection: finding it and the domain rule (its URLs: server/sso-urls.ts).
  *
  * - A connection is named by its id in the path (`providerId`); an unknown id, or a connection of the
  *   other kind than the route serves, is 404 NOT_FOUND, the same answer for both.
- * - Its URLs are fixed by the id and BASE_URL, so an identity provider's admin registers them once:
- *   the SP entity id (which is also where our SAML metadata is served), the SAML ACS and the OpenID
- *   Connect redirect URI.
  * - An address the provider asserts signs in only when its domain is one this connection serves and
  *   the organization verified (DOMAIN_NOT_VERIFIED otherwise): a provider speaks for its own domains,
  *   never for anyone else's addresses.
  */
 import { SsoConnectionSchema, SsoDomainSchema, type SsoConnection } from '../../../entities/sso.js';
-import type { Config } from '../../../server/config.js';
 import type { Context } from '../../../server/context.js';
 import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
@@ -19,20 +15,6 @@ import { federationError } from '../federated/complete.js';
 
 /** `accounts.provider_id`, login history's provider and the flow's provider for a connection. */
 export const ssoProvider = (connectionId: string) => `sso:${connectionId}`;
-
-export interface SsoUrls {
-  /** Our SAML entity id, and where our SP metadata is served. */
-  metadata: string;
-  /** SAML Assertion Consumer Service (HTTP-POST binding). */
-  acs: string;
-  /** OpenID Connect redirect URI. */
-  callback: string;
-}
-
-export function ssoUrls(config: Pick<Config, 'baseUrl'>, connectionId: string): SsoUrls {
-  const base = `${config.baseUrl.replace(/\/$/, '')}/api/auth/sso/${connectionId}`;
-  return { metadata: `${base}/metadata`, acs: `${base}/acs`, callback: `${base}/callback` };
-}
 
 /** The connection `providerId` names, when it is of `type` (any type when omitted); else 404. */
 export async function findConnection(

@@ -20,7 +20,8 @@ import type { Context } from '../../../server/context.js';
 import { ApiError } from '../../../server/errors.js';
 import { completeFederatedSignIn, federationError, type FederatedAttempt } from '../federated/complete.js';
 import { beginFederatedFlow, consumeFederatedFlow } from '../federated/state.js';
-import { emailOnVerifiedDomain, ssoProvider, ssoUrls } from './connection.js';
+import { ssoUrls } from '../../../server/sso-urls.js';
+import { emailOnVerifiedDomain, ssoProvider } from './connection.js';
 
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
 const MAX_CACHED = 500;
@@ -103,7 +104,7 @@ export async function startOidc(ctx: Context, connection: SsoConnection, callbac
     callbackUrl,
   });
   const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: ssoUrls(ctx.services.config, connection.id).callback,
+    redirect_uri: ssoUrls(ctx.services.config.baseUrl, connection.id).callback,
     scope: 'openid email profile',
     state,
     nonce,
@@ -132,7 +133,7 @@ export async function finishOidc(
   if (answer.error)
     throw failed('provider-error', `The identity provider refused the sign-in (${answer.error.slice(0, 100)})`);
   const configuration = await oidcConfiguration(ctx, connection);
-  const currentUrl = new URL(ssoUrls(ctx.services.config, connection.id).callback);
+  const currentUrl = new URL(ssoUrls(ctx.services.config.baseUrl, connection.id).callback);
   for (const [name, value] of Object.entries(answer)) if (value !== undefined) currentUrl.searchParams.set(name, value);
   let claims: client.IDToken | undefined;
   try {

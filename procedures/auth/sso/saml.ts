@@ -41,7 +41,8 @@ import {
   FEDERATED_STATE_TTL_MS,
   type ConsumedFlow,
 } from '../federated/state.js';
-import { emailOnVerifiedDomain, ssoProvider, ssoUrls } from './connection.js';
+import { ssoUrls } from '../../../server/sso-urls.js';
+import { emailOnVerifiedDomain, ssoProvider } from './connection.js';
 
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const TRANSIENT_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
@@ -52,7 +53,7 @@ function samlFor(
   connection: SsoConnection,
   options: { requestId?: string; cacheProvider?: CacheProvider } = {},
 ): SAML {
-  const urls = ssoUrls(config, connection.id);
+  const urls = ssoUrls(config.baseUrl, connection.id);
   return new SAML({
     entryPoint: connection.samlSsoUrl ?? undefined,
     issuer: urls.metadata,
@@ -75,7 +76,7 @@ function samlFor(
 
 /** Our SP metadata for the connection's IdP admin: entity id, ACS (HTTP-POST), signed assertions wanted. */
 export function serviceProviderMetadata(config: Pick<Config, 'baseUrl'>, connection: SsoConnection): string {
-  const urls = ssoUrls(config, connection.id);
+  const urls = ssoUrls(config.baseUrl, connection.id);
   return generateServiceProviderMetadata({
     issuer: urls.metadata,
     callbackUrl: urls.acs,
@@ -116,7 +117,7 @@ export async function finishSaml(
   form: { SAMLResponse: string; RelayState?: string },
 ): Promise<{ location: string }> {
   const provider = ssoProvider(connection.id);
-  const urls = ssoUrls(ctx.services.config, connection.id);
+  const urls = ssoUrls(ctx.services.config.baseUrl, connection.id);
   let flow: ConsumedFlow | undefined;
   // node-saml asks for the response's InResponseTo here: the flow it names is used up at the first ask.
   const cacheProvider: CacheProvider = {

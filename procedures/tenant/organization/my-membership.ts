@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PERMISSIONS, ROLES } from '../../../server/scopes.js';
-import { MFA_SETUP, mfaBlocks, ssoRequiredConnection, ssoSignInUrl } from '../../../server/tenancy.js';
+import { ssoUrls } from '../../../server/sso-urls.js';
+import { MFA_SETUP, mfaBlocks, ssoRequiredConnection } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { iso, IsoDate, isoOrNull } from '../../auth/schemas.js';
 
@@ -70,6 +71,6 @@ export const myMembership = tenantProcedure
       signInUrl:
         ctx.membership.ssoConnectionId === null
           ? null
-          : ssoSignInUrl(ctx.services.config.baseUrl, ctx.membership.ssoConnectionId),
+          : ssoUrls(ctx.services.config.baseUrl, ctx.membership.ssoConnectionId).signIn,
     },
   }));

@@ -12,7 +12,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { SsoConnectionSchema, SsoDomainSchema, type SsoConnection, type SsoDomain } from '../../../entities/sso.js';
 import { ApiError } from '../../../server/errors.js';
-import { ssoSignInUrl } from '../../../server/tenancy.js';
+import { ssoUrls } from '../../../server/sso-urls.js';
 import { IsoDate, iso, isoOrNull } from '../../auth/schemas.js';
 import { certificateSummary } from './sso-saml.js';
 
@@ -44,19 +44,14 @@ export function lockoutRefusal(baseUrl: string, connectionId: string, hint: stri
   return new ApiError(
     'SSO_REQUIRED',
     `This would require single sign-on of your own email domain, and you did not sign in through it: ${hint}`,
-    { reason: 'would-lock-you-out', providerId: connectionId, signInUrl: ssoSignInUrl(baseUrl, connectionId) },
+    { reason: 'would-lock-you-out', providerId: connectionId, signInUrl: ssoUrls(baseUrl, connectionId).signIn },
   );
 }
 
 /** Our endpoints for connection `id`, to give the identity provider's administrator. */
 export function serviceProviderEndpoints(baseUrl: string, id: string) {
-  const base = `${baseUrl.replace(/\/$/, '')}/api/auth/sso/${id}`;
-  return {
-    spEntityId: `${base}/metadata`,
-    spMetadataUrl: `${base}/metadata`,
-    acsUrl: `${base}/acs`,
-    callbackUrl: `${base}/callback`,
-  };
+  const urls = ssoUrls(baseUrl, id);
+  return { spEntityId: urls.metadata, spMetadataUrl: urls.metadata, acsUrl: urls.acs, callbackUrl: urls.callback };
 }
 
 export const DomainOutput = z.object({
