@@ -92,6 +92,23 @@ const trustProxy = z
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** A comma-separated list, each item checked by `problem` (a message, or undefined when it is fine). */
+const commaList = (problem: (item: string) => string | undefined) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const item of list) {
+        const message = problem(item);
+        if (message) ctx.addIssue({ code: 'custom', message });
+      }
+      return list;
+    });
+
 export const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -105,21 +122,11 @@ export const baseSchema = z.object({
     .regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_:.-]')
     .default('rl'),
   TRUST_PROXY: trustProxy,
-  TRUSTED_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const list = (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const origin of list) {
-        if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
-          ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });
-        }
-      }
-      return list;
-    }),
+  TRUSTED_ORIGINS: commaList((origin) =>
+    URL.canParse(origin) && new URL(origin).origin === origin
+      ? undefined
+      : `"${origin}" is not an origin like https://app.example.com`,
+  ),
   DATA_DIR: z.string().default('.data'),
   MAIL_DIR: z.string().optional(),
   SMTP_URL: optionalUrl(['smtp', 'smtps']),
@@ -152,21 +159,11 @@ export const baseSchema = z.object({
   OIDC_CLIENT_ID: z.string().trim().optional(),
   OIDC_CLIENT_SECRET: z.string().trim().optional(),
   SSO_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
-  DNS_SERVERS: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const list = (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const server of list) {
-        if (!isIP(server) && !/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d{1,5}$/i.test(server)) {
-          ctx.addIssue({ code: 'custom', message: `"${server}" is not an address, address:port or [v6]:port` });
-        }
-      }
-      return list;
-    }),
+  DNS_SERVERS: commaList((server) =>
+    isIP(server) || /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d{1,5}$/i.test(server)
+      ? undefined
+      : `"${server}" is not an address, address:port or [v6]:port`,
+  ),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
 });

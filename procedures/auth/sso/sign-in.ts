@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Context } from '../../../server/context.js';
 import { ApiError } from '../../../server/errors.js';
-import { authProcedure } from '../../../server/trpc.js';
+import { authProcedure, type Meta } from '../../../server/trpc.js';
 import { trustedCallback } from '../callback-url.js';
 import { recordingFailures } from '../federated/complete.js';
 import { ssoDomainRule } from '../identify.js';
@@ -24,6 +24,15 @@ export const SSO_START_DESCRIPTION =
   'AuthnRequest by the redirect binding (RelayState). Name the connection by `providerId`, or by `email`, whose ' +
   'domain an organization verified for it (404 otherwise). After the sign-in the browser lands on `callbackURL` ' +
   'when it is on a trusted origin, else on APP_URL.';
+
+/** What the POST and the GET start share besides their method and summary. */
+export const SSO_START_META = {
+  message: 'Redirecting to the identity provider',
+  // Each start writes a flow row before anyone is known: the sign-in budget, as for social sign-in.
+  rateLimit: ['signIn'],
+  redirect: true,
+  errors: ['NOT_FOUND', 'BAD_REQUEST', 'FEDERATION_FAILED'],
+} satisfies Meta;
 
 /**
  * Starts an SSO sign-in (POST and GET /api/auth/sso/sign-in): the connection is found, the flow
@@ -63,11 +72,7 @@ export const ssoSignIn = authProcedure
       summary: 'Start an SSO sign-in',
       description: SSO_START_DESCRIPTION,
     },
-    message: 'Redirecting to the identity provider',
-    // Each start writes a flow row before anyone is known: the sign-in budget, as for social sign-in.
-    rateLimit: ['signIn'],
-    redirect: true,
-    errors: ['NOT_FOUND', 'BAD_REQUEST', 'FEDERATION_FAILED'],
+    ...SSO_START_META,
   })
   .input(StartSsoInput)
   .output(z.object({ location: z.string() }))

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authProcedure } from '../../../server/trpc.js';
-import { SSO_START_DESCRIPTION, StartSsoInput, startSsoSignIn } from './sign-in.js';
+import { SSO_START_DESCRIPTION, SSO_START_META, StartSsoInput, startSsoSignIn } from './sign-in.js';
 
 /**
  * GET /api/auth/sso/sign-in?providerId=|email=&callbackURL=: the same start as the POST, as a link
@@ -15,11 +15,7 @@ export const startSsoSignInLink = authProcedure
       summary: 'Start an SSO sign-in from a link',
       description: SSO_START_DESCRIPTION,
     },
-    message: 'Redirecting to the identity provider',
-    // Each start writes a flow row before anyone is known: the sign-in budget, as for social sign-in.
-    rateLimit: ['signIn'],
-    redirect: true,
-    errors: ['NOT_FOUND', 'BAD_REQUEST', 'FEDERATION_FAILED'],
+    ...SSO_START_META,
   })
   .input(StartSsoInput)
   .output(z.object({ location: z.string() }))
