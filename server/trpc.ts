@@ -71,9 +71,10 @@ export type Meta = OpenApiMeta<{
   errors?: ErrorCode[];
   /**
    * The output is a file: `{ filename, contentType, lines: AsyncIterable<string> }`, which REST
-   * streams as the body instead of the envelope.
+   * streams as the body instead of the envelope; the list names the content types it may have (the
+   * OpenAPI document shows them).
    */
-  stream?: boolean;
+  stream?: string[];
   /**
    * The output is `{ location }`, where the browser goes next: REST answers 303 See Other with that
    * Location and no body (a link opened from mail); tRPC and direct callers get the object.

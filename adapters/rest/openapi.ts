@@ -401,7 +401,7 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
           ? {}
           : {
               content: route.meta.stream
-                ? { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } }
+                ? Object.fromEntries(route.meta.stream.map((type) => [type, { schema: { type: 'string' } }]))
                 : { 'application/json': { schema: successSchema(status, data) } },
             }),
       },

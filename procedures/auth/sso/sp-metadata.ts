@@ -27,7 +27,7 @@ export const ssoSpMetadata = authProcedure
         'SP entity id (audience).',
     },
     message: 'SAML service provider metadata',
-    stream: true,
+    stream: ['application/samlmetadata+xml'],
     errors: ['NOT_FOUND'],
   })
   .input(z.strictObject({ providerId: z.string().max(64) }))

@@ -100,7 +100,7 @@ export const exportAuditLogs = tenantProcedure
     message: 'Audit log exported',
     scopes: ['organizations:read'],
     permission: 'organization:manage-security',
-    stream: true,
+    stream: ['application/x-ndjson', 'text/csv'],
   })
   .input(AuditFilters.extend({ organizationId: z.string(), format: z.enum(['jsonl', 'csv']).default('jsonl') }))
   .output(z.object({ filename: z.string(), contentType: z.string(), lines: Lines }))
