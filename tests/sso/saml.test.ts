@@ -43,6 +43,7 @@ beforeAll(async () => {
       SSO_ALLOW_HTTP: 'true',
       // Every start spends the sign-in budget; this file starts many from one address.
       RATE_LIMIT_SIGN_IN_POINTS: '1000',
+      RATE_LIMIT_SIGN_UP_POINTS: '1000',
     },
   });
   idp = await startSamlIdp();
@@ -285,6 +286,28 @@ describe('a SAML sign-in', () => {
         existing.userId,
       ]),
     ).toEqual([{ role: 'admin' }]);
+  });
+});
+
+describe('the SSO-required policy after a real sign-in', () => {
+  it('lets in the session the sign-in made, and not the same user’s password session', async () => {
+    const email = `required-${Date.now()}@${domain}`;
+    const withPassword = await signUp(t, { email });
+    const { res } = await signInThroughIdp({ email, name: 'Required' });
+    expect(res.status, JSON.stringify(res.body)).toBe(303);
+    const viaSso = sessionCookieFrom(res.headers)!;
+    await sql('update sso_connections set required = true where id = ?', [providerId]);
+    try {
+      const members = `/api/user/organizations/${organizationId}/members`;
+      expect((await t.request(members, { headers: { cookie: viaSso } })).body).toMatchObject({ status: 200 });
+      expect((await t.request(members, { headers: { cookie: withPassword.cookie } })).body).toMatchObject({
+        status: 403,
+        code: 'SSO_REQUIRED',
+        meta: { providerId },
+      });
+    } finally {
+      await sql('update sso_connections set required = false where id = ?', [providerId]);
+    }
   });
 });
 
