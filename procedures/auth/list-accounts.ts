@@ -9,7 +9,7 @@ export const listAccounts = sessionProcedure
     openapi: {
       method: 'GET',
       path: '/auth/accounts',
-      tags: ['auth'],
+      tags: ['social'],
       summary: 'My sign-in methods and linked accounts',
     },
     message: 'Items fetched successfully',

@@ -22,7 +22,7 @@ import { PASSWORD_PROVIDER } from './accounts/account.js';
  */
 export const unlinkAccount = sessionProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/auth/accounts/{accountId}', tags: ['auth'], summary: 'Unlink an account' },
+    openapi: { method: 'DELETE', path: '/auth/accounts/{accountId}', tags: ['social'], summary: 'Unlink an account' },
     message: 'Account unlinked',
     stepUp: true,
     errors: ['NOT_FOUND', 'CONFLICT'],

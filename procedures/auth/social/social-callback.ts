@@ -25,7 +25,7 @@ export const socialCallback = authProcedure
     openapi: {
       method: 'GET',
       path: '/auth/social/{provider}/callback',
-      tags: ['auth'],
+      tags: ['social'],
       summary: "The social provider's answer",
       description:
         '303 to the callbackURL the sign-in started with (or APP_URL), with the session cookie set; with ' +
@@ -65,7 +65,8 @@ export const socialCallback = authProcedure
         const value = input[name];
         if (value !== undefined) answer.searchParams.set(name, value);
       }
-      const identity = await (async () => {
+      let identity: Awaited<ReturnType<typeof identityFrom>>;
+      try {
         const client = await clientFor(provider);
         const tokens = await oidc.authorizationCodeGrant(client, answer, {
           pkceCodeVerifier: flow.secrets.verifier,
@@ -73,10 +74,10 @@ export const socialCallback = authProcedure
           expectedNonce: flow.secrets.nonce,
           idTokenExpected: provider.kind === 'oidc',
         });
-        return identityFrom(provider, client, tokens);
-      })().catch((error: unknown) => {
+        identity = await identityFrom(provider, client, tokens);
+      } catch (error) {
         throw providerFailure(error);
-      });
+      }
       return completeFederatedSignIn(
         ctx,
         attempt,

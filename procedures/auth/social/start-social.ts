@@ -21,7 +21,7 @@ export const startSocial = authProcedure
     openapi: {
       method: 'GET',
       path: '/auth/social/{provider}',
-      tags: ['auth'],
+      tags: ['social'],
       summary: 'Sign in with a social provider',
       description:
         '303 to the provider (`google`, `github`, or the OIDC_PROVIDER_ID of a configured issuer); its answer ' +
