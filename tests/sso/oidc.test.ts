@@ -367,6 +367,18 @@ describe('refused OpenID Connect answers', () => {
     }
   });
 
+  it('a code the provider never issued (forged, or already redeemed): token-exchange-failed', async () => {
+    await expectRefused(
+      async () => {
+        const started = await start();
+        const answer = await upstream.signIn(started.location, account().sub);
+        answer.searchParams.set('code', 'forged-code');
+        return callback(answer, started.binding);
+      },
+      { status: 401, code: 'FEDERATION_FAILED', reason: 'token-exchange-failed' },
+    );
+  });
+
   it('no address at all: email-missing', async () => {
     await expectRefused(async () => (await signIn(account(domain, { email: null }).sub)).res, {
       status: 401,

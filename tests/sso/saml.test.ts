@@ -377,6 +377,14 @@ describe('refused SAML answers', () => {
     await expectRefused(() => post(answer), { status: 400, code: 'INVALID_FEDERATION_STATE', reason: 'invalid-state' });
   });
 
+  it('the IdP’s own refusal (a Responder status): idp-refused', async () => {
+    await expectRefused(
+      async () =>
+        (await signInThroughIdp(userAt(), { statusCode: 'urn:oasis:names:tc:SAML:2.0:status:Responder' })).res,
+      { status: 401, code: 'FEDERATION_FAILED', reason: 'idp-refused' },
+    );
+  });
+
   it('another issuer: issuer-mismatch', async () => {
     await expectRefused(
       async () => (await signInThroughIdp(userAt(), { issuer: 'https://evil.example.com/idp' })).res,

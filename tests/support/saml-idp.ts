@@ -139,6 +139,8 @@ export interface ResponseOptions {
   /** Sign with this key (its certificate is not the one the connection trusts). */
   signingKey?: TestKeyPair;
   relayState?: string;
+  /** The response's top-level status code (default Success), as an IdP reports a sign-in it refused. */
+  statusCode?: string;
 }
 
 export interface SamlAnswer {
@@ -247,7 +249,7 @@ export async function startSamlIdp(options: { keys?: TestKeyPair; host?: string 
     const xml =
       `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${responseId}" Version="2.0" IssueInstant="${values.instant}" Destination="${xmlEscape(acs)}"${answers}>` +
       `<saml:Issuer>${xmlEscape(values.issuer)}</saml:Issuer>` +
-      '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>' +
+      `<samlp:Status><samlp:StatusCode Value="${xmlEscape(bent.statusCode ?? 'urn:oasis:names:tc:SAML:2.0:status:Success')}"/></samlp:Status>` +
       `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${xmlEscape(assertionId)}" Version="2.0" IssueInstant="${values.instant}">` +
       `<saml:Issuer>${xmlEscape(values.issuer)}</saml:Issuer>` +
       `<saml:Subject><saml:NameID Format="${xmlEscape(user.nameIdFormat ?? EMAIL_FORMAT)}">${xmlEscape(user.nameId ?? user.email)}</saml:NameID>` +

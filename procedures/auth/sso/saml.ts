@@ -42,6 +42,7 @@ import {
   type ConsumedFlow,
 } from '../federated/state.js';
 import { ssoUrls } from '../../../server/sso-urls.js';
+import { parseXml, xmlChildren } from '../../../server/xml.js';
 import { emailOnVerifiedDomain, ssoProvider } from './connection.js';
 
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
@@ -131,6 +132,9 @@ export async function finishSaml(
   if (tooManyElements(form.SAMLResponse)) {
     throw failed('response-too-large', 'The SAML response holds more elements than any identity provider sends');
   }
+  // node-saml reads the response's status only when it carries no assertion: an IdP's refusal is one
+  // whatever it holds.
+  if (refusedByIdp(form.SAMLResponse)) throw failed('idp-refused', 'The identity provider did not sign the user in');
   let profile: Profile | null;
   try {
     ({ profile } = await samlFor(ctx.services.config, connection, { cacheProvider }).validatePostResponseAsync({
@@ -213,6 +217,18 @@ function samlFailure(error: unknown, samlResponse: string): ApiError {
     return failed('in-response-to-mismatch', 'The assertion answers another sign-in request than the response');
   }
   return failed('invalid-response', 'The SAML response could not be read');
+}
+
+const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+
+/** Whether the response's top-level status says the sign-in failed (an unreadable one is node-saml's to refuse). */
+function refusedByIdp(samlResponse: string): boolean {
+  const parsed = parseXml(Buffer.from(samlResponse, 'base64').toString('utf8'));
+  if ('refused' in parsed) return false;
+  const [status] = xmlChildren(parsed.root, PROTOCOL, 'Status');
+  const [code] = status ? xmlChildren(status, PROTOCOL, 'StatusCode') : [];
+  return code !== undefined && code.getAttribute('Value') !== SUCCESS;
 }
 
 /**

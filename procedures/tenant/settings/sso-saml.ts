@@ -5,33 +5,12 @@
  * - Metadata must hold exactly one EntityDescriptor with an IDPSSODescriptor; its entityID, the
  *   HTTP-Redirect SingleSignOnService (the binding our AuthnRequests use) and its signing
  *   certificates (KeyDescriptors with use="signing" or no use) are read; nothing else is trusted.
- * - A document type declaration is refused before parsing: no entity of any kind is expanded.
+ * - A document type declaration is refused before parsing (server/xml.ts): no entity is expanded.
  * - Every certificate must parse as X.509 (node:crypto) and be within its validity period; it is
  *   stored as PEM and shown by its SHA-256 fingerprint, expiry and subject, never echoed back.
  */
 import { X509Certificate } from 'node:crypto';
-import { createRequire } from 'node:module';
-
-/** The part of @xmldom/xmldom's DOM read here. */
-interface XmlElement {
-  nodeType: number;
-  namespaceURI: string | null;
-  localName: string | null;
-  textContent: string | null;
-  childNodes: ArrayLike<XmlElement>;
-  getAttribute(name: string): string | null;
-}
-type XmlErrorHandler = (message: string) => void;
-interface XmlParser {
-  parseFromString(source: string, mimeType: string): { documentElement: XmlElement | null } | undefined;
-}
-// Loaded untyped on purpose: the package's declarations pull the DOM library into every file of the
-// program (its Headers, Response… then shadow Node's), for the five members used here.
-const { DOMParser } = createRequire(import.meta.url)('@xmldom/xmldom') as {
-  DOMParser: new (options: {
-    errorHandler: { warning: XmlErrorHandler; error: XmlErrorHandler; fatalError: XmlErrorHandler };
-  }) => XmlParser;
-};
+import { parseXml, xmlChildren as children } from '../../../server/xml.js';
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -90,26 +69,16 @@ export function parseCertificate(value: string, field: string, now: Date): strin
   return certificate.toString();
 }
 
-const children = (parent: XmlElement, namespace: string, name: string): XmlElement[] =>
-  Array.from(parent.childNodes).filter(
-    (node) => node.nodeType === 1 && node.namespaceURI === namespace && node.localName === name,
-  );
-
 /** The identity provider an IdP metadata document describes; throws a FieldProblem naming `field`. */
 export function parseIdpMetadata(xml: string, field: string, now: Date): IdentityProvider {
-  if (/<!DOCTYPE/i.test(xml)) throw new FieldProblem(field, 'Must not contain a document type declaration');
-  const problems: string[] = [];
-  const report = (message: string) => problems.push(message);
-  let document: ReturnType<XmlParser['parseFromString']>;
-  try {
-    document = new DOMParser({
-      errorHandler: { warning: () => {}, error: report, fatalError: report },
-    }).parseFromString(xml, 'text/xml');
-  } catch {
-    throw new FieldProblem(field, 'Must be well-formed XML');
+  const parsed = parseXml(xml);
+  if ('refused' in parsed) {
+    throw new FieldProblem(
+      field,
+      parsed.refused === 'doctype' ? 'Must not contain a document type declaration' : 'Must be well-formed XML',
+    );
   }
-  const root = document?.documentElement;
-  if (problems.length > 0 || !root) throw new FieldProblem(field, 'Must be well-formed XML');
+  const root = parsed.root;
   const entities =
     root.namespaceURI === MD && root.localName === 'EntityDescriptor'
       ? [root]
