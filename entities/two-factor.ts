@@ -64,6 +64,8 @@ export interface SignInChallenge {
   expiresAt: Date;
   usedAt: Date | null;
   createdAt: Date;
+  /** A social sign-in's provider, for the history row of the second step. */
+  provider: string | null;
 }
 
 export const SignInChallengeSchema = new EntitySchema<SignInChallenge>({
@@ -78,5 +80,6 @@ export const SignInChallengeSchema = new EntitySchema<SignInChallenge>({
     expiresAt: timestamp,
     usedAt: optionalTimestamp,
     createdAt: timestamp,
+    provider: { type: 'string', length: 64, nullable: true },
   },
 });

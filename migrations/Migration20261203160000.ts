@@ -10,7 +10,8 @@ import { Migration } from '@mikro-orm/migrations';
  * - a federated flow's state (state, nonce, PKCE verifier, the browser it was started in), single use;
  * - a session, and a key minted from it, remember the organization whose SSO signed it in, for that
  *   organization's SSO-required policy;
- * - a failed federated sign-in is recorded even when it names no known account.
+ * - a failed federated sign-in is recorded even when it names no known account, and the second step of a
+ *   social sign-in remembers its provider for the history.
  */
 export class Migration20261203160000 extends Migration {
   override async up(): Promise<void> {
@@ -85,6 +86,9 @@ export class Migration20261203160000 extends Migration {
     this.addSql(
       `alter table "api_keys" add column "sso_organization_id" char(26) null references "organizations" ("id") on delete set null;`,
     );
+
+    this.addSql(`create index "federated_states_expires_at_index" on "federated_states" ("expires_at");`);
+    this.addSql(`alter table "sign_in_challenges" add column "provider" varchar(64) null;`);
 
     this.addSql(`alter table "login_history"
       alter column "user_id" drop not null,

@@ -4,7 +4,7 @@
  * user, linked account, session or membership created. The provider is a real node-oidc-provider;
  * a misbehaving one is played by re-signing its ID tokens (tests/support/upstream-oidc.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { uniqueEmail } from '../support/identity.js';
@@ -151,6 +151,28 @@ describe('the flow state', () => {
       code: 'INVALID_FEDERATION_STATE',
       reason: 'browser-mismatch',
     });
+  });
+
+  it('keeps an expired flow a day (so a late answer hears state-expired), then the next start sweeps it', async () => {
+    const { answer } = await answered(person().sub);
+    const state = answer.searchParams.get('state')!;
+    const stored = async () =>
+      (
+        await sql<{ n: number }>('select count(*)::int as n from federated_states where state_hash = ?', [
+          createHash('sha256').update(state).digest('hex'),
+        ])
+      )[0]!.n;
+    expect(await stored()).toBe(1);
+    clockAhead = 12 * 60 * 60_000;
+    try {
+      await flowBrowser(t).get('/api/auth/social/google');
+      expect(await stored()).toBe(1);
+      clockAhead = 25 * 60 * 60_000;
+      await flowBrowser(t).get('/api/auth/social/google');
+      expect(await stored()).toBe(0);
+    } finally {
+      clockAhead = 0;
+    }
   });
 
   it('refuses an answer that comes back after 10 minutes with state-expired', async () => {

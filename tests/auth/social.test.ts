@@ -5,9 +5,11 @@
  * federated/complete.ts), two-factor, and the provider being unreachable.
  */
 import { randomBytes } from 'node:crypto';
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { signUp, uniqueEmail } from '../support/identity.js';
+import { postJson, signUp, uniqueEmail } from '../support/identity.js';
 import { addSecondFactor } from '../support/mfa.js';
 import { freePort } from '../support/net.js';
 import { flowBrowser, rowCounts } from '../support/social.js';
@@ -335,6 +337,48 @@ describe('a later sign-in', () => {
     const cookies = end.headers.getSetCookie();
     expect(cookies.some((c) => c.startsWith('two_factor_challenge='))).toBe(true);
     expect(cookies.some((c) => c.startsWith('session='))).toBe(false);
+  });
+});
+
+describe('the second step after a social sign-in', () => {
+  it('ends in a session whose history row names the provider, like the first step', async () => {
+    const existing = await signUp(t);
+    const fromApp = { origin: APP_URL };
+    const enabled = await postJson(
+      t,
+      '/api/auth/two-factor/enable',
+      { password: existing.password },
+      existing.cookie,
+      fromApp,
+    );
+    expect(enabled.status, JSON.stringify(enabled.body)).toBe(200);
+    const { totpURI, backupCodes } = enabled.body.data;
+    const key = decodeBase32IgnorePadding(new URL(totpURI).searchParams.get('secret')!);
+    const code = generateHOTP(key, BigInt(Math.floor(Date.now() / 30_000)), 6);
+    expect((await postJson(t, '/api/auth/two-factor/confirm', { code }, existing.cookie, fromApp)).status).toBe(200);
+
+    const same = person(google, { email: existing.email });
+    const { end } = await socialSignIn(same.sub);
+    const challenge = end.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('two_factor_challenge='))!
+      .split(';')[0]!;
+    const verified = await postJson(
+      t,
+      '/api/auth/two-factor/verify-backup-code',
+      { code: backupCodes[0] },
+      challenge,
+      fromApp,
+    );
+    expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+    const rows = await sql<{ method: string; outcome: string; provider: string | null }>(
+      'select method, outcome, provider from login_history where user_id = ? order by id desc limit 2',
+      [existing.userId],
+    );
+    expect(rows).toEqual([
+      { method: 'backup', outcome: 'success', provider: 'google' },
+      { method: 'social', outcome: 'challenged', provider: 'google' },
+    ]);
   });
 });
 

@@ -11,7 +11,8 @@
  *   attacker's account by sending them the callback URL (login CSRF). The SAML POST binding arrives
  *   cross-site, where a Lax cookie is not sent: it is bound by InResponseTo instead.
  * - Every refusal is INVALID_FEDERATION_STATE with `meta.reason`: invalid-state, state-expired,
- *   state-replayed, browser-mismatch.
+ *   state-replayed, browser-mismatch. Rows are kept a day past their expiry, so that a late answer is
+ *   told it expired; each new start sweeps older ones (by the expires_at index).
  */
 import { FederatedStateSchema, type FederatedState } from '../../../entities/federated-state.js';
 import { hostCookieName, readCookie } from '../../../server/auth/sessions.js';
@@ -21,6 +22,7 @@ import { ApiError } from '../../../server/errors.js';
 import { newId } from '../../../server/ids.js';
 
 export const FEDERATED_STATE_TTL_MS = 10 * 60 * 1000;
+const SWEEP_AFTER_MS = 24 * 60 * 60 * 1000;
 
 export type FederatedStateReason = 'invalid-state' | 'state-expired' | 'state-replayed' | 'browser-mismatch';
 
@@ -63,6 +65,10 @@ export interface NewFederatedFlow {
 export async function beginFederatedFlow(ctx: Context, flow: NewFederatedFlow): Promise<string> {
   const state = randomToken();
   const now = ctx.services.now();
+  // Flows past their 10 minutes are kept a day (a late answer is told it expired), then swept here.
+  await ctx.em
+    .getConnection()
+    .execute('delete from federated_states where expires_at < ?', [new Date(now.getTime() - SWEEP_AFTER_MS)]);
   ctx.em.persist(
     ctx.em.create(FederatedStateSchema, {
       id: newId(),

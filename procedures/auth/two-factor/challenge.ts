@@ -61,6 +61,7 @@ export async function finishFirstFactor(
         expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS),
         usedAt: null,
         createdAt: now,
+        provider: federated?.provider ?? null,
       }),
     );
     recordLogin(em, ctx, {
@@ -83,6 +84,8 @@ export interface ChallengeAttempt {
   methods: AuthMethod[];
   /** Tries left after this one. */
   remaining: number;
+  /** The social provider of the first factor, if it was one. */
+  provider: string | null;
 }
 
 function deadChallenge(): ApiError {
@@ -102,15 +105,21 @@ export async function takeChallengeAttempt(ctx: Context, token?: string): Promis
   const now = ctx.services.now();
   const rows = await ctx.em
     .getConnection()
-    .execute<{ id: string; user_id: string; methods: AuthMethod[]; attempts: number }[]>(
+    .execute<{ id: string; user_id: string; methods: AuthMethod[]; attempts: number; provider: string | null }[]>(
       `update sign_in_challenges set attempts = attempts + 1
         where token_hash = ? and used_at is null and expires_at > ? and attempts < ?
-        returning id, user_id, methods, attempts`,
+        returning id, user_id, methods, attempts, provider`,
       [sha256Hex(value), now, CHALLENGE_MAX_ATTEMPTS],
     );
   const row = rows[0];
   if (!row) throw deadChallenge();
-  return { id: row.id, userId: row.user_id, methods: row.methods, remaining: CHALLENGE_MAX_ATTEMPTS - row.attempts };
+  return {
+    id: row.id,
+    userId: row.user_id,
+    methods: row.methods,
+    remaining: CHALLENGE_MAX_ATTEMPTS - row.attempts,
+    provider: row.provider,
+  };
 }
 
 /**
@@ -126,7 +135,8 @@ export async function completeChallenge(
   const now = ctx.services.now();
   const used = await em.nativeUpdate(SignInChallengeSchema, { id: challenge.id, usedAt: null }, { usedAt: now });
   if (used !== 1) throw deadChallenge();
-  const session = await startSession(em, ctx, challenge.userId, now, [...challenge.methods, method]);
+  const federated = challenge.provider ? { provider: challenge.provider } : undefined;
+  const session = await startSession(em, ctx, challenge.userId, now, [...challenge.methods, method], federated);
   ctx.setCookie(challengeCookie(ctx.services.config, '', 0));
   return session;
 }
