@@ -21,6 +21,9 @@ interface KnexClient {
 export const isoTimestamp = (column: string): string =>
   `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** SQL for the domain of an email column or parameter, lower-cased as sso_domains holds domains. */
+export const emailDomainSql = (email: string): string => `lower(substring(${email} from '@([^@]+)$'))`;
+
 /** Runs `text` (with $1, $2… placeholders) as the prepared statement `name`. */
 export async function preparedRows<T>(em: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
   const transaction = em.getTransactionContext();

@@ -23,7 +23,7 @@ import type { Principal } from './auth/credentials.js';
 import { ApiError } from './errors.js';
 import { newId } from './ids.js';
 import type { Permission, Role } from './scopes.js';
-import { hasSecondFactorSql, preparedRows } from './sql.js';
+import { emailDomainSql, hasSecondFactorSql, preparedRows } from './sql.js';
 
 /**
  * One read for the membership, the organization, and its MFA and SSO-required policies as they apply
@@ -34,7 +34,7 @@ const MEMBERSHIP_SQL = `select m.id as member_id, m.role, m.created_at as joined
               ${hasSecondFactorSql('m.user_id')} as has_second_factor,
               (select d.connection_id from sso_domains d join sso_connections c on c.id = d.connection_id
                 where d.organization_id = m.organization_id and d.verified_at is not null and c.required
-                  and d.domain = lower(substring(u.email from '@([^@]+)$'))) as sso_connection_id
+                  and d.domain = ${emailDomainSql('u.email')}) as sso_connection_id
          from members m join organizations o on o.id = m.organization_id join users u on u.id = m.user_id
         where m.organization_id = $1 and m.user_id = $2`;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SsoDomainSchema } from '../../entities/sso.js';
 import type { Context } from '../../server/context.js';
 import { ssoUrls } from '../../server/sso-urls.js';
+import { emailDomain } from '../shared/email-domain.js';
 import { authProcedure } from '../../server/trpc.js';
 import { Email } from './schemas.js';
 
@@ -12,17 +13,17 @@ export interface SsoDomainRule {
 }
 
 /**
- * The one place where SSO domain rules are read: the connection serving an address's domain, when an
+ * The one place where SSO domain rules are read: the connection serving the domain of `email`, when an
  * organization verified the domain for it. Domains are public knowledge (a DNS record), so answering
  * by domain reveals no account.
  */
 export async function ssoDomainRule(
   ctx: Pick<Context, 'em' | 'services'>,
-  domain: string,
+  email: string,
 ): Promise<SsoDomainRule | null> {
   const found = await ctx.em.findOne(
     SsoDomainSchema,
-    { domain: domain.toLowerCase(), verifiedAt: { $ne: null }, connectionId: { $ne: null } },
+    { domain: emailDomain(email), verifiedAt: { $ne: null }, connectionId: { $ne: null } },
     { fields: ['connectionId'] },
   );
   if (!found?.connectionId) return null;
@@ -69,7 +70,7 @@ export const identify = authProcedure
   .input(z.strictObject({ email: Email }))
   .output(Identified)
   .mutation(async ({ ctx, input }) => {
-    const sso = await ssoDomainRule(ctx, input.email.slice(input.email.lastIndexOf('@') + 1));
+    const sso = await ssoDomainRule(ctx, input.email);
     return {
       method: sso ? 'sso' : 'password',
       ssoProvider: sso?.providerId ?? null,

@@ -6,6 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiError } from '../../server/errors.js';
+import { emailDomainSql } from '../../server/sql.js';
 
 export async function refuseSsoManagedEmailChange(em: EntityManager, userId: string, email: string): Promise<void> {
   const [managed] = await em.getConnection().execute<{ organization_id: string; name: string }[]>(
@@ -15,7 +16,7 @@ export async function refuseSsoManagedEmailChange(em: EntityManager, userId: str
        join sso_domains d on d.organization_id = m.organization_id
        join sso_connections c on c.id = d.connection_id
       where m.user_id = ? and d.verified_at is not null and c.required
-        and d.domain = lower(substring(? from '@([^@]+)$'))
+        and d.domain = ${emailDomainSql('?')}
       limit 1`,
     [userId, email],
     'all',

@@ -8,6 +8,7 @@
  *   never for anyone else's addresses.
  */
 import { SsoConnectionSchema, SsoDomainSchema, type SsoConnection } from '../../../entities/sso.js';
+import { emailDomain } from '../../shared/email-domain.js';
 import type { Context } from '../../../server/context.js';
 import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
@@ -42,8 +43,7 @@ export async function emailOnVerifiedDomain(
   asserted: string,
 ): Promise<string> {
   const email = asserted.trim().toLowerCase();
-  const at = email.lastIndexOf('@');
-  const domain = at > 0 ? email.slice(at + 1) : '';
+  const domain = email.lastIndexOf('@') > 0 ? emailDomain(email) : '';
   const verified =
     domain !== '' &&
     (await ctx.em.count(SsoDomainSchema, {

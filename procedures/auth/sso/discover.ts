@@ -24,6 +24,6 @@ export const discoverSso = authProcedure
   .input(z.strictObject({ email: Email }))
   .output(z.object({ found: z.boolean(), providerId: z.string().nullable(), redirectUrl: z.string().nullable() }))
   .query(async ({ ctx, input }) => {
-    const rule = await ssoDomainRule(ctx, input.email.slice(input.email.lastIndexOf('@') + 1));
+    const rule = await ssoDomainRule(ctx, input.email);
     return { found: rule !== null, providerId: rule?.providerId ?? null, redirectUrl: rule?.redirectUrl ?? null };
   });

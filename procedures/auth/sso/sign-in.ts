@@ -45,7 +45,7 @@ export async function startSsoSignIn(
 ): Promise<{ location: string }> {
   let providerId = input.providerId;
   if (input.email !== undefined) {
-    const rule = await ssoDomainRule(ctx, input.email.slice(input.email.lastIndexOf('@') + 1));
+    const rule = await ssoDomainRule(ctx, input.email);
     if (!rule) throw new ApiError('NOT_FOUND', 'No organization has verified this address’s domain for SSO');
     providerId = rule.providerId;
   }

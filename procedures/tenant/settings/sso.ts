@@ -32,9 +32,6 @@ export const SsoDomainName = z
     'Must be a domain name like example.com',
   );
 
-/** The domain of an email address, as sso_domains holds domains. */
-export const emailDomain = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-
 /**
  * The refusal of a change after which the SSO-required policy would shut the caller out of the
  * organization (their own address's domain, on a required connection, while this credential did not

@@ -5,7 +5,8 @@ import { ApiError } from '../../../server/errors.js';
 import { audit, organizationCacheKeys } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { auditContext } from '../audit-context.js';
-import { emailDomain, loadSsoSettings, lockoutRefusal, SsoSettingsOutput, ssoSettingsOutput } from './sso.js';
+import { emailDomain } from '../../shared/email-domain.js';
+import { loadSsoSettings, lockoutRefusal, SsoSettingsOutput, ssoSettingsOutput } from './sso.js';
 import { applySsoPlans } from './sso-apply.js';
 import { planSsoChanges, SsoSettingsChange } from './sso-changes.js';
 

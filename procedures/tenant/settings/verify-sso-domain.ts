@@ -4,15 +4,9 @@ import { SsoConnectionSchema, SsoDomainSchema } from '../../../entities/sso.js';
 import { ApiError } from '../../../server/errors.js';
 import { audit, organizationCacheKeys } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
+import { emailDomain } from '../../shared/email-domain.js';
 import { auditContext } from '../audit-context.js';
-import {
-  DomainOutput,
-  domainOutput,
-  emailDomain,
-  lockoutRefusal,
-  SsoDomainName,
-  verificationRecordName,
-} from './sso.js';
+import { DomainOutput, domainOutput, lockoutRefusal, SsoDomainName, verificationRecordName } from './sso.js';
 import { findVerificationToken } from './sso-dns.js';
 
 const REFUSALS = {
