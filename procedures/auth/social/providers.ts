@@ -153,10 +153,14 @@ function emailOf(value: unknown): string {
   return parsed.data;
 }
 
-const unavailable = () =>
-  new ApiError('SERVICE_UNAVAILABLE', 'The sign-in provider cannot be reached; please retry shortly', {
-    retryAfter: 5,
-  });
+/** 503 for a provider that cannot be reached (or answers 5xx): the sign-in can be retried shortly. */
+export const unavailable = (cause?: unknown) =>
+  new ApiError(
+    'SERVICE_UNAVAILABLE',
+    'The sign-in provider cannot be reached; please retry shortly',
+    { retryAfter: 5 },
+    { cause },
+  );
 
 /** JWT claims openid-client compares, by the reason a mismatch is refused with. */
 const CLAIM_REASONS: Record<string, string> = {

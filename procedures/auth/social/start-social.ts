@@ -1,11 +1,9 @@
-import * as oidc from 'openid-client';
 import { z } from 'zod';
-import { ApiError } from '../../../server/errors.js';
 import { authProcedure } from '../../../server/trpc.js';
 import { trustedCallback } from '../callback-url.js';
-import { beginFederatedFlow } from '../federated/state.js';
+import { redirectToProvider } from '../federated/authorization.js';
 import { CallbackURL } from '../magic-link/send.js';
-import { clientFor, socialProvider, socialRedirectUri, socialScope } from './providers.js';
+import { clientFor, socialProvider, socialRedirectUri, socialScope, unavailable } from './providers.js';
 
 /**
  * GET /api/auth/social/{provider}: sends the browser to the provider's sign-in.
@@ -38,30 +36,16 @@ export const startSocial = authProcedure
     const { config } = ctx.services;
     const provider = socialProvider(config, input.provider);
     const client = await clientFor(provider).catch((error: unknown) => {
-      throw new ApiError(
-        'SERVICE_UNAVAILABLE',
-        'The sign-in provider cannot be reached; please retry shortly',
-        {
-          retryAfter: 5,
-        },
-        { cause: error },
-      );
+      throw unavailable(error);
     });
-    const verifier = oidc.randomPKCECodeVerifier();
-    const nonce = provider.kind === 'oidc' ? oidc.randomNonce() : undefined;
-    const state = await beginFederatedFlow(ctx, {
-      kind: 'social',
-      provider: provider.id,
-      secrets: nonce ? { verifier, nonce } : { verifier },
-      callbackUrl: trustedCallback(config, input.callbackURL)?.href,
-    });
-    const parameters: Record<string, string> = {
-      redirect_uri: socialRedirectUri(config, provider.id),
-      scope: socialScope(provider),
-      state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    };
-    if (nonce) parameters.nonce = nonce;
-    return { location: oidc.buildAuthorizationUrl(client, parameters).href };
+    return redirectToProvider(
+      ctx,
+      client,
+      { kind: 'social', provider: provider.id, callbackUrl: trustedCallback(config, input.callbackURL)?.href },
+      {
+        redirectUri: socialRedirectUri(config, provider.id),
+        scope: socialScope(provider),
+        withNonce: provider.kind === 'oidc',
+      },
+    );
   });

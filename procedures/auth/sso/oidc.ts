@@ -19,7 +19,8 @@ import type { SsoConnection } from '../../../entities/sso.js';
 import type { Context } from '../../../server/context.js';
 import { ApiError } from '../../../server/errors.js';
 import { completeFederatedSignIn, federationError, type FederatedAttempt } from '../federated/complete.js';
-import { beginFederatedFlow, consumeFederatedFlow } from '../federated/state.js';
+import { redirectToProvider } from '../federated/authorization.js';
+import { consumeFederatedFlow } from '../federated/state.js';
 import { ssoUrls } from '../../../server/sso-urls.js';
 import { emailOnVerifiedDomain, ssoProvider } from './connection.js';
 
@@ -94,24 +95,16 @@ export async function oidcConfiguration(ctx: Pick<Context, 'services'>, connecti
 /** Starts the sign-in: the authorization URL, with state, nonce and PKCE recorded for the callback. */
 export async function startOidc(ctx: Context, connection: SsoConnection, callbackUrl: string | undefined) {
   const configuration = await oidcConfiguration(ctx, connection);
-  const verifier = client.randomPKCECodeVerifier();
-  const nonce = client.randomNonce();
-  const state = await beginFederatedFlow(ctx, {
-    kind: 'sso',
-    provider: ssoProvider(connection.id),
-    connectionId: connection.id,
-    secrets: { verifier, nonce },
-    callbackUrl,
-  });
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: ssoUrls(ctx.services.config.baseUrl, connection.id).callback,
-    scope: 'openid email profile',
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  return { location: url.href };
+  return redirectToProvider(
+    ctx,
+    configuration,
+    { kind: 'sso', provider: ssoProvider(connection.id), connectionId: connection.id, callbackUrl },
+    {
+      redirectUri: ssoUrls(ctx.services.config.baseUrl, connection.id).callback,
+      scope: 'openid email profile',
+      withNonce: true,
+    },
+  );
 }
 
 /** The authorization response's parameters, as the callback received them. */
