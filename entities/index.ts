@@ -7,7 +7,9 @@ import { InviteSchema } from './invite.js';
 import { LoginEventSchema } from './login-history.js';
 import { PasskeySchema, WebAuthnChallengeSchema } from './passkey.js';
 import { OAuthClientSchema, OidcArtifactSchema, RevokedAccessTokenSchema, SigningKeySchema } from './oauth.js';
+import { FormSchema, FormSubmissionSchema } from './form.js';
 import { ProjectSchema } from './project.js';
+import { WidgetSchema } from './widget.js';
 import { MemberSchema, OrganizationSchema } from './organization.js';
 import { SessionSchema } from './session.js';
 import { SamlAssertionSchema, SsoConnectionSchema, SsoDomainSchema } from './sso.js';
@@ -41,4 +43,7 @@ export const entities = [
   SsoDomainSchema,
   SamlAssertionSchema,
   FederatedStateSchema,
+  FormSchema,
+  FormSubmissionSchema,
+  WidgetSchema,
 ];

@@ -14,6 +14,8 @@ export interface Project {
   status: ProjectStatus;
   /** `pk_…`: public by design (widgets, tracking), so stored as is. */
   publishableKey: string;
+  /** Origins browsers may call /public/track from with this project's key; empty: any origin. */
+  allowedOrigins: string[];
   createdByUserId: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -33,6 +35,7 @@ export const ProjectSchema = new EntitySchema<Project>({
     description: { type: 'text', nullable: true },
     status: { type: 'string', length: 16 },
     publishableKey: { type: 'string', length: 64, unique: 'projects_publishable_key_unique' },
+    allowedOrigins: { type: 'string[]', columnType: 'text[]', default: '{}' },
     createdByUserId: {
       kind: 'm:1',
       entity: 'User',

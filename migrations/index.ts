@@ -13,6 +13,7 @@ import { Migration20261202110000 } from './Migration20261202110000.js';
 import { Migration20261203100000 } from './Migration20261203100000.js';
 import { Migration20261203130000 } from './Migration20261203130000.js';
 import { Migration20261203160000 } from './Migration20261203160000.js';
+import { Migration20261204090000 } from './Migration20261204090000.js';
 
 export const migrationsList = [
   { name: 'Migration20261127220810', class: Migration20261127220810 },
@@ -25,4 +26,5 @@ export const migrationsList = [
   { name: 'Migration20261203100000', class: Migration20261203100000 },
   { name: 'Migration20261203130000', class: Migration20261203130000 },
   { name: 'Migration20261203160000', class: Migration20261203160000 },
+  { name: 'Migration20261204090000', class: Migration20261204090000 },
 ];

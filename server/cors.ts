@@ -19,7 +19,7 @@ import { RATE_LIMIT_HEADERS } from './trpc.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 const ALLOW_HEADERS =
-  'Content-Type, Authorization, X-Api-Key, Idempotency-Key, X-Request-Id, trpc-accept, x-trpc-source';
+  'Content-Type, Authorization, X-Api-Key, X-Publishable-Key, Idempotency-Key, If-None-Match, X-Request-Id, trpc-accept, x-trpc-source';
 const EXPOSE_HEADERS = [
   'X-Request-Id',
   ...RATE_LIMIT_HEADERS,
@@ -28,6 +28,7 @@ const EXPOSE_HEADERS = [
   'WWW-Authenticate',
   'Location',
   'Content-Disposition',
+  'ETag',
 ].join(', ');
 const PREFLIGHT_MAX_AGE = '600';
 

@@ -132,6 +132,20 @@ export function rateLimitError(result: RateLimitResult): ApiError {
   });
 }
 
+/**
+ * Spends budgets keyed by something other than the client address (an address and a form, a
+ * publishable key, a mail's recipient), all at once; throws RATE_LIMIT_ERROR, with the refusing
+ * budget's headers, when one is spent. An allowed spend leaves the guard's RateLimit-* headers as they are.
+ */
+export async function spendBudgets(ctx: Context, spends: [budget: BudgetName, key: string][]): Promise<void> {
+  const results = await Promise.all(spends.map(([budget, key]) => ctx.services.limiter.consume(budget, key)));
+  const refused = results.find((result) => !result.allowed);
+  if (refused) {
+    setRateLimitHeaders(ctx.res, refused);
+    throw rateLimitError(refused);
+  }
+}
+
 /** Enough to show the pattern; a body of ten thousand NULs does not need ten thousand lines back. */
 const MAX_NAMED_FIELDS = 20;
 

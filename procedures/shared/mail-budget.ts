@@ -13,7 +13,7 @@
 import type { Context } from '../../server/context.js';
 import type { BudgetName } from '../../server/config.js';
 import { clientKey } from '../../server/rate-limit.js';
-import { rateLimitError, setRateLimitHeaders } from '../../server/trpc.js';
+import { spendBudgets } from '../../server/trpc.js';
 
 export type MailKind = 'reset-password' | 'verify-email' | 'change-email' | 'magic-link' | 'invite';
 
@@ -34,10 +34,5 @@ export async function spendMailBudget(
           ['emailSend', `ip:${clientKey(ctx.ip)}`],
           ['emailSend', `${kind}:${to}`],
         ];
-  const results = await Promise.all(spends.map(([budget, key]) => ctx.services.limiter.consume(budget, key)));
-  const refused = results.find((result) => !result.allowed);
-  if (refused) {
-    setRateLimitHeaders(ctx.res, refused);
-    throw rateLimitError(refused);
-  }
+  await spendBudgets(ctx, spends);
 }

@@ -1,7 +1,9 @@
 /** Everything under /api/user/organizations/{organizationId}. */
 import { router } from '../../server/trpc.js';
+import { analyticsRouter } from './analytics/router.js';
 import { exportAuditLogs } from './audit-logs/export-audit-logs.js';
 import { listAuditLogs } from './audit-logs/list-audit-logs.js';
+import { formsRouter } from './forms/router.js';
 import { invitesRouter } from './invites/router.js';
 import { changeRole } from './members/change-role.js';
 import { leave } from './members/leave.js';
@@ -19,12 +21,16 @@ import { getSsoSettings } from './settings/get-sso-settings.js';
 import { updateSettings } from './settings/update-settings.js';
 import { updateSsoSettings } from './settings/update-sso-settings.js';
 import { verifySsoDomain } from './settings/verify-sso-domain.js';
+import { widgetsRouter } from './widgets/router.js';
 
 export const tenantRouter = router({
   organization: router({ get: getOrganization, update: updateOrganization, delete: deleteOrganization, myMembership }),
   members: router({ list: listMembers, changeRole, remove: removeMember, leave, transferOwnership }),
   invites: invitesRouter,
   projects: projectsRouter,
+  forms: formsRouter,
+  widgets: widgetsRouter,
+  analytics: analyticsRouter,
   settings: router({
     get: getSettings,
     update: updateSettings,

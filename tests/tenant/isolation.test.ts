@@ -29,9 +29,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restRoutes, type RestRoute } from '../../adapters/rest/routes.js';
+import { FormSchema } from '../../entities/form.js';
 import { InviteSchema } from '../../entities/invite.js';
 import { MemberSchema, OrganizationSchema } from '../../entities/organization.js';
 import { ProjectSchema } from '../../entities/project.js';
+import { WidgetSchema } from '../../entities/widget.js';
 import { appRouter } from '../../procedures/index.js';
 import { sha256Hex } from '../../server/crypto.js';
 import { newId } from '../../server/ids.js';
@@ -46,8 +48,14 @@ import { addMember, defaultOrganizationId } from '../support/tenancy.js';
 
 const tenantRoutes = restRoutes(appRouter).filter((route) => route.meta.tier === 'tenant');
 
-/** How to make, inside an organization, the resource each path parameter names. */
-const RESOURCES: Record<string, (t: TestApp, organizationId: string, marker: string) => Promise<string>> = {
+/**
+ * How to make, inside an organization, the resource each path parameter names; in this order, each
+ * seeing those made before it (a form belongs to the organization's project).
+ */
+const RESOURCES: Record<
+  string,
+  (t: TestApp, organizationId: string, marker: string, made: Record<string, string>) => Promise<string>
+> = {
   memberId: async (t, organizationId, marker) =>
     addMember(t, organizationId, (await signUp(t, { email: `${marker}-member@example.com` })).userId, 'member'),
   projectId: async (t, organizationId, marker) => {
@@ -62,6 +70,42 @@ const RESOURCES: Record<string, (t: TestApp, organizationId: string, marker: str
       description: marker,
       status: 'active',
       publishableKey: `pk_${randomBytes(16).toString('hex')}`,
+      allowedOrigins: [],
+      createdByUserId: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return id;
+  },
+  formId: async (t, organizationId, marker, made) => {
+    const id = newId();
+    const now = new Date();
+    await t.services.orm.em.fork().insert(FormSchema, {
+      id,
+      organizationId,
+      projectId: made.projectId!,
+      name: `${marker} form`,
+      published: true,
+      fields: [{ name: 'email', label: marker, type: 'email', required: true, maxLength: null, options: null }],
+      honeypotField: 'website_url',
+      createdByUserId: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return id;
+  },
+  widgetId: async (t, organizationId, marker, made) => {
+    const id = newId();
+    const now = new Date();
+    await t.services.orm.em.fork().insert(WidgetSchema, {
+      id,
+      organizationId,
+      projectId: made.projectId!,
+      name: `${marker} widget`,
+      type: 'signup-form',
+      published: true,
+      config: { title: marker },
+      formId: made.formId!,
       createdByUserId: null,
       createdAt: now,
       updatedAt: now,
@@ -100,6 +144,8 @@ const NAMES = new Set(['domain']);
 const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
   'tenant.members.changeRole': { role: 'member' },
   'tenant.projects.update': { name: 'renamed' },
+  'tenant.forms.update': { name: 'renamed' },
+  'tenant.widgets.update': { name: 'renamed' },
 };
 
 interface Tenant {
@@ -129,7 +175,7 @@ async function tenant(label: string): Promise<Tenant> {
   await t.services.orm.em.fork().nativeUpdate(OrganizationSchema, { id }, { name: `${marker} organization` });
   await addMember(t, id, member.userId, 'member');
   const resources: Record<string, string> = {};
-  for (const [param, make] of Object.entries(RESOURCES)) resources[param] = await make(t, id, marker);
+  for (const [param, make] of Object.entries(RESOURCES)) resources[param] = await make(t, id, marker, resources);
   return { id, marker, owner, member, resources };
 }
 

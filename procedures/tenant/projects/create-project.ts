@@ -54,6 +54,7 @@ export const createProject = tenantProcedure
           description: input.description ?? null,
           status: input.status,
           publishableKey: `pk_${randomToken(24)}`,
+          allowedOrigins: [],
           createdByUserId: ctx.principal.userId,
           createdAt: now,
           updatedAt: now,
