@@ -59,6 +59,12 @@ export interface Context {
   cookieHeader?: string;
   /** Set-Cookie values issued by this call (also sent on HTTP transports). */
   cookies: string[];
+  /**
+   * What the public tier reads of the request besides its input: the X-Publishable-Key header
+   * (`pk_…`, which names a project, not a person) and the Origin header of a browser's call.
+   */
+  publishableKey?: string;
+  origin?: string;
   setCookie(value: string): void;
   /** Present on HTTP transports; procedures only set headers on it. */
   res?: Pick<ServerResponse, 'setHeader' | 'appendHeader'>;
@@ -83,6 +89,8 @@ export interface ContextInput {
   credentials?: RequestCredentials;
   res?: Context['res'];
   globalBudget?: RateLimitResult;
+  publishableKey?: string;
+  origin?: string;
   /**
    * Runs inside every transaction the request's EntityManager commits, just before COMMIT, so that
    * what it writes commits with the procedure's own writes or not at all (the REST adapter marks an
@@ -148,6 +156,8 @@ export function createContextInner(input: ContextInput): Context {
     principal: null,
     cookieHeader: input.credentials?.cookie,
     cookies,
+    publishableKey: input.publishableKey,
+    origin: input.origin ?? input.credentials?.origin,
     setCookie(value) {
       cookies.push(value);
       input.res?.appendHeader('Set-Cookie', value);
@@ -204,6 +214,7 @@ export function createContext(
       apiKey: header(req, 'x-api-key'),
       origin: header(req, 'origin'),
     },
+    publishableKey: header(req, 'x-publishable-key'),
     res,
     globalBudget,
     beforeCommit,
