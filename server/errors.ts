@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   // An account with the provider's address exists but may not be linked to it (the provider does
   // not vouch for the address, or the account never verified it): never merged silently.
   ACCOUNT_NOT_LINKED: { status: 409, trpc: 'CONFLICT' },
+  // A publishable key (pk_…) whose project is a draft, paused or deleted, or a published form of such a project.
+  PROJECT_NOT_ACTIVE: { status: 403, trpc: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   CONFLICT: { status: 409, trpc: 'CONFLICT' },
