@@ -18,6 +18,7 @@
  */
 import type { EntityManager, EntitySchema } from '@mikro-orm/postgresql';
 import { AuditLogSchema } from '../entities/audit-log.js';
+import { ProjectSchema } from '../entities/project.js';
 import { membershipCacheKey, type CredentialCache } from './auth/credential-cache.js';
 import type { Principal } from './auth/credentials.js';
 import { ApiError } from './errors.js';
@@ -211,6 +212,26 @@ export async function findInOrganization<T extends { id: string; organizationId:
     throw new ApiError('TENANT_VIOLATION', `This ${label} belongs to another organization`);
   }
   throw new ApiError('NOT_FOUND', `No ${label} with this id in this organization`);
+}
+
+/**
+ * A resource of one project (a form, a widget) by id: another organization's is TENANT_VIOLATION,
+ * whether the resource or the project in the path is; one of another project of the same organization,
+ * or of none, is NOT_FOUND.
+ */
+export async function findInProject<T extends { id: string; organizationId: string; projectId: string }>(
+  em: EntityManager,
+  schema: EntitySchema<T>,
+  id: string,
+  organizationId: string,
+  projectId: string,
+  label: string,
+): Promise<T> {
+  const found = await em.findOne(schema, { id, organizationId, projectId } as never);
+  if (found) return found as T;
+  await findInOrganization(em, ProjectSchema, projectId, organizationId, 'project');
+  await findInOrganization(em, schema, id, organizationId, label);
+  throw new ApiError('NOT_FOUND', `No ${label} with this id in this project`);
 }
 
 export interface AuditContext {
