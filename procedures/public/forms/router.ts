@@ -1,3 +1,4 @@
 import { router } from '../../../server/trpc.js';
+import { submitForm } from './submit-form.js';
 
-export const publicFormsRouter = router({});
+export const publicFormsRouter = router({ submit: submitForm });

@@ -1,12 +1,14 @@
 /**
  * GET /api/user/organizations/{organizationId}/audit-logs/export: the whole (filtered) audit log as
  * JSON lines or CSV, streamed: rows are read in keyset-paged batches and written as they come, so
- * an export of any size holds one batch in memory. Over REST the body is the file itself, not the
- * envelope (meta.stream); errors before the first byte still use the envelope.
+ * an export of any size holds one batch in memory (procedures/shared/export.ts). Over REST the body
+ * is the file itself, not the envelope (meta.stream); errors before the first byte still use the envelope.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { tenantProcedure } from '../../../server/trpc.js';
+import { csvLine } from '../../shared/csv.js';
+import { newestFirst, StreamedFileOutput } from '../../shared/export.js';
 import {
   AUDIT_COLUMNS,
   AUDIT_FROM,
@@ -17,7 +19,6 @@ import {
   type AuditRow,
 } from './audit-entry.js';
 
-const BATCH = 500;
 const CSV_COLUMNS = [
   'id',
   'createdAt',
@@ -32,14 +33,7 @@ const CSV_COLUMNS = [
   'metadata',
 ] as const;
 
-function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-  // Quote everything; a leading = + - @ is neutralised so spreadsheets do not run it as a formula.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return `"${safe.replace(/"/g, '""')}"`;
-}
-
-function csvLine(entry: AuditEntryOutput): string {
+function auditCsvLine(entry: AuditEntryOutput): string {
   const values = [
     entry.id,
     entry.createdAt,
@@ -53,7 +47,7 @@ function csvLine(entry: AuditEntryOutput): string {
     entry.userAgent,
     entry.metadata,
   ];
-  return `${values.map(csvCell).join(',')}\n`;
+  return csvLine(values);
 }
 
 async function* exportLines(
@@ -64,30 +58,18 @@ async function* exportLines(
 ): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
   const where = auditWhere(organizationId, filters);
-  let after: { createdAt: string; id: string } | undefined;
-  for (;;) {
-    const keyset = after ? ' and (a.created_at, a.id) < (?, ?)' : '';
-    const rows = await em
-      .getConnection()
-      .execute<AuditRow[]>(
-        `select ${AUDIT_COLUMNS} ${AUDIT_FROM} where ${where.sql}${keyset} order by a.created_at desc, a.id desc limit ${BATCH}`,
-        after ? [...where.params, after.createdAt, after.id] : where.params,
-      );
-    for (const row of rows) {
-      const entry = auditEntry(row);
-      yield format === 'csv' ? csvLine(entry) : `${JSON.stringify(entry)}\n`;
-    }
-    if (rows.length < BATCH) return;
-    const last = rows[rows.length - 1]!;
-    after = { createdAt: last.created_at, id: last.id };
+  const rows = newestFirst<AuditRow>(em, {
+    columns: AUDIT_COLUMNS,
+    from: AUDIT_FROM,
+    where: where.sql,
+    params: where.params,
+    alias: 'a',
+  });
+  for await (const row of rows) {
+    const entry = auditEntry(row);
+    yield format === 'csv' ? auditCsvLine(entry) : `${JSON.stringify(entry)}\n`;
   }
 }
-
-const Lines = z
-  .custom<AsyncIterable<string>>(
-    (value) => typeof (value as AsyncIterable<string> | null)?.[Symbol.asyncIterator] === 'function',
-  )
-  .meta({ override: { type: 'string', description: 'The file, streamed' } });
 
 export const exportAuditLogs = tenantProcedure
   .meta({
@@ -103,7 +85,7 @@ export const exportAuditLogs = tenantProcedure
     stream: ['application/x-ndjson', 'text/csv'],
   })
   .input(AuditFilters.extend({ organizationId: z.string(), format: z.enum(['jsonl', 'csv']).default('jsonl') }))
-  .output(z.object({ filename: z.string(), contentType: z.string(), lines: Lines }))
+  .output(StreamedFileOutput)
   .query(({ ctx, input }) => {
     const stamp = ctx.services.now().toISOString().slice(0, 10);
     return {
