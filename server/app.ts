@@ -30,6 +30,8 @@ import { createAccessTokenVerifier } from './auth/bearer.js';
 import { createEncrypter, loadEncryptionKey } from './secrets.js';
 import { ApiError, toApiError } from './errors.js';
 import { requestListener, type RequestListener } from './http.js';
+import { startPartitionJob } from './event-partitions.js';
+import { startRollupJob } from './event-rollups.js';
 
 export interface AppOptions {
   /** Another router to serve (tests add procedures this way); defaults to appRouter. */
@@ -113,6 +115,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     now: options.now ?? (() => new Date()),
   };
 
+  // Tracked events' storage: this month's partitions before the first request, then daily; rollups every minute.
+  const jobs = [await startPartitionJob(services), startRollupJob(services)];
+
   const jwks = await loadSigningKeys(orm.em.fork(), encrypter, services.now());
   services.accessTokens = createAccessTokenVerifier({ jwks, issuer: issuerOf(config), audience: apiAudience(config) });
   const provider = createProvider({
@@ -149,6 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     listener,
     services,
     async close() {
+      await Promise.all(jobs.map((job) => job.stop()));
       await services.mailer.idle();
       services.mailer.close();
       await orm.close(true);

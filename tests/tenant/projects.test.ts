@@ -65,6 +65,7 @@ describe('project CRUD', () => {
       createdByUser: { id: ada.userId, fullName: 'Ada Lovelace' },
     });
     expect(Object.keys(project).sort()).toEqual([
+      'allowedOrigins',
       'createdAt',
       'createdByUser',
       'description',

@@ -1,3 +1,4 @@
 import { router } from '../../../server/trpc.js';
+import { track } from './track.js';
 
-export const publicEventsRouter = router({});
+export const publicEventsRouter = router({ track });

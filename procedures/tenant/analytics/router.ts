@@ -1,3 +1,6 @@
 import { router } from '../../../server/trpc.js';
+import { listEvents } from '../events/list-events.js';
+import { getStats } from '../stats/get-stats.js';
 
-export const analyticsRouter = router({});
+/** A project's tracked events and their counts; each route's file lives in the folder its path names. */
+export const analyticsRouter = router({ events: listEvents, stats: getStats });

@@ -36,6 +36,7 @@ export const createProject = tenantProcedure
       website: ProjectFields.website.optional(),
       description: ProjectFields.description.optional(),
       status: ProjectFields.status.default('draft'),
+      allowedOrigins: ProjectFields.allowedOrigins.optional(),
     }),
   )
   .output(ProjectOutput)
@@ -54,7 +55,7 @@ export const createProject = tenantProcedure
           description: input.description ?? null,
           status: input.status,
           publishableKey: `pk_${randomToken(24)}`,
-          allowedOrigins: [],
+          allowedOrigins: input.allowedOrigins ?? [],
           createdByUserId: ctx.principal.userId,
           createdAt: now,
           updatedAt: now,

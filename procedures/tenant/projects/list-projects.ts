@@ -17,6 +17,7 @@ interface Row {
   description: string | null;
   status: Project['status'];
   publishable_key: string;
+  allowed_origins: string[];
   created_by_user_id: string | null;
   created_at: string;
   updated_at: string;
@@ -33,6 +34,7 @@ function toOutput(r: Row): ProjectOutput {
     description: r.description,
     status: r.status,
     publishableKey: r.publishable_key,
+    allowedOrigins: r.allowed_origins,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     createdByUser:
@@ -82,7 +84,7 @@ export const listProjects = tenantProcedure
     const rows = await preparedRows<Row>(
       ctx.em,
       `projects_list_${input.sort}_${input.status ? 's' : ''}${input.q ? 'q' : ''}`,
-      `select p.id, p.name, p.slug, p.website, p.description, p.status, p.publishable_key, p.created_by_user_id,
+      `select p.id, p.name, p.slug, p.website, p.description, p.status, p.publishable_key, p.allowed_origins, p.created_by_user_id,
               ${isoTimestamp('p.created_at')} as created_at, ${isoTimestamp('p.updated_at')} as updated_at,
               u.full_name as creator_name, count(*) over () as total
          from projects p left join users u on u.id = p.created_by_user_id

@@ -14,6 +14,7 @@ import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import type { AuditContext } from '../../../server/tenancy.js';
 import { iso, IsoDate } from '../../auth/schemas.js';
+import { AllowedOrigins } from '../../shared/origins.js';
 
 export const PROJECT_STATUSES = ['draft', 'active', 'paused'] as const;
 
@@ -36,6 +37,8 @@ export const ProjectFields = {
     .nullable(),
   description: z.string().max(2000, 'Must be at most 2000 characters').nullable(),
   status: z.enum(PROJECT_STATUSES),
+  /** Origins browsers may call POST /public/track from with the project's key; empty: any. */
+  allowedOrigins: AllowedOrigins,
 };
 
 export const ProjectOutput = z.object({
@@ -46,6 +49,7 @@ export const ProjectOutput = z.object({
   description: z.string().nullable(),
   status: z.enum(PROJECT_STATUSES),
   publishableKey: z.string(),
+  allowedOrigins: z.array(z.string()),
   createdAt: IsoDate,
   updatedAt: IsoDate,
   createdByUser: z.object({ id: z.string(), fullName: z.string() }).nullable(),
@@ -71,6 +75,7 @@ export function toProjectOutput(project: Project, creators: Map<string, Creator>
     description: project.description,
     status: project.status,
     publishableKey: project.publishableKey,
+    allowedOrigins: project.allowedOrigins,
     createdAt: iso(project.createdAt),
     updatedAt: iso(project.updatedAt),
     createdByUser: (project.createdByUserId && creators.get(project.createdByUserId)) || null,

@@ -12,7 +12,10 @@ import {
   withSlugGuard,
 } from './project.js';
 
-const CHANGEABLE = ['name', 'slug', 'website', 'description', 'status'] as const;
+const CHANGEABLE = ['name', 'slug', 'website', 'description', 'status', 'allowedOrigins'] as const;
+
+const same = (a: unknown, b: unknown) =>
+  a === b || (Array.isArray(a) && Array.isArray(b) && a.join('\n') === b.join('\n'));
 
 /** PUT /api/user/organizations/{organizationId}/projects/{projectId}: only the fields sent change. */
 export const updateProject = tenantProcedure
@@ -37,6 +40,7 @@ export const updateProject = tenantProcedure
         website: ProjectFields.website.optional(),
         description: ProjectFields.description.optional(),
         status: ProjectFields.status.optional(),
+        allowedOrigins: ProjectFields.allowedOrigins.optional(),
       })
       .refine((body) => CHANGEABLE.some((field) => body[field] !== undefined), {
         message: `Send at least one of: ${CHANGEABLE.join(', ')}`,
@@ -49,7 +53,7 @@ export const updateProject = tenantProcedure
     return withSlugGuard(input.slug, () =>
       ctx.em.transactional(async (em) => {
         const found = await findInOrganization(em, ProjectSchema, input.projectId, organizationId, 'project');
-        const changed = CHANGEABLE.filter((field) => input[field] !== undefined && input[field] !== found[field]);
+        const changed = CHANGEABLE.filter((field) => input[field] !== undefined && !same(input[field], found[field]));
         if (changed.length === 0) return projectOutput(em, found);
         if (changed.includes('slug')) await assertSlugFree(em, organizationId, input.slug!, found.id);
         em.assign(found, { ...Object.fromEntries(changed.map((field) => [field, input[field]])), updatedAt: now });
