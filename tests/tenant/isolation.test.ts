@@ -144,6 +144,7 @@ const NAMES = new Set(['domain']);
 const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
   'tenant.members.changeRole': { role: 'member' },
   'tenant.projects.update': { name: 'renamed' },
+  'tenant.forms.create': { name: 'form', fields: [{ name: 'email', label: 'Email', type: 'email' }] },
   'tenant.forms.update': { name: 'renamed' },
   'tenant.widgets.update': { name: 'renamed' },
 };
