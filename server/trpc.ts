@@ -87,6 +87,14 @@ export type Meta = OpenApiMeta<{
   form?: boolean;
   /** The output holds a secret shown once (a new API key): an idempotent retry must not show it again. */
   secret?: boolean;
+  /**
+   * An anonymous GET whose answer is the same for every caller (a public widget): REST answers success
+   * with `Cache-Control: public, max-age=<maxAge>` (seconds) and a strong ETag of the body it sends,
+   * and 304 without a body when If-None-Match matches that ETag; errors are `no-store`. The procedure
+   * still runs on every request, so the ETag is always that of the current answer.
+   * @example publicProcedure.meta({ openapi: { method: 'GET', path: '/public/widgets/{widgetId}' }, cache: { maxAge: 60 } })
+   */
+  cache?: { maxAge: number };
 }>;
 
 const t = initTRPC

@@ -25,7 +25,11 @@
  *   redirect (meta.redirect: 303 with the output's Location, no body); their errors are the envelope.
  * - Cache-Control: no-store under /auth and /user. A refused bearer token gets its challenge
  *   (RFC 6750): WWW-Authenticate on every 401 to a request that sent one.
+ * - A route with `meta.cache` (an anonymous GET, the same for everyone) is cacheable: its success
+ *   carries `Cache-Control: public, max-age` and a strong ETag of the body sent, If-None-Match that
+ *   matches it is answered 304 without a body, and its errors are `no-store` (`notModified`).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import express from 'express';
@@ -258,6 +262,7 @@ export function createRestAdapter(services: Services, router: AnyRouter, routes:
         logFailure(services, req, error),
       );
     }
+    if (route.meta.cache && notModified(req, res, route.meta.cache, envelope.success, text)) return;
     res.end(text);
   }
 
@@ -307,6 +312,44 @@ function logFailure(services: Services, req: IncomingMessage, error: unknown): v
     log.error({ err: apiError.cause ?? error, reqId: req.id }, 'unhandled error');
   else if (apiError.apiCode === 'SERVICE_UNAVAILABLE')
     log.warn({ err: (apiError.cause as Error | undefined)?.message, reqId: req.id }, 'database unavailable');
+}
+
+/**
+ * HTTP caching of a `meta.cache` route, over the exact body about to be sent: a success gets
+ * `Cache-Control: public, max-age` and a strong ETag (a SHA-256 of the body); when If-None-Match
+ * matches that ETag it is answered here, 304 with the same two headers and no body (true). An error
+ * gets `no-store`: a shared cache must not keep a 404 of a widget that is published a minute later.
+ */
+function notModified(
+  req: IncomingMessage,
+  res: ServerResponse,
+  cache: { maxAge: number },
+  success: boolean,
+  body: string,
+): boolean {
+  if (!success) {
+    res.setHeader('Cache-Control', 'no-store');
+    return false;
+  }
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  res.setHeader('Cache-Control', `public, max-age=${cache.maxAge}`);
+  res.setHeader('ETag', etag);
+  if (!ifNoneMatch(req.headers['if-none-match'], etag)) return false;
+  res.statusCode = 304;
+  res.removeHeader('Content-Type');
+  res.end();
+  return true;
+}
+
+/**
+ * Whether If-None-Match names the current representation (RFC 9110 section 13.1.2): `*`, or a tag of
+ * its list equal to `etag` by the weak comparison it calls for (a `W/` prefix does not count).
+ */
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  for (const [, tag] of header.matchAll(/(?:W\/)?("[^"]*")/g)) if (tag === etag) return true;
+  return false;
 }
 
 /** The query string of a request URL, parsed as Express's default ("simple") parser does. */

@@ -15,6 +15,8 @@
  * - Response headers: X-Request-Id and RateLimit-Limit, -Remaining, -Reset on every response;
  *   Retry-After on 429 and 503; WWW-Authenticate on 401; on POST, Idempotent-Replayed on every
  *   answer a retry can replay (what the logic answered: below 500, never a 429).
+ * - Cached routes (meta.cache): ETag and Cache-Control on the success, a 304 without a body, and the
+ *   If-None-Match request header.
  * - Security: none where anonymous callers are served; the session cookie alone on session-only
  *   routes; else the cookie, an API key or an OAuth access token, the last two with the route's
  *   scopes. OAuth is the authorization-code flow with PKCE against this service's own provider.
@@ -42,7 +44,7 @@ interface OperationInput {
 }
 
 const TAG_DESCRIPTIONS: Record<string, string> = {
-  public: 'Open to anyone, no credential: service health',
+  public: 'Open to anyone, no credential: service health, embeddable widgets, sign-up form submissions, event tracking',
   auth: 'Sign-up, sign-in and sign-out, sessions, email verification and passwords',
   'api-keys': 'Personal access tokens (X-Api-Key) of the signed-in user',
   user: 'The signed-in user’s own account',
@@ -52,6 +54,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   'oauth-grants': 'Applications you authorized through OAuth, and withdrawing their access',
   members: 'Members of an organization and their roles',
   projects: 'Projects of an organization',
+  widgets: 'Embeddable widgets of a project: a sign-up form, a counter of a form’s submissions',
   settings: 'Settings of an organization',
   audit: 'The audit log of an organization: listing and exporting it',
   security: 'Security policy of an organization: requiring MFA of members, and who complies',
@@ -244,6 +247,13 @@ const PARAMETERS = {
       'with `Idempotent-Replayed: true`. The key with another request is 409 IDEMPOTENCY_KEY_REUSED; while the first still runs, 409 IDEMPOTENCY_KEY_IN_USE.',
     schema: { type: 'string', minLength: 1, maxLength: 255 },
   },
+  IfNoneMatch: {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'The ETag of the answer you hold (or a list, or `*`): 304 without a body while it is still current',
+    schema: { type: 'string' },
+  },
 };
 
 const HEADERS = {
@@ -277,13 +287,24 @@ const HEADERS = {
     schema: { type: 'string' },
   },
   Location: { description: 'Where the browser goes next', required: true, schema: { type: 'string', format: 'uri' } },
+  ETag: {
+    description: 'A strong validator of this answer: send it back in If-None-Match to get 304 while it is unchanged',
+    required: true,
+    schema: { type: 'string' },
+  },
+  'Cache-Control': {
+    description: '`public, max-age=<seconds>`: how long any cache, a browser’s or a CDN’s, may reuse this answer',
+    required: true,
+    schema: { type: 'string' },
+  },
 };
 
 const headerRefs = (names: (keyof typeof HEADERS)[]) =>
   Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
 
-function responseHeaders(method: RestRoute['method'], status: number): Record<string, unknown> {
+function responseHeaders(method: RestRoute['method'], status: number, cached = false): Record<string, unknown> {
   const names: (keyof typeof HEADERS)[] = ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+  if (cached && status < 400) names.push('ETag', 'Cache-Control');
   if (status === 429 || status === 503) names.push('Retry-After');
   if (status === 401) names.push('WWW-Authenticate');
   if (method === 'POST' && status !== 429 && status < 500) names.push('Idempotent-Replayed');
@@ -395,7 +416,7 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
     const responses: Record<string, unknown> = {
       [status]: {
         description: route.meta.message ?? 'Success',
-        headers: responseHeaders(route.method, status),
+        headers: responseHeaders(route.method, status, route.meta.cache !== undefined),
         // A streamed file is the body itself, a redirect has none; errors still use the envelope.
         ...(route.meta.redirect
           ? {}
@@ -406,6 +427,12 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
             }),
       },
     };
+    if (route.meta.cache) {
+      responses[304] = {
+        description: 'Not Modified: If-None-Match matched the current ETag; no body',
+        headers: responseHeaders(route.method, 304, true),
+      };
+    }
     const codes = errorCodesFor(route, inputOf(operation));
     for (const httpStatus of [...new Set(codes.map((code) => ERROR_CODES[code].status))].sort((a, b) => a - b)) {
       const atStatus = codes.filter((code) => ERROR_CODES[code].status === httpStatus);
@@ -422,7 +449,11 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
       content['application/x-www-form-urlencoded'] = content['application/json'];
     }
     operation.security = securityFor(route.meta);
-    const headerParameters = route.method === 'POST' ? ['RequestId', 'IdempotencyKey'] : ['RequestId'];
+    const headerParameters = [
+      'RequestId',
+      ...(route.method === 'POST' ? ['IdempotencyKey'] : []),
+      ...(route.meta.cache ? ['IfNoneMatch'] : []),
+    ];
     operation.parameters = [
       ...(operation.parameters ?? []),
       ...headerParameters.map((name) => ({ $ref: `#/components/parameters/${name}` })),

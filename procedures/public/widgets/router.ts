@@ -1,3 +1,4 @@
 import { router } from '../../../server/trpc.js';
+import { getPublicWidget } from './get-widget.js';
 
-export const publicWidgetsRouter = router({});
+export const publicWidgetsRouter = router({ get: getPublicWidget });
