@@ -147,6 +147,8 @@ const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
   'tenant.forms.create': { name: 'form', fields: [{ name: 'email', label: 'Email', type: 'email' }] },
   'tenant.forms.update': { name: 'renamed' },
   'tenant.widgets.update': { name: 'renamed' },
+  // Any well-formed form id: the project in the path is judged before the form.
+  'tenant.widgets.create': { name: 'w', type: 'counter', config: { label: 'n', formId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' } },
 };
 
 interface Tenant {
