@@ -46,26 +46,52 @@ export function partitionsNeeded(now: Date): MonthPartition[] {
 /** Creates the partitions `now` needs that do not exist yet; returns the names it created. */
 export async function ensureEventPartitions(em: EntityManager, now: Date): Promise<string[]> {
   const needed = partitionsNeeded(now);
-  return em.transactional(async (tx) => {
-    const connection = tx.getConnection();
-    await connection.execute(`set local lock_timeout = '5s'`);
-    await connection.execute('select pg_advisory_xact_lock(?)', [LOCK_KEY]);
-    const existing = await connection.execute<{ name: string }[]>(
-      `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-        where i.inhparent = 'events'::regclass`,
-    );
-    const have = new Set(existing.map((row) => row.name));
-    const created: string[] = [];
-    for (const month of needed) {
-      if (have.has(month.name)) continue;
-      await connection.execute(
-        `create table "${month.name}" partition of events
-           for values from ('${month.from.toISOString()}') to ('${month.to.toISOString()}')`,
+  return withConnection(em, async (client) => {
+    await client.query('begin');
+    try {
+      await client.query(`set local lock_timeout = '5s'`);
+      await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+      // Read after the lock: what an instance that held it before us created is visible now.
+      const { rows } = await client.query<{ name: string }>(
+        `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          where i.inhparent = 'events'::regclass`,
       );
-      created.push(month.name);
+      const have = new Set(rows.map((row) => row.name));
+      const created: string[] = [];
+      for (const month of needed) {
+        if (have.has(month.name)) continue;
+        await client.query(
+          `create table "${month.name}" partition of events
+             for values from ('${month.from.toISOString()}') to ('${month.to.toISOString()}')`,
+        );
+        created.push(month.name);
+      }
+      await client.query('commit');
+      return created;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
     }
-    return created;
   });
+}
+
+interface PgClient {
+  query<T>(text: string, values?: unknown[]): Promise<{ rows: T[] }>;
+}
+interface KnexClient {
+  acquireConnection(): Promise<PgClient>;
+  releaseConnection(connection: PgClient): Promise<unknown>;
+}
+
+/** A pooled connection of the ORM's, held for `work`: locks and transactions need one connection. */
+export async function withConnection<T>(em: EntityManager, work: (client: PgClient) => Promise<T>): Promise<T> {
+  const knex = (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
+  const connection = await knex.acquireConnection();
+  try {
+    return await work(connection);
+  } finally {
+    await knex.releaseConnection(connection);
+  }
 }
 
 export interface Job {

@@ -26,7 +26,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from './context.js';
-import { every, type Job } from './event-partitions.js';
+import { every, withConnection, type Job } from './event-partitions.js';
 
 const LOCK_KEY = 0x65766e74_726f; // "evnt" "ro"
 const MARGIN_MS = 60_000;
@@ -35,25 +35,6 @@ const DAY_MS = 86_400_000;
 
 export type Interval = 'hour' | 'day';
 const TABLE = { hour: 'event_rollups_hourly', day: 'event_rollups_daily' } as const;
-
-interface PgClient {
-  query<T>(text: string, values?: unknown[]): Promise<{ rows: T[] }>;
-}
-interface KnexClient {
-  acquireConnection(): Promise<PgClient>;
-  releaseConnection(connection: PgClient): Promise<unknown>;
-}
-
-/** A pooled connection of the ORM's, held for `work`. */
-export async function withConnection<T>(em: EntityManager, work: (client: PgClient) => Promise<T>): Promise<T> {
-  const knex = (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
-  const connection = await knex.acquireConnection();
-  try {
-    return await work(connection);
-  } finally {
-    await knex.releaseConnection(connection);
-  }
-}
 
 /** SQL: the start of the UTC hour or day of a timestamptz expression. */
 export const bucketStart = (interval: Interval, expression: string): string =>
