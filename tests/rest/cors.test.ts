@@ -5,7 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { signUp } from '../support/identity.js';
+import { newId } from '../../server/ids.js';
+import { createProject } from '../support/forms.js';
+import { asBrowser, signUp } from '../support/identity.js';
+import { defaultOrganizationId } from '../support/tenancy.js';
+import { insertForm } from '../support/widgets.js';
 
 const FRONTEND = 'http://localhost:5173';
 const STRANGER = 'https://elsewhere.example';
@@ -77,6 +81,43 @@ describe('CORS', () => {
       const refused = await preflight(path.split('?')[0]!, STRANGER, 'GET');
       expect(refused.headers.get('access-control-allow-origin'), path).toBeNull();
     }
+  });
+
+  it('answers a preflight to each public route from any origin, with what a page’s script sends', async () => {
+    for (const [path, method, headers] of [
+      [`/api/public/widgets/${newId()}`, 'GET', 'if-none-match'],
+      [`/api/public/forms/${newId()}/submissions`, 'POST', 'content-type'],
+      ['/api/public/track', 'POST', 'content-type, x-publishable-key'],
+    ] as const) {
+      const res = await preflight(path, STRANGER, method, headers);
+      expect(res.status, path).toBe(204);
+      expect(await res.text()).toBe('');
+      expect(res.headers.get('access-control-allow-origin'), path).toBe('*');
+      expect(res.headers.get('access-control-allow-credentials'), path).toBeNull();
+      expect(res.headers.get('access-control-allow-methods')?.split(', '), path).toContain(method);
+      const allowed = res.headers.get('access-control-allow-headers')?.toLowerCase().split(', ') ?? [];
+      for (const header of headers.split(', ')) expect(allowed, `${path} ${header}`).toContain(header);
+      expect(res.headers.get('access-control-max-age')).toBe('600');
+    }
+  });
+
+  it('lets any origin read a published widget, its ETag exposed to the page’s script', async () => {
+    const owner = await signUp(t);
+    const organizationId = await defaultOrganizationId(t, owner.userId);
+    const projectId = await createProject(t, { ...owner, organizationId });
+    const formId = await insertForm(t, { organizationId, projectId });
+    const created = await t.request(`/api/user/organizations/${organizationId}/projects/${projectId}/widgets`, {
+      method: 'POST',
+      headers: asBrowser(owner.cookie, { origin: FRONTEND }),
+      body: JSON.stringify({ name: 'W', type: 'counter', published: true, config: { label: 'joined', formId } }),
+    });
+    expect(created.status).toBe(201);
+    const res = await fetch(`${t.url}/api/public/widgets/${created.body.data.id}`, { headers: { origin: STRANGER } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(res.headers.get('etag')).toBeTruthy();
+    expect(res.headers.get('access-control-expose-headers')?.split(', ')).toContain('ETag');
   });
 
   it('leaves requests without Origin and non-preflight OPTIONS as they were', async () => {
