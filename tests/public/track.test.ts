@@ -43,7 +43,7 @@ describe('ingest', () => {
     const rows = await t.services.orm.em
       .fork()
       .getConnection()
-      .execute(
+      .execute<{ occurred_at: string }[]>(
         'select organization_id, name, anonymous_id, occurred_at, properties from events where project_id = ? order by name',
         [own.projectId],
       );
@@ -54,10 +54,10 @@ describe('ingest', () => {
       anonymous_id: 'visitor-1',
       properties: { path: '/pricing', referrer: null, scroll: 0.5, logged: false },
     });
-    expect(new Date(rows[0].occurred_at).toISOString()).toBe(at);
+    expect(new Date(rows[0]!.occurred_at).toISOString()).toBe(at);
     expect(rows[1]).toMatchObject({ name: 'signup', properties: null });
     // No timestamp: the service's time.
-    expect(Math.abs(new Date(rows[1].occurred_at).getTime() - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(new Date(rows[1]!.occurred_at).getTime() - Date.now())).toBeLessThan(60_000);
   });
 
   it('takes 500 events with 8 KB of properties each', async () => {
