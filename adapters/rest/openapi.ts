@@ -54,6 +54,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   'oauth-grants': 'Applications you authorized through OAuth, and withdrawing their access',
   members: 'Members of an organization and their roles',
   projects: 'Projects of an organization',
+  forms: 'Public sign-up forms of a project, and what was submitted to them',
   widgets: 'Embeddable widgets of a project: a sign-up form, a counter of a form’s submissions',
   settings: 'Settings of an organization',
   audit: 'The audit log of an organization: listing and exporting it',

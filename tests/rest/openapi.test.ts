@@ -187,6 +187,10 @@ describe('GET /api/openapi.json', () => {
           // A streamed file is the body itself, in the types it comes in.
           const fileTypes: Record<string, string[]> = {
             '/user/organizations/{organizationId}/audit-logs/export': ['application/x-ndjson', 'text/csv'],
+            '/user/organizations/{organizationId}/projects/{projectId}/forms/{formId}/submissions/export': [
+              'application/x-ndjson',
+              'text/csv',
+            ],
             '/auth/sso/{providerId}/metadata': ['application/samlmetadata+xml'],
           };
           expect(Object.keys(response.content).sort(), `${method} ${path}`).toEqual(fileTypes[path]);
