@@ -89,6 +89,16 @@ export const FormFields = z
     }
   });
 
+/** A field as routes show it, to the form's owner and to the public (a sign-up widget). */
+export const FormFieldOutput = z.object({
+  name: z.string(),
+  label: z.string(),
+  type: z.enum(FORM_FIELD_TYPES),
+  required: z.boolean(),
+  maxLength: z.number().nullable().describe('Characters at most (text, email, textarea); null for other types'),
+  options: z.array(z.string()).nullable().describe('The choices of a select field; null for other types'),
+});
+
 /** The honeypot of a new form that names none: the first plausible name no field has. */
 export function defaultHoneypot(fields: readonly FormField[]): string {
   const names = new Set(fields.map((field) => field.name));

@@ -126,6 +126,20 @@ describe('a valid submission', () => {
   });
 });
 
+describe('a retried submission', () => {
+  it('is stored once under one Idempotency-Key, the retry replaying the answer', async () => {
+    const ip = nextIp();
+    const headers = { 'idempotency-key': `retry-${ip}` };
+    const first = await submit(form.id, { email: 'once@example.com' }, { ip, headers });
+    const retry = await submit(form.id, { email: 'once@example.com' }, { ip, headers });
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.data.id).toBe(first.body.data.id);
+    expect(await em().count(FormSubmissionSchema, { formId: form.id, data: { email: 'once@example.com' } })).toBe(1);
+  });
+});
+
 describe('an invalid submission', () => {
   async function refused(body: unknown, options?: Parameters<typeof submit>[2]) {
     const before = (await stored(form.id)).length;

@@ -74,9 +74,8 @@ export const submitForm = publicProcedure
       const errors = fieldErrors(parsed.error.issues, 'body').slice(0, MAX_NAMED_FIELDS);
       throw new ApiError('VALIDATION_ERROR', validationMessage(errors), { errors });
     }
-    const id = newId();
-    await ctx.em.insert(FormSubmissionSchema, {
-      id,
+    const submission = ctx.em.create(FormSubmissionSchema, {
+      id: newId(),
       organizationId: form.organization_id,
       projectId: form.project_id,
       formId,
@@ -85,5 +84,7 @@ export const submitForm = publicProcedure
       userAgent: ctx.userAgent ? ctx.userAgent.slice(0, 512) : null,
       createdAt: ctx.services.now(),
     });
-    return { id };
+    // A flush is a transaction: an Idempotency-Key is marked in it (adapters/rest/idempotency.ts).
+    await ctx.em.persist(submission).flush();
+    return { id: submission.id };
   });

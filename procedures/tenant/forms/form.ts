@@ -8,10 +8,9 @@
  */
 import { z } from 'zod';
 import type { Form, FormField } from '../../../entities/form.js';
-import { FORM_FIELD_TYPES } from '../../../entities/form.js';
 import { ApiError, validationMessage, type FieldError } from '../../../server/errors.js';
 import { iso, IsoDate } from '../../auth/schemas.js';
-import { FieldName, FormFields, submitUrl } from '../../shared/form-fields.js';
+import { FieldName, FormFieldOutput, FormFields, submitUrl } from '../../shared/form-fields.js';
 
 export { FormId } from '../../shared/form-fields.js';
 
@@ -22,15 +21,6 @@ export const FormInputFields = {
   fields: FormFields,
   honeypotField: FieldName,
 };
-
-export const FormFieldOutput = z.object({
-  name: z.string(),
-  label: z.string(),
-  type: z.enum(FORM_FIELD_TYPES),
-  required: z.boolean(),
-  maxLength: z.number().nullable(),
-  options: z.array(z.string()).nullable(),
-});
 
 export const FormOutput = z.object({
   id: z.string(),
