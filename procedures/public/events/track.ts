@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { publicProcedure } from '../../../server/trpc.js';
 import { occurrences, TrackInput } from './event-input.js';
-import { trackingProject } from './publishable-key.js';
+import { publishableKey } from './publishable-key.js';
 import { storeEvents } from './store-events.js';
 
 /** POST /api/public/track: a batch of anonymous events for the project of X-Publishable-Key; 202 once stored. */
@@ -19,11 +19,11 @@ export const track = publicProcedure
     status: 202,
     errors: ['AUTHENTICATION_REQUIRED', 'INVALID_API_KEY', 'PROJECT_NOT_ACTIVE', 'FORBIDDEN', 'RATE_LIMIT_ERROR'],
   })
-  .use(async ({ ctx, next }) => next({ ctx: { project: await trackingProject(ctx) } }))
+  .use(async ({ ctx, next }) => next({ ctx: { key: await publishableKey(ctx) } }))
   .input(TrackInput)
   .output(z.object({ accepted: z.number().int() }))
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     const at = occurrences(input.events, now);
-    return { accepted: await storeEvents(ctx.em, ctx.project, input.events, at, now) };
+    return { accepted: await storeEvents(ctx.em, { key: ctx.key, origin: ctx.origin, now }, input.events, at) };
   });
