@@ -29,13 +29,18 @@ const isTextType = (type: FormField['type']): type is TextType => type in DEFAUL
 /** Plausible names a bot fills in, tried in order for a form created without one. */
 const HONEYPOT_NAMES = ['website_url', 'company_website', 'homepage_url', 'fax_number'];
 
+/** The name of a field or of the honeypot. */
 export const FieldName = z
   .string()
-  .regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/, 'Must be a letter, then letters, digits or underscores (64 at most)');
+  .regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/, {
+    error: 'Must be a letter, then letters, digits or underscores (64 at most)',
+    abort: true,
+  })
+  .refine((name) => !RESERVED_NAMES.has(name), 'Is reserved: choose another name');
 
 const FieldDefinition = z
   .strictObject({
-    name: FieldName.refine((name) => !RESERVED_NAMES.has(name), 'Is reserved: choose another name'),
+    name: FieldName,
     label: z.string().trim().min(1, 'Required').max(200, 'Must be at most 200 characters'),
     type: z.enum(FORM_FIELD_TYPES),
     required: z.boolean().default(false),

@@ -218,6 +218,10 @@ describe('form definitions that are refused', () => {
       honeypotField: 'Must not be the name of a field (email)',
     });
     expect(await refused({ fields: [field({})], honeypotField: 'has space' })).toHaveProperty('honeypotField');
+    // The submission route's path parameter would always fill it.
+    expect(await refused({ fields: [field({})], honeypotField: 'formId' })).toEqual({
+      honeypotField: 'Is reserved: choose another name',
+    });
     // Without one, a plausible name no field has is chosen.
     const form = await createForm(t, ada, projectId, { fields: [field({ name: 'website_url', type: 'text' })] });
     expect(form.honeypotField).toBe('company_website');
