@@ -22,22 +22,24 @@ export const WidgetFields = {
 
 /** The form is null once it was deleted: the widget is kept, but no longer served. */
 const FormOfWidget = z.string().nullable();
-const WidgetBase = z.object({
-  id: z.string(),
-  projectId: z.string(),
-  name: z.string(),
-  published: z.boolean(),
-  publicUrl: z.string().describe('Where anyone fetches it: GET /api/public/widgets/{widgetId}'),
-  createdAt: IsoDate,
-  updatedAt: IsoDate,
-});
+
+/** A widget of one type, its fields in the order they are shown. */
+const widgetOf = <T extends z.ZodType, C extends z.ZodType>(type: T, config: C) =>
+  z.object({
+    id: z.string(),
+    projectId: z.string(),
+    name: z.string(),
+    type,
+    published: z.boolean(),
+    config,
+    publicUrl: z.string().describe('Where anyone fetches it: GET /api/public/widgets/{widgetId}'),
+    createdAt: IsoDate,
+    updatedAt: IsoDate,
+  });
 
 export const WidgetOutput = z.discriminatedUnion('type', [
-  WidgetBase.extend({
-    type: z.literal('signup-form'),
-    config: PublicSignupFormConfig.extend({ formId: FormOfWidget }),
-  }),
-  WidgetBase.extend({ type: z.literal('counter'), config: PublicCounterConfig.extend({ formId: FormOfWidget }) }),
+  widgetOf(z.literal('signup-form'), PublicSignupFormConfig.extend({ formId: FormOfWidget })),
+  widgetOf(z.literal('counter'), PublicCounterConfig.extend({ formId: FormOfWidget })),
 ]);
 export type WidgetOutput = z.output<typeof WidgetOutput>;
 
