@@ -83,7 +83,6 @@ export const getPublicWidget = publicProcedure
     },
     message: 'Widget fetched successfully',
     cache: { maxAge: 60 },
-    errors: ['NOT_FOUND'],
   })
   .input(z.object({ widgetId: z.string() }))
   .output(PublicWidget)
