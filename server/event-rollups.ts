@@ -97,7 +97,7 @@ export async function rollUpEvents(em: EntityManager, now: Date): Promise<Rollup
     const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [LOCK_KEY]);
     if (!rows[0]?.locked) return null;
     try {
-      await client.query('begin isolation level repeatable read');
+      await client.query('begin isolation level repeatable read; set local jit = off');
       try {
         const hours = await client.query<{ buckets: number }>(rollUpSql('hour'), [closedHours.toISOString()]);
         const days = await client.query<{ buckets: number }>(rollUpSql('day'), [closedDays.toISOString()]);
@@ -183,10 +183,12 @@ export async function bucketStats(
     union all select 'bucket', bucket, events, unique_visitors, null from rolled
     union all (select 'name', null, events, null, name from names order by events desc, name limit $4)
     union all select 'names', null, count(*), null, null from names`;
-  const rows = await withConnection(
-    em,
-    async (client) =>
-      (
+  // JIT off: the planner cannot tell how few raw events the marked buckets hold, so its estimate on a
+  // large project crosses jit_above_cost and compiling would take a second for a query of milliseconds.
+  const rows = await withConnection(em, async (client) => {
+    await client.query('begin isolation level repeatable read read only; set local jit = off');
+    try {
+      return (
         await client.query<{
           kind: string;
           bucket: Date | null;
@@ -194,8 +196,11 @@ export async function bucketStats(
           unique_visitors: string | null;
           name: string | null;
         }>(sql, [projectId, from.toISOString(), to.toISOString(), topNames])
-      ).rows,
-  );
+      ).rows;
+    } finally {
+      await client.query('commit');
+    }
+  });
   const counted = new Map<number, { events: number; uniqueVisitors: number }>();
   const names: ProjectStats['names'] = [];
   let distinctNames = 0;
