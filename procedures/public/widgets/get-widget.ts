@@ -10,22 +10,13 @@
  *   If-None-Match matches; CORS lets any origin read it (server/cors.ts).
  */
 import { z } from 'zod';
-import { FORM_FIELD_TYPES, type FormField } from '../../../entities/form.js';
+import type { FormField } from '../../../entities/form.js';
 import { ApiError } from '../../../server/errors.js';
 import { ULID_PATTERN } from '../../../server/ids.js';
 import { preparedRows } from '../../../server/sql.js';
 import { publicProcedure } from '../../../server/trpc.js';
-import { submitUrl } from '../../shared/form-fields.js';
+import { FormFieldOutput, submitUrl } from '../../shared/form-fields.js';
 import { PublicCounterConfig, PublicSignupFormConfig } from '../../shared/widget-config.js';
-
-const PublicField = z.object({
-  name: z.string(),
-  label: z.string(),
-  type: z.enum(FORM_FIELD_TYPES),
-  required: z.boolean(),
-  maxLength: z.number().nullable(),
-  options: z.array(z.string()).nullable(),
-});
 
 const PublicWidget = z.discriminatedUnion('type', [
   z.object({
@@ -34,7 +25,7 @@ const PublicWidget = z.discriminatedUnion('type', [
     config: PublicSignupFormConfig,
     form: z.object({
       id: z.string(),
-      fields: z.array(PublicField),
+      fields: z.array(FormFieldOutput),
       honeypotField: z.string().describe('Render it hidden from people; a submission that fills it is dropped'),
       submitUrl: z.string().describe('POST the submission here as JSON'),
     }),
