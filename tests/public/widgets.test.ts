@@ -9,8 +9,8 @@ import { WidgetSchema } from '../../entities/widget.js';
 import { newId } from '../../server/ids.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, ORIGIN, postJson } from '../support/identity.js';
-import { createProject, formOwner, setProjectStatus, type Owner } from '../support/forms.js';
-import { addSubmissions, insertForm, WIDGET_FORM_FIELDS } from '../support/widgets.js';
+import { setProjectStatus } from '../support/forms.js';
+import { addSubmissions, insertForm, WIDGET_FORM_FIELDS, type WidgetPlace, widgetPlace } from '../support/widgets.js';
 
 const BASE_URL = 'http://api.example.test';
 const STRANGER = 'https://customer-site.example';
@@ -30,19 +30,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Site {
-  owner: Owner;
-  organizationId: string;
-  projectId: string;
-  formId: string;
-}
-
-async function site(): Promise<Site> {
-  const owner = await formOwner(t);
-  const projectId = await createProject(t, owner);
-  const formId = await insertForm(t, { organizationId: owner.organizationId, projectId });
-  return { owner, organizationId: owner.organizationId, projectId, formId };
-}
+type Site = WidgetPlace;
+const site = () => widgetPlace(t);
 
 const tenantPath = (s: Site) => `/api/user/organizations/${s.organizationId}/projects/${s.projectId}/widgets`;
 

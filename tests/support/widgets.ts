@@ -5,6 +5,23 @@
 import { FormSchema, FormSubmissionSchema, type FormField } from '../../entities/form.js';
 import { newId } from '../../server/ids.js';
 import type { TestApp } from './app.js';
+import { createProject, formOwner, type Owner } from './forms.js';
+
+/** Where a widget can be made: an owner, an active project of theirs, and a published form of it. */
+export interface WidgetPlace {
+  owner: Owner;
+  organizationId: string;
+  projectId: string;
+  formId: string;
+}
+
+/** A new place for widgets; in `owner`'s organization when given, else a new owner's. */
+export async function widgetPlace(t: TestApp, owner?: Owner): Promise<WidgetPlace> {
+  const who = owner ?? (await formOwner(t));
+  const projectId = await createProject(t, who);
+  const formId = await insertForm(t, { organizationId: who.organizationId, projectId });
+  return { owner: who, organizationId: who.organizationId, projectId, formId };
+}
 
 export const WIDGET_FORM_FIELDS: FormField[] = [
   { name: 'email', label: 'Email', type: 'email', required: true, maxLength: 254, options: null },

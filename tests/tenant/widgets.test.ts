@@ -9,8 +9,8 @@ import { newId } from '../../server/ids.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, ORIGIN, postJson, signUp } from '../support/identity.js';
 import { addMember } from '../support/tenancy.js';
-import { createProject, formOwner, type Owner } from '../support/forms.js';
-import { insertForm } from '../support/widgets.js';
+import { createProject, type Owner } from '../support/forms.js';
+import { insertForm, type WidgetPlace, widgetPlace } from '../support/widgets.js';
 
 const BASE_URL = 'http://api.example.test';
 let t: TestApp;
@@ -29,19 +29,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Place {
-  owner: Owner;
-  organizationId: string;
-  projectId: string;
-  formId: string;
-}
-
-async function place(owner?: Owner): Promise<Place> {
-  const who = owner ?? (await formOwner(t));
-  const projectId = await createProject(t, who);
-  const formId = await insertForm(t, { organizationId: who.organizationId, projectId });
-  return { owner: who, organizationId: who.organizationId, projectId, formId };
-}
+type Place = WidgetPlace;
+const place = (owner?: Owner) => widgetPlace(t, owner);
 
 const widgetsPath = (p: { organizationId: string; projectId: string }) =>
   `/api/user/organizations/${p.organizationId}/projects/${p.projectId}/widgets`;
