@@ -56,6 +56,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   projects: 'Projects of an organization',
   forms: 'Public sign-up forms of a project, and what was submitted to them',
   widgets: 'Embeddable widgets of a project: a sign-up form, a counter of a form’s submissions',
+  analytics: 'Events tracked for a project with its publishable key, and their counts per hour or day',
   settings: 'Settings of an organization',
   audit: 'The audit log of an organization: listing and exporting it',
   security: 'Security policy of an organization: requiring MFA of members, and who complies',

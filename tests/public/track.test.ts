@@ -169,10 +169,11 @@ describe('bad input: a clear 4xx and nothing stored', () => {
 });
 
 describe('the publishable key', () => {
-  it('is required: 401 AUTHENTICATION_REQUIRED', async () => {
+  it('is required: 401 INVALID_API_KEY naming the header', async () => {
     const res = await track(t, undefined, batch(1));
     expect(res.status).toBe(401);
-    expect(res.body.code).toBe('AUTHENTICATION_REQUIRED');
+    expect(res.body.code).toBe('INVALID_API_KEY');
+    expect(res.body.meta.header).toBe('X-Publishable-Key');
   });
 
   it.each([
@@ -184,8 +185,8 @@ describe('the publishable key', () => {
     ['a key in another case', `PK_${'a'.repeat(32)}`],
   ])('%s is malformed: 401 INVALID_API_KEY', async (_label, key) => {
     const res = await track(t, key, batch(1));
-    expect(res.status).toBe(key === '' ? 401 : 401);
-    expect(res.body.code).toBe(key === '' ? 'AUTHENTICATION_REQUIRED' : 'INVALID_API_KEY');
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('INVALID_API_KEY');
   });
 
   it('of no project, of a deleted project, of a draft or paused one: 403 PROJECT_NOT_ACTIVE, nothing stored', async () => {

@@ -15,14 +15,40 @@ export const MAX_PROPERTIES_BYTES = 8192;
 const FUTURE_MS = 24 * 3_600_000;
 const PAST_MS = 90 * 86_400_000;
 
-const PropertyValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  error: 'Must be a string, number, boolean or null (properties are flat)',
-});
+const FLAT = 'Must be a string, number, boolean or null (properties are flat)';
 
+/**
+ * Checked by hand rather than as a zod record of a union (a quarter of the CPU of a 500-event batch),
+ * and turned into its JSON, which is measured here and stored as is. The OpenAPI document shows the shape.
+ */
 export const EventProperties = z
-  .record(z.string(), PropertyValue, { error: 'Must be a flat JSON object' })
-  .refine((properties) => Buffer.byteLength(JSON.stringify(properties)) <= MAX_PROPERTIES_BYTES, {
-    message: `Must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`,
+  .unknown()
+  .transform((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: 'Must be a flat JSON object' });
+      return z.NEVER;
+    }
+    let flat = true;
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== null && typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+        ctx.addIssue({ code: 'custom', message: FLAT, path: [key] });
+        flat = false;
+      }
+    }
+    if (!flat) return z.NEVER;
+    const json = JSON.stringify(value);
+    if (Buffer.byteLength(json) > MAX_PROPERTIES_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `Must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON` });
+      return z.NEVER;
+    }
+    return json;
+  })
+  .meta({
+    override: {
+      type: 'object',
+      additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+      description: `A flat JSON object of at most ${MAX_PROPERTIES_BYTES} bytes`,
+    },
   });
 
 export const TrackedEvent = z.strictObject({

@@ -42,7 +42,7 @@ export function batchValues(key: string, origin: string | undefined, events: Tra
     events.map((e) => e.name),
     events.map((e) => e.anonymousId),
     at.map((date) => date.toISOString()),
-    events.map((e) => (e.properties === undefined ? null : JSON.stringify(e.properties))),
+    events.map((e) => e.properties ?? null),
   ];
 }
 

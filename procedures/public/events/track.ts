@@ -17,7 +17,7 @@ export const track = publicProcedure
     },
     message: 'Events accepted',
     status: 202,
-    errors: ['AUTHENTICATION_REQUIRED', 'INVALID_API_KEY', 'PROJECT_NOT_ACTIVE', 'FORBIDDEN', 'RATE_LIMIT_ERROR'],
+    errors: ['INVALID_API_KEY', 'PROJECT_NOT_ACTIVE', 'FORBIDDEN', 'RATE_LIMIT_ERROR'],
   })
   .use(async ({ ctx, next }) => next({ ctx: { key: await publishableKey(ctx) } }))
   .input(TrackInput)
