@@ -83,7 +83,7 @@ export interface Target {
 export const BENCH_ORIGIN = 'http://bench.localhost';
 
 /** Signs a fresh user up, verifies the address from the mailed link, and returns the session cookie. */
-async function sessionCookie(baseUrl: string, mailDir: string): Promise<{ headers: Record<string, string> }> {
+export async function sessionCookie(baseUrl: string, mailDir: string): Promise<{ headers: Record<string, string> }> {
   const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
   const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
     method: 'POST',

@@ -12,7 +12,8 @@
  *   rolled up by the job), and GET …/stats over them, by day over 30 days and by hour over 7 days;
  *   p50 and p99, and the ratio 2 M / 100 k of the p50 (target: at most 1.5).
  *
- * BENCH_CONNECTIONS (32), BENCH_WARMUP (2) and BENCH_DURATION (8) seconds per server and batch size;
+ * BENCH_CONNECTIONS (32), BENCH_ROUNDS (3) alternating rounds of BENCH_WARMUP (2) and BENCH_DURATION (5)
+ * seconds per server and batch size, medians reported;
  * BENCH_STATS_EVENTS (2000000) for the large project.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,11 +28,13 @@ import { newId } from '../server/ids.js';
 import { randomToken } from '../server/crypto.js';
 import { createBenchDatabase, createCleanups, envInt, runBenchmark, startChild, type Child } from './lib.js';
 import { benchRuntimes, type Runtime } from './runtimes.js';
+import { sessionCookie } from './targets.js';
 
 const load = {
   connections: envInt('BENCH_CONNECTIONS', 32),
-  durationSeconds: envInt('BENCH_DURATION', 8),
+  durationSeconds: envInt('BENCH_DURATION', 5),
   warmupSeconds: envInt('BENCH_WARMUP', 2),
+  rounds: envInt('BENCH_ROUNDS', 3),
 };
 const BATCHES = [1, 50, 500];
 const STATS_EVENTS = [100_000, envInt('BENCH_STATS_EVENTS', 2_000_000)];
@@ -76,28 +79,31 @@ async function hammer(
   };
 }
 
+/** Each figure's median over the rounds; errors summed. */
+function median(loads: Load[]): Load {
+  const mid = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return {
+    reqPerSec: mid(loads.map((l) => l.reqPerSec)),
+    p50: mid(loads.map((l) => l.p50)),
+    p99: mid(loads.map((l) => l.p99)),
+    requests: loads.reduce((sum, l) => sum + l.requests, 0),
+    bad: loads.reduce((sum, l) => sum + l.bad, 0),
+  };
+}
+
 /** Warm-up, then the measured window. */
 async function measured(url: string, options: Parameters<typeof hammer>[1]): Promise<Load> {
   await hammer(url, { ...options, seconds: load.warmupSeconds });
   return hammer(url, options);
 }
 
-async function signUp(baseUrl: string): Promise<{ cookie: string; organizationId: string }> {
-  const email = `bench-track-${randomBytes(4).toString('hex')}@example.com`;
-  const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password: 'a benchmark passphrase', name: 'Bench' }),
-  });
-  const cookie = res.headers
-    .getSetCookie()
-    .find((c) => c.startsWith('session='))
-    ?.split(';')[0];
-  if (res.status !== 201 || !cookie) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-  const organizations = (await (await fetch(`${baseUrl}/api/user/organizations`, { headers: { cookie } })).json()) as {
+/** A signed-up, verified owner's session cookie and default organization. */
+async function signUp(baseUrl: string, mailDir: string): Promise<{ cookie: string; organizationId: string }> {
+  const { headers } = await sessionCookie(baseUrl, mailDir);
+  const organizations = (await (await fetch(`${baseUrl}/api/user/organizations`, { headers })).json()) as {
     data: { id: string }[];
   };
-  return { cookie, organizationId: organizations.data[0]!.id };
+  return { cookie: headers.cookie!, organizationId: organizations.data[0]!.id };
 }
 
 async function createProject(db: pg.Client, organizationId: string, name: string) {
@@ -123,7 +129,9 @@ function batchBody(size: number): string {
 const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(10);
 
 async function ingest(app: Child, floor: Child, key: string): Promise<boolean> {
-  console.log(`\ningest: ${load.connections} connections, ${load.durationSeconds} s per server and batch size`);
+  console.log(
+    `\ningest: ${load.connections} connections, ${load.rounds} alternating rounds of ${load.durationSeconds} s per server and batch size (medians)`,
+  );
   console.log(
     `${'batch'.padEnd(8)}${'server'.padEnd(10)}${'events/s'.padStart(10)}${'req/s'.padStart(10)}${'p99 ms'.padStart(10)}`,
   );
@@ -137,18 +145,27 @@ async function ingest(app: Child, floor: Child, key: string): Promise<boolean> {
       body,
     });
     if (check.status !== 202) throw new Error(`the service answered ${check.status}: ${await check.text()}`);
-    const service = await measured(`${app.url}/api/public/track`, {
-      method: 'POST',
-      body,
-      headers: { ...json, 'x-publishable-key': key },
-      seconds: load.durationSeconds,
-    });
-    const bare = await measured(`${floor.url}/track`, {
-      method: 'POST',
-      body,
-      headers: json,
-      seconds: load.durationSeconds,
-    });
+    // Rounds alternate the two servers, so that a neighbour's load on this machine falls on both alike;
+    // each figure is the median of its rounds.
+    const rounds: { service: Load; floor: Load }[] = [];
+    for (let round = 0; round < load.rounds; round++) {
+      rounds.push({
+        service: await measured(`${app.url}/api/public/track`, {
+          method: 'POST',
+          body,
+          headers: { ...json, 'x-publishable-key': key },
+          seconds: load.durationSeconds,
+        }),
+        floor: await measured(`${floor.url}/track`, {
+          method: 'POST',
+          body,
+          headers: json,
+          seconds: load.durationSeconds,
+        }),
+      });
+    }
+    const service = median(rounds.map((r) => r.service));
+    const bare = median(rounds.map((r) => r.floor));
     for (const [name, m] of [
       ['service', service],
       ['floor', bare],
@@ -273,7 +290,7 @@ async function runOn(runtime: Runtime, databaseUrl: string): Promise<boolean> {
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
     cleanups.push(() => db.end());
-    const { cookie, organizationId } = await signUp(app.url);
+    const { cookie, organizationId } = await signUp(app.url, mailDir);
     const tracked = await createProject(db, organizationId, 'Tracked');
     const floorProject = await createProject(db, organizationId, 'Floor');
     const floor = await startChild(
