@@ -181,7 +181,7 @@ export async function bucketStats(
     )
     select 'bucket' as kind, bucket, events::bigint, unique_visitors::bigint, null as name from raw where events > 0
     union all select 'bucket', bucket, events, unique_visitors, null from rolled
-    union all (select 'name', null, events, null, name from names order by events desc, name limit $4)
+    union all (select 'name', null, events, null, name from names order by events desc, name collate "C" limit $4)
     union all select 'names', null, count(*), null, null from names`;
   // JIT off: the planner cannot tell how few raw events the marked buckets hold, so its estimate on a
   // large project crosses jit_above_cost and compiling would take a second for a query of milliseconds.
