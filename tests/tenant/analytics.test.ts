@@ -64,6 +64,8 @@ describe('GET …/projects/{projectId}/events', () => {
     expect((await events('?anonymousId=a')).body.meta.total).toBe(3);
     expect((await events(`?from=${at(TODAY)}&to=${at(TODAY + 10 * HOUR)}`)).body.meta.total).toBe(1);
     expect((await events(`?name=page_view&anonymousId=c&from=${at(TODAY)}`)).body.meta.total).toBe(2);
+    // `to` alone: the 30 days before it.
+    expect((await events(`?to=${at(TODAY - DAY)}`)).body.meta.total).toBe(4);
   });
 
   it('refuses bad filters with VALIDATION_ERROR naming the field', async () => {

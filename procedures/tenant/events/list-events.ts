@@ -32,8 +32,9 @@ interface Row {
 
 /**
  * GET /api/user/organizations/{organizationId}/projects/{projectId}/events: newest first, within
- * [from, to) (default: the last 30 days, and the next 24 h that timestamps may reach). Pages walk the
- * primary key (project, occurred_at, id) backwards; `total` counts at most 10,000 events.
+ * [from, to) (default `to`: 24 h ahead, the furthest a timestamp may reach; default `from`: 30 days
+ * before `to`). Pages walk the primary key (project, occurred_at, id) backwards; `total` counts at
+ * most 10,000 events.
  */
 export const listEvents = tenantProcedure
   .meta({
@@ -63,7 +64,8 @@ export const listEvents = tenantProcedure
       throw badQuery('offset', `Must be below ${MAX_COUNTED}; narrow the range with from and to instead`);
     }
     const now = ctx.services.now().getTime();
-    const window = range(input.from, input.to, { from: new Date(now - 30 * DAY_MS), to: new Date(now + DAY_MS) });
+    const end = input.to ? Date.parse(input.to) : now + DAY_MS;
+    const window = range(input.from, input.to, { from: new Date(end - 30 * DAY_MS), to: new Date(end) });
     await findInOrganization(ctx.em, ProjectSchema, input.projectId, ctx.organization.id, 'project');
     const params: unknown[] = [input.projectId, window.from.toISOString(), window.to.toISOString()];
     const where = ['project_id = $1', 'occurred_at >= $2', 'occurred_at < $3'];
