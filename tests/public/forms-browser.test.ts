@@ -16,20 +16,20 @@ import { freePort } from '../support/net.js';
 
 if (!hasChromium) console.log(`[tests] ${CHROMIUM} is missing: the browser tests are skipped (.ci/run installs it)`);
 
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The page a customer would write for the form: its fields, and the honeypot hidden from people. */
 function signUpPage(form: { submitUrl: string; honeypotField: string }): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Join us</title></head><body>
-<form id="signup" method="post" action="${escape(form.submitUrl)}">
+<form id="signup" method="post" action="${escapeHtml(form.submitUrl)}">
   <label>Email <input name="email" type="email" required></label>
   <label>Name <input name="fullName"></label>
   <label>Age <input name="age" type="number"></label>
   <label>Plan <select name="plan"><option>free</option><option>pro</option></select></label>
   <label><input name="newsletter" type="checkbox"> Newsletter</label>
   <label>Message <textarea name="message"></textarea></label>
-  <input name="${escape(form.honeypotField)}" tabindex="-1" autocomplete="off" style="position:absolute;left:-10000px">
+  <input name="${escapeHtml(form.honeypotField)}" tabindex="-1" autocomplete="off" style="position:absolute;left:-10000px">
   <button type="submit">Sign up</button>
 </form>
 </body></html>`;
