@@ -107,7 +107,7 @@ ${readmeSnippet()
     await tab.fill('#signup input[name="fullName"]', 'Ada Lovelace');
     await tab.selectOption('#signup select[name="plan"]', 'pro');
     await tab.click('#signup button');
-    await tab.waitForFunction(() => document.querySelector('#signup p')?.textContent === 'Welcome aboard');
+    await tab.locator('#signup p', { hasText: 'Welcome aboard' }).waitFor();
 
     // A second event from the page's own track(), as the site would call it on a click.
     const status = await tab.evaluate(async () => {
@@ -115,7 +115,7 @@ ${readmeSnippet()
       return (await track('signup_click', { plan: 'pro' })).status;
     });
     expect(status).toBe(202);
-    const anonymousId = await tab.evaluate(() => localStorage.getItem('anonymousId'));
+    const anonymousId = await tab.evaluate<string | null>("localStorage.getItem('anonymousId')");
     await context.close();
 
     const submissions = await get(`/forms/${formId}/submissions`);
@@ -133,9 +133,7 @@ ${readmeSnippet()
       events = await get('/events');
     }
     expect(events.status).toBe(200);
-    expect(
-      events.body.data.map((e: { name: string; anonymousId: string }) => [e.name, e.anonymousId]).sort(),
-    ).toEqual([
+    expect(events.body.data.map((e: { name: string; anonymousId: string }) => [e.name, e.anonymousId]).sort()).toEqual([
       ['page_view', anonymousId],
       ['signup_click', anonymousId],
     ]);
