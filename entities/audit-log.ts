@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, ownedBy, timestamp } from './columns.js';
+import { clearedWith, idColumn, ownedBy, timestamp } from './columns.js';
 
 /** Who did what to which target in an organization, when and from where. */
 export interface AuditLogEntry {
@@ -24,14 +24,7 @@ export const AuditLogSchema = new EntitySchema<AuditLogEntry>({
   properties: {
     id: idColumn,
     organizationId: { ...ownedBy('Organization'), fieldName: 'organization_id', index: false },
-    actorUserId: {
-      kind: 'm:1',
-      entity: 'User',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'actor_user_id',
-    },
+    actorUserId: clearedWith('User', 'actor_user_id'),
     actorType: { type: 'string', length: 16 },
     action: { type: 'string', length: 64 },
     targetType: { type: 'string', length: 32 },

@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, ownedBy, timestamp } from './columns.js';
+import { clearedWith, idColumn, ownedBy, timestamp } from './columns.js';
 
 export const FORM_FIELD_TYPES = ['text', 'email', 'number', 'checkbox', 'select', 'textarea'] as const;
 export type FormFieldType = (typeof FORM_FIELD_TYPES)[number];
@@ -42,14 +42,7 @@ export const FormSchema = new EntitySchema<Form>({
     published: { type: 'boolean', default: false },
     fields: { type: 'json', columnType: 'jsonb' },
     honeypotField: { type: 'string', length: 64 },
-    createdByUserId: {
-      kind: 'm:1',
-      entity: 'User',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'created_by_user_id',
-    },
+    createdByUserId: clearedWith('User', 'created_by_user_id'),
     createdAt: timestamp,
     updatedAt: timestamp,
   },

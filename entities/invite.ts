@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
+import { clearedWith, idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
 
 export type InviteStatus = 'pending' | 'accepted' | 'revoked';
 
@@ -29,14 +29,7 @@ export const InviteSchema = new EntitySchema<Invite>({
     role: { type: 'string', length: 16 },
     tokenHash: { type: 'string', columnType: 'char(64)', unique: 'invites_token_hash_unique' },
     status: { type: 'string', length: 16 },
-    invitedByUserId: {
-      kind: 'm:1',
-      entity: 'User',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'invited_by_user_id',
-    },
+    invitedByUserId: clearedWith('User', 'invited_by_user_id'),
     expiresAt: timestamp,
     createdAt: timestamp,
     acceptedAt: optionalTimestamp,

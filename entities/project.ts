@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, ownedBy, timestamp } from './columns.js';
+import { clearedWith, idColumn, ownedBy, timestamp } from './columns.js';
 
 export type ProjectStatus = 'draft' | 'active' | 'paused';
 
@@ -36,14 +36,7 @@ export const ProjectSchema = new EntitySchema<Project>({
     status: { type: 'string', length: 16 },
     publishableKey: { type: 'string', length: 64, unique: 'projects_publishable_key_unique' },
     allowedOrigins: { type: 'string[]', columnType: 'text[]', default: '{}' },
-    createdByUserId: {
-      kind: 'm:1',
-      entity: 'User',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'created_by_user_id',
-    },
+    createdByUserId: clearedWith('User', 'created_by_user_id'),
     createdAt: timestamp,
     updatedAt: timestamp,
   },

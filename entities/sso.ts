@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
+import { clearedWith, idColumn, optionalTimestamp, ownedBy, timestamp } from './columns.js';
 import type { Member } from './organization.js';
 
 /**
@@ -73,15 +73,7 @@ export const SsoDomainSchema = new EntitySchema<SsoDomain>({
   properties: {
     id: idColumn,
     organizationId: { ...ownedBy('Organization'), fieldName: 'organization_id', index: false },
-    connectionId: {
-      kind: 'm:1',
-      entity: 'SsoConnection',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'connection_id',
-      index: true,
-    },
+    connectionId: { ...clearedWith('SsoConnection', 'connection_id'), index: true },
     domain: { type: 'string', length: 253 },
     verificationToken: { type: 'string', length: 64 },
     verifiedAt: optionalTimestamp,

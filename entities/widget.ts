@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { idColumn, ownedBy, timestamp } from './columns.js';
+import { clearedWith, idColumn, ownedBy, timestamp } from './columns.js';
 
 export const WIDGET_TYPES = ['signup-form', 'counter'] as const;
 export type WidgetType = (typeof WIDGET_TYPES)[number];
@@ -33,23 +33,8 @@ export const WidgetSchema = new EntitySchema<Widget>({
     type: { type: 'string', length: 32 },
     published: { type: 'boolean', default: false },
     config: { type: 'json', columnType: 'jsonb' },
-    formId: {
-      kind: 'm:1',
-      entity: 'Form',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'form_id',
-      index: true,
-    },
-    createdByUserId: {
-      kind: 'm:1',
-      entity: 'User',
-      mapToPk: true,
-      nullable: true,
-      deleteRule: 'set null',
-      fieldName: 'created_by_user_id',
-    },
+    formId: { ...clearedWith('Form', 'form_id'), index: true },
+    createdByUserId: clearedWith('User', 'created_by_user_id'),
     createdAt: timestamp,
     updatedAt: timestamp,
   },
