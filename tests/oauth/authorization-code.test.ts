@@ -132,8 +132,10 @@ describe('authorization code with PKCE', () => {
       code: 'INSUFFICIENT_PERMISSIONS',
       meta: { requiredScopes: ['user:read'] },
     });
+    // Another token of the same shape: its last two characters changed (they may have been "xx" already).
+    const tail = tokens.access_token.endsWith('xx') ? 'yy' : 'xx';
     const bad = await t.request('/api/user/me', {
-      headers: { authorization: `Bearer ${tokens.access_token.slice(0, -2)}xx` },
+      headers: { authorization: `Bearer ${tokens.access_token.slice(0, -2)}${tail}` },
     });
     expect(bad.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect(bad.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
