@@ -132,10 +132,14 @@ describe('authorization code with PKCE', () => {
       code: 'INSUFFICIENT_PERMISSIONS',
       meta: { requiredScopes: ['user:read'] },
     });
-    // Another token of the same shape: its last two characters changed (they may have been "xx" already).
-    const tail = tokens.access_token.endsWith('xx') ? 'yy' : 'xx';
+    // The token with one character of its signature changed. Not the last ones: base64url's final
+    // character also carries padding bits, which decoding drops, so changing it may change nothing.
+    const at = tokens.access_token.length - 10;
+    const swapped = tokens.access_token[at] === 'A' ? 'B' : 'A';
     const bad = await t.request('/api/user/me', {
-      headers: { authorization: `Bearer ${tokens.access_token.slice(0, -2)}${tail}` },
+      headers: {
+        authorization: `Bearer ${tokens.access_token.slice(0, at)}${swapped}${tokens.access_token.slice(at + 1)}`,
+      },
     });
     expect(bad.body).toMatchObject({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect(bad.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
