@@ -1,5 +1,6 @@
 /** Every entity the ORM knows, one file per aggregate. */
 import { ApiKeySchema } from './api-key.js';
+import { InvoiceSchema, StripeEventSchema, SubscriptionSchema } from './billing.js';
 import { FederatedStateSchema } from './federated-state.js';
 import { AuditLogSchema } from './audit-log.js';
 import { IdempotencySchema } from './idempotency.js';
@@ -46,4 +47,7 @@ export const entities = [
   FormSchema,
   FormSubmissionSchema,
   WidgetSchema,
+  SubscriptionSchema,
+  InvoiceSchema,
+  StripeEventSchema,
 ];

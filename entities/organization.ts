@@ -22,8 +22,24 @@ export interface Organization {
   /** Days a member has, from `mfaRequiredSince` or from joining (whichever is later), to comply. */
   mfaGracePeriodDays: number;
   mfaRequiredSince: Date | null;
+  /** The organization's Stripe customer, made at its first checkout. */
+  stripeCustomerId: string | null;
+  billingEmail: string | null;
+  billingTaxId: string | null;
+  billingAddress: BillingAddress | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Where invoices are addressed (Stripe's address fields). */
+export interface BillingAddress {
+  line1: string;
+  line2: string | null;
+  city: string;
+  postalCode: string;
+  state: string | null;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
 }
 
 export const OrganizationSchema = new EntitySchema<Organization>({
@@ -37,6 +53,10 @@ export const OrganizationSchema = new EntitySchema<Organization>({
     mfaRequired: { type: 'boolean', default: false },
     mfaGracePeriodDays: { type: 'integer', default: 0 },
     mfaRequiredSince: optionalTimestamp,
+    stripeCustomerId: { type: 'string', length: 255, nullable: true },
+    billingEmail: { type: 'string', length: 320, nullable: true },
+    billingTaxId: { type: 'string', length: 64, nullable: true },
+    billingAddress: { type: 'json', columnType: 'jsonb', nullable: true },
     createdAt: timestamp,
     updatedAt: timestamp,
   },

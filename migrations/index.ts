@@ -15,6 +15,7 @@ import { Migration20261203130000 } from './Migration20261203130000.js';
 import { Migration20261203160000 } from './Migration20261203160000.js';
 import { Migration20261204090000 } from './Migration20261204090000.js';
 import { Migration20261204100000 } from './Migration20261204100000.js';
+import { Migration20261204120000 } from './Migration20261204120000.js';
 
 export const migrationsList = [
   { name: 'Migration20261127220810', class: Migration20261127220810 },
@@ -29,4 +30,5 @@ export const migrationsList = [
   { name: 'Migration20261203160000', class: Migration20261203160000 },
   { name: 'Migration20261204090000', class: Migration20261204090000 },
   { name: 'Migration20261204100000', class: Migration20261204100000 },
+  { name: 'Migration20261204120000', class: Migration20261204120000 },
 ];

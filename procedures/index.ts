@@ -4,12 +4,14 @@ import { authRouter } from './auth/router.js';
 import { publicRouter } from './public/router.js';
 import { tenantRouter } from './tenant/router.js';
 import { userRouter } from './user/router.js';
+import { webhookRouter } from './webhook/router.js';
 
 export const appRouter = router({
   public: publicRouter,
   auth: authRouter,
   user: userRouter,
   tenant: tenantRouter,
+  webhook: webhookRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -28,6 +28,7 @@ import { createCredentialCache } from './auth/credential-cache.js';
 import { connectRedis, createRedis } from './redis.js';
 import { createAccessTokenVerifier } from './auth/bearer.js';
 import { createEncrypter, loadEncryptionKey } from './secrets.js';
+import { createStripe } from './stripe.js';
 import { ApiError, toApiError } from './errors.js';
 import { requestListener, type RequestListener } from './http.js';
 import { startPartitionJob } from './event-partitions.js';
@@ -112,6 +113,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }),
     mailer: createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, from: config.mailFrom, log }),
     encrypter,
+    stripe: createStripe(config),
     now: options.now ?? (() => new Date()),
   };
 

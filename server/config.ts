@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { planCatalogue, type PlanTier } from './plans.js';
 
 /** The budgets of API.md section 8: points per duration (seconds), optional block after the spend. */
 export const DEFAULT_BUDGETS = {
@@ -164,6 +165,19 @@ export const baseSchema = z.object({
       ? undefined
       : `"${server}" is not an address, address:port or [v6]:port`,
   ),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => !v || /^(sk|rk)_(test|live)_\w+$/.test(v), 'must be a Stripe secret key (sk_test_…, sk_live_…)'),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => !v || /^whsec_\w+$/.test(v), 'must be a webhook signing secret (whsec_…)'),
+  STRIPE_API_BASE: optionalUrl(['https', 'http']),
+  BILLING_PLANS: z.string().trim().optional(),
+  BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
 });
@@ -214,6 +228,7 @@ function finish(
   base: z.output<typeof baseSchema>,
   budgets: Record<BudgetName, Budget>,
   social: Map<string, SocialProviderConfig>,
+  tiers: PlanTier[],
 ) {
   const baseUrl = base.BASE_URL ?? `http://localhost:${base.PORT}`;
   return {
@@ -249,6 +264,19 @@ function finish(
     healthCacheMs: base.HEALTH_CACHE_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     budgets,
+    billing: {
+      /** Unset: every organization is on the free tier, and checkout and portal answer BILLING_NOT_CONFIGURED. */
+      stripe: base.STRIPE_SECRET_KEY
+        ? {
+            secretKey: base.STRIPE_SECRET_KEY,
+            webhookSecret: base.STRIPE_WEBHOOK_SECRET,
+            apiBase: base.STRIPE_API_BASE,
+          }
+        : undefined,
+      tiers,
+      /** Days a past_due subscription keeps its tier before the free limits apply. */
+      graceDays: base.BILLING_GRACE_DAYS,
+    },
   };
 }
 
@@ -288,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('ENCRYPTION_KEY: is required in production (it encrypts the OAuth signing keys)');
   }
   const social = parsed.success ? socialProviders(parsed.data, problems) : new Map<string, SocialProviderConfig>();
+  const tiers = planCatalogue(env, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return finish(parsed.data, budgets, social);
+  return finish(parsed.data, budgets, social, tiers);
 }

@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import type { Mailer } from './mail.js';
 import type { CredentialCache } from './auth/credential-cache.js';
 import type { Encrypter } from './secrets.js';
+import type Stripe from 'stripe';
 import { parseIp, type RateLimiter, type RateLimitResult } from './rate-limit.js';
 
 /** Long-lived, per-process dependencies. */
@@ -33,6 +34,8 @@ export interface Services {
   credentialCache: CredentialCache;
   /** AES-256-GCM under ENCRYPTION_KEY (TOTP secrets) and keys derived from it. */
   encrypter: Encrypter;
+  /** The Stripe SDK's client; absent when STRIPE_SECRET_KEY is unset (server/stripe.ts). */
+  stripe?: Stripe;
   /** The current time; tests replace it to move through expiries. */
   now(): Date;
 }

@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   ACCOUNT_NOT_LINKED: { status: 409, trpc: 'CONFLICT' },
   // A publishable key (pk_…) whose project is a draft, paused or deleted, or a published form of such a project.
   PROJECT_NOT_ACTIVE: { status: 403, trpc: 'FORBIDDEN' },
+  // A seat, project or event allowance of the organization's plan is spent; meta.limit, meta.usage, meta.tier.
+  PLAN_LIMIT_REACHED: { status: 403, trpc: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   CONFLICT: { status: 409, trpc: 'CONFLICT' },
@@ -61,6 +63,8 @@ export const ERROR_CODES = {
   RATE_LIMIT_ERROR: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
   INTERNAL_ERROR: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },
   SERVICE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
+  // Checkout or the customer portal while no STRIPE_SECRET_KEY is configured.
+  BILLING_NOT_CONFIGURED: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
 } as const satisfies Record<string, { status: number; trpc: TRPC_ERROR_CODE_KEY }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

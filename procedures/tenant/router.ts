@@ -13,6 +13,7 @@ import { removeMember } from './members/remove-member.js';
 import { transferOwnership } from './members/transfer-ownership.js';
 import { deleteOrganization } from './organization/delete-organization.js';
 import { getOrganization } from './organization/get-organization.js';
+import { paymentsRouter } from './payments/router.js';
 import { myMembership } from './organization/my-membership.js';
 import { updateOrganization } from './organization/update-organization.js';
 import { projectsRouter } from './projects/router.js';
@@ -38,4 +39,5 @@ export const tenantRouter = router({
   }),
   auditLogs: router({ list: listAuditLogs, export: exportAuditLogs }),
   mfa: mfaRouter,
+  payments: paymentsRouter,
 });

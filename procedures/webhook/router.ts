@@ -1,0 +1,3 @@
+import { router } from '../../server/trpc.js';
+
+export const webhookRouter = router({});
