@@ -16,6 +16,7 @@ import { Migration20261203160000 } from './Migration20261203160000.js';
 import { Migration20261204090000 } from './Migration20261204090000.js';
 import { Migration20261204100000 } from './Migration20261204100000.js';
 import { Migration20261204120000 } from './Migration20261204120000.js';
+import { Migration20261204150000 } from './Migration20261204150000.js';
 
 export const migrationsList = [
   { name: 'Migration20261127220810', class: Migration20261127220810 },
@@ -31,4 +32,5 @@ export const migrationsList = [
   { name: 'Migration20261204090000', class: Migration20261204090000 },
   { name: 'Migration20261204100000', class: Migration20261204100000 },
   { name: 'Migration20261204120000', class: Migration20261204120000 },
+  { name: 'Migration20261204150000', class: Migration20261204150000 },
 ];

@@ -11,7 +11,8 @@
  * 3. else a new user (verified address, default organization, no password), only on a vouched address:
  *    EMAIL_NOT_VERIFIED otherwise.
  * All of it (user, link, just-in-time membership with the connection's role and its audit entry, the
- * session or the two-factor challenge) is one transaction: it commits whole or leaves nothing.
+ * session or the two-factor challenge) is one transaction: it commits whole or leaves nothing. A join
+ * beyond the plan's seats refuses the sign-in (PLAN_LIMIT_REACHED), recorded like the failures below.
  *
  * A social sign-in of a user with two-factor on leads to the second step (procedures/auth/two-factor/);
  * an SSO sign-in does not: the organization's identity provider is the authority on its members' factors.
@@ -27,6 +28,7 @@ import type { Context } from '../../../server/context.js';
 import { ApiError, type ErrorCode } from '../../../server/errors.js';
 import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
+import { assertSeatAvailable } from '../../shared/entitlements.js';
 import { redirectLocation } from '../callback-url.js';
 import { createAccount } from '../new-account.js';
 import { recordLogin, startSession } from '../start-session.js';
@@ -58,6 +60,7 @@ const FEDERATION_CODES = new Set<ErrorCode>([
   'USER_NOT_ACTIVE',
   'NOT_FOUND',
   'BAD_REQUEST',
+  'PLAN_LIMIT_REACHED',
 ]);
 
 /** A federated refusal: `reason` is recorded and shown in `meta.reason`. */
@@ -218,7 +221,11 @@ function link(em: EntityManager, userId: string, identity: FederatedIdentity, no
   );
 }
 
-/** Just-in-time membership: a user the connection signs in becomes a member with its role, once. */
+/**
+ * Just-in-time membership: a user the connection signs in becomes a member with its role, once, when
+ * the organization's plan has a seat free (members and pending invitations); else PLAN_LIMIT_REACHED
+ * and the whole sign-in is undone.
+ */
 async function joinJustInTime(
   em: EntityManager,
   ctx: Context,
@@ -227,6 +234,7 @@ async function joinJustInTime(
   now: Date,
 ): Promise<void> {
   if (await em.count(MemberSchema, { organizationId: connection.organizationId, userId })) return;
+  await assertSeatAvailable(em, ctx.services.config, connection.organizationId, 'new', now);
   const memberId = newId();
   await em.insert(MemberSchema, {
     id: memberId,

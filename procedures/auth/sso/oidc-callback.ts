@@ -25,7 +25,14 @@ export const ssoOidcCallback = authProcedure
     },
     message: 'Signed in',
     redirect: true,
-    errors: ['NOT_FOUND', 'INVALID_FEDERATION_STATE', 'FEDERATION_FAILED', 'DOMAIN_NOT_VERIFIED', 'ACCOUNT_NOT_LINKED'],
+    errors: [
+      'NOT_FOUND',
+      'INVALID_FEDERATION_STATE',
+      'FEDERATION_FAILED',
+      'DOMAIN_NOT_VERIFIED',
+      'ACCOUNT_NOT_LINKED',
+      'PLAN_LIMIT_REACHED',
+    ],
   })
   // Providers add parameters of their own (session_state, error_description): they are ignored.
   .input(z.object({ providerId: z.string().max(64), code: Param, state: Param, iss: Param, error: Param }))

@@ -26,7 +26,14 @@ export const ssoSamlAcs = authProcedure
     message: 'Signed in',
     redirect: true,
     form: true,
-    errors: ['NOT_FOUND', 'INVALID_FEDERATION_STATE', 'FEDERATION_FAILED', 'DOMAIN_NOT_VERIFIED', 'ACCOUNT_NOT_LINKED'],
+    errors: [
+      'NOT_FOUND',
+      'INVALID_FEDERATION_STATE',
+      'FEDERATION_FAILED',
+      'DOMAIN_NOT_VERIFIED',
+      'ACCOUNT_NOT_LINKED',
+      'PLAN_LIMIT_REACHED',
+    ],
   })
   // An identity provider's form may carry fields of its own: they are ignored, not refused.
   .input(

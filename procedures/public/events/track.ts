@@ -13,11 +13,11 @@ export const track = publicProcedure
       tags: ['public'],
       summary: 'Track events',
       description:
-        'Send `X-Publishable-Key: pk_…`. 1 to 500 events; one invalid event refuses the batch and nothing is stored.',
+        "Send `X-Publishable-Key: pk_…`. 1 to 500 events; one invalid event refuses the batch and nothing is stored, and so does a batch that would pass the organization's monthly event allowance (PLAN_LIMIT_REACHED).",
     },
     message: 'Events accepted',
     status: 202,
-    errors: ['INVALID_API_KEY', 'PROJECT_NOT_ACTIVE', 'FORBIDDEN', 'RATE_LIMIT_ERROR'],
+    errors: ['INVALID_API_KEY', 'PROJECT_NOT_ACTIVE', 'FORBIDDEN', 'RATE_LIMIT_ERROR', 'PLAN_LIMIT_REACHED'],
   })
   .use(async ({ ctx, next }) => next({ ctx: { key: await publishableKey(ctx) } }))
   .input(TrackInput)
@@ -25,5 +25,6 @@ export const track = publicProcedure
   .mutation(async ({ ctx, input }) => {
     const now = ctx.services.now();
     const at = occurrences(input.events, now);
-    return { accepted: await storeEvents(ctx.em, { key: ctx.key, origin: ctx.origin, now }, input.events, at) };
+    const request = { key: ctx.key, origin: ctx.origin, now };
+    return { accepted: await storeEvents(ctx.em, ctx.services.config, request, input.events, at) };
   });

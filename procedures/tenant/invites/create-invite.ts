@@ -7,6 +7,8 @@
  * - No invitation for an address that already belongs to a member, nor a second pending one for
  *   the same address (the partial unique index backs the check against a concurrent create).
  * - A non-empty settings.allowedEmailDomains restricts the addresses that may be invited.
+ * - An invitation reserves a seat: members plus pending invitations stay within the plan's seats
+ *   (PLAN_LIMIT_REACHED), checked under the organization's lock in the invitation's transaction.
  * - Each invitation mail spends the invited address's and the organization's mail budgets
  *   (procedures/shared/mail-budget.ts).
  * - The invitation and its audit entry commit together; the email follows the commit.
@@ -21,6 +23,7 @@ import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { Email } from '../../auth/schemas.js';
+import { assertSeatAvailable } from '../../shared/entitlements.js';
 import { lockSenderRole } from '../../shared/invitations.js';
 import { spendMailBudget } from '../../shared/mail-budget.js';
 import { InviteOutput, InviteRole, issueInviteToken, sendInvite, toInviteOutput } from './invite.js';
@@ -41,6 +44,7 @@ export const createInvite = tenantProcedure
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
     verifiedEmail: true,
+    errors: ['PLAN_LIMIT_REACHED'],
   })
   .input(z.strictObject({ organizationId: z.string(), email: Email, role: InviteRole.default('member') }))
   .output(InviteOutput)
@@ -78,6 +82,7 @@ export const createInvite = tenantProcedure
     try {
       invite = await ctx.em.transactional(async (em) => {
         await lockSenderRole(em, organizationId, ctx.principal.userId, input.role);
+        await assertSeatAvailable(em, ctx.services.config, organizationId, 'new', now);
         const created = em.create(InviteSchema, {
           id: newId(),
           organizationId,

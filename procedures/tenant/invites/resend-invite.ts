@@ -6,6 +6,8 @@
  *   start again.
  * - Reissuing an owner invitation is inviting an owner: owners only, as on create; and it spends the
  *   same mail budgets.
+ * - Resending an expired invitation reserves its seat again, so it needs a free seat like a new one
+ *   (PLAN_LIMIT_REACHED); a live one keeps the seat it holds.
  * - The new link goes out on the resender's authority, so the resender becomes the invitation's
  *   sender: should they later be removed or demoted, it is revoked with their other invitations.
  */
@@ -17,6 +19,7 @@ import { audit, findInOrganization } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { InviteOutput, issueInviteToken, sendInvite, toInviteOutput } from './invite.js';
 import { notPending } from './revoke-invite.js';
+import { assertSeatAvailable } from '../../shared/entitlements.js';
 import { lockSenderRole } from '../../shared/invitations.js';
 import { spendMailBudget } from '../../shared/mail-budget.js';
 
@@ -32,6 +35,7 @@ export const resendInvite = tenantProcedure
     scopes: ['organizations:write'],
     permission: 'organization:manage-members',
     verifiedEmail: true,
+    errors: ['PLAN_LIMIT_REACHED'],
   })
   .input(z.object({ organizationId: z.string(), inviteId: z.string().regex(ULID_PATTERN, 'Must be an invite id') }))
   .output(InviteOutput)
@@ -44,6 +48,7 @@ export const resendInvite = tenantProcedure
     const { token, tokenHash, expiresAt } = issueInviteToken(now);
     const inviter = await ctx.em.transactional(async (em) => {
       await lockSenderRole(em, organizationId, ctx.principal.userId, invite.role);
+      if (invite.expiresAt <= now) await assertSeatAvailable(em, ctx.services.config, organizationId, 'new', now);
       const changed = await em.nativeUpdate(
         InviteSchema,
         { id: invite.id, organizationId, status: 'pending' },

@@ -4,6 +4,7 @@ import { randomToken } from '../../../server/crypto.js';
 import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
+import { assertProjectAvailable } from '../../shared/entitlements.js';
 import {
   assertSlugFree,
   auditContext,
@@ -14,7 +15,11 @@ import {
   withSlugGuard,
 } from './project.js';
 
-/** POST /api/user/organizations/{organizationId}/projects: the slug is derived from the name when omitted. */
+/**
+ * POST /api/user/organizations/{organizationId}/projects: the slug is derived from the name when
+ * omitted. One project beyond the plan's is PLAN_LIMIT_REACHED, checked under the organization's
+ * lock in the project's transaction.
+ */
 export const createProject = tenantProcedure
   .meta({
     openapi: {
@@ -27,6 +32,7 @@ export const createProject = tenantProcedure
     status: 201,
     scopes: ['projects:write'],
     permission: 'organization:read',
+    errors: ['PLAN_LIMIT_REACHED'],
   })
   .input(
     z.strictObject({
@@ -45,6 +51,7 @@ export const createProject = tenantProcedure
     const now = ctx.services.now();
     return withSlugGuard(input.slug, () =>
       ctx.em.transactional(async (em) => {
+        await assertProjectAvailable(em, ctx.services.config, organizationId, now);
         if (input.slug) await assertSlugFree(em, organizationId, input.slug);
         const created = em.create(ProjectSchema, {
           id: newId(),

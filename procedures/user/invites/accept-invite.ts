@@ -5,7 +5,8 @@
  * - Only the verified owner of the invited address may accept it (an unverified caller is refused
  *   before the token is even looked up). A key pinned to one organization cannot join another.
  * - One transaction: a conditional UPDATE … WHERE status = 'pending' claims the invitation, then the
- *   membership is inserted. Of two concurrent accepts the second UPDATE finds the row no longer
+ *   membership is inserted, if the plan's seats still hold the members with the newcomer (the
+ *   invitation reserved the seat; after a downgrade, PLAN_LIMIT_REACHED and the invitation stays pending). Of two concurrent accepts the second UPDATE finds the row no longer
  *   pending, and members(organization_id, user_id) rejects a second membership however it arrives.
  */
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
@@ -17,6 +18,7 @@ import { ApiError } from '../../../server/errors.js';
 import { newId } from '../../../server/ids.js';
 import { audit } from '../../../server/tenancy.js';
 import { userProcedure } from '../../../server/trpc.js';
+import { assertSeatAvailable } from '../../shared/entitlements.js';
 import { InviteRole } from '../../tenant/invites/invite.js';
 
 const invalidInvite = () => new ApiError('NOT_FOUND', 'This invitation is invalid, expired or no longer pending');
@@ -40,6 +42,7 @@ export const acceptInvite = userProcedure
     status: 201,
     scopes: ['organizations:write'],
     verifiedEmail: true,
+    errors: ['PLAN_LIMIT_REACHED'],
   })
   .input(z.object({ token: z.string().min(1).max(256) }))
   .output(
@@ -75,6 +78,7 @@ export const acceptInvite = userProcedure
           em.getTransactionContext(),
         );
         if (!claimed) throw invalidInvite();
+        await assertSeatAvailable(em, ctx.services.config, claimed.organization_id, 'reserved', now);
         const memberId = newId();
         await em.insert(MemberSchema, {
           id: memberId,
