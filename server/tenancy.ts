@@ -242,10 +242,18 @@ export interface AuditContext {
   userAgent: string;
 }
 
+/** A change no user made: a provider's signed callback (Stripe's webhook) acted. */
+export interface ProviderAuditContext {
+  organizationId: string;
+  principal: { userId: null; kind: 'stripe' };
+  ip: string;
+  userAgent: string;
+}
+
 /** Records a change; persisted with the caller's next flush, inside its transaction. */
 export function audit(
   em: EntityManager,
-  ctx: AuditContext,
+  ctx: AuditContext | ProviderAuditContext,
   entry: { action: string; targetType: string; targetId?: string | null; metadata?: Record<string, unknown> },
   now: Date,
 ): void {

@@ -95,6 +95,13 @@ export type Meta = OpenApiMeta<{
    * @example publicProcedure.meta({ openapi: { method: 'GET', path: '/public/widgets/{widgetId}' }, cache: { maxAge: 60 } })
    */
   cache?: { maxAge: number };
+  /**
+   * REST hands the body over exactly as received, for a signature over its bytes (a provider's
+   * webhook): any media type, 1 MiB at most, UTF-8, never parsed; the input is
+   * `{ payload, signature }`: the body as text and the named request header ('' when absent).
+   * @example webhookProcedure.meta({ openapi: { method: 'POST', path: '/webhook/stripe' }, rawBody: { signatureHeader: 'stripe-signature' } })
+   */
+  rawBody?: { signatureHeader: string };
 }>;
 
 const t = initTRPC

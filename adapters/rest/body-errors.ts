@@ -7,7 +7,11 @@
  *   bytes before it is parsed, so that nothing downstream (zod, JSON.stringify, the database) ever
  *   walks a structure deep enough to exhaust the stack.
  * - Malformed JSON is 400 BAD_REQUEST.
+ * - A raw body (a route with `meta.rawBody`, whose signature covers the exact bytes) is read as it
+ *   came, 1 MiB at most, and handed over as text only when it is valid UTF-8 (415 otherwise), so that
+ *   the text is the bytes received.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import { ApiError } from '../../server/errors.js';
 
@@ -58,6 +62,23 @@ export const readJsonBody = express.json({
   verify: refuseDeepJson,
 });
 
+export const MAX_RAW_BODY_BYTES = 1024 * 1024;
+
+const readRawBytes = express.raw({ limit: MAX_RAW_BODY_BYTES, type: () => true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** REST, `meta.rawBody`: the body exactly as received, as text; body-parser's errors are left for `bodyError`. */
+export async function readRawBody(req: IncomingMessage, res: ServerResponse): Promise<string> {
+  await new Promise<void>((resolve, reject) =>
+    readRawBytes(req as never, res as never, (error?: unknown) => (error ? reject(error) : resolve())),
+  );
+  try {
+    return utf8.decode(Buffer.isBuffer(req.body) ? req.body : new Uint8Array());
+  } catch {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 text');
+  }
+}
+
 /**
  * tRPC: JSON bodies only, kept as text in `req.body`, which tRPC's adapter then parses itself (an input
  * may be a bare string or number); other media types are left to tRPC's own rules.
@@ -76,7 +97,7 @@ export function bodyError(error: unknown): ApiError | undefined {
   const type = (error as { type?: unknown } | null)?.type;
   switch (type) {
     case 'entity.too.large':
-      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body exceeds 10 MiB');
+      return new ApiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${sizeOf(error)}`);
     case 'entity.parse.failed':
       return new ApiError('BAD_REQUEST', 'The request body is not valid JSON');
     case TOO_DEEP:
@@ -90,4 +111,10 @@ export function bodyError(error: unknown): ApiError | undefined {
     default:
       return undefined;
   }
+}
+
+/** The limit a too-large body passed, in MiB as the readers above set it. */
+function sizeOf(error: unknown): string {
+  const limit = (error as { limit?: unknown }).limit;
+  return typeof limit === 'number' ? `${limit / (1024 * 1024)} MiB` : '10 MiB';
 }

@@ -7,7 +7,9 @@
  * - Bodies: JSON only (415 otherwise), 10 MiB at most (400 PAYLOAD_TOO_LARGE), malformed JSON is
  *   400 BAD_REQUEST. A write with no body at all is read as `{}`. A route with `meta.form` (the SAML
  *   ACS, posted by an identity provider's page) also takes application/x-www-form-urlencoded, read
- *   into an object of strings with the same limit; a field given twice is 400 BAD_REQUEST.
+ *   into an object of strings with the same limit; a field given twice is 400 BAD_REQUEST. A route
+ *   with `meta.rawBody` (a provider's signed webhook) gets the body unparsed, of any media type, 1 MiB
+ *   at most, as `{ payload, signature }` with its signature header (body-errors.ts, readRawBody).
  * - Every request spends the global budget once. A request that may carry a body spends it when its
  *   headers arrive, before the body is read (server/arrival.ts); a GET or HEAD without one leaves it
  *   to the procedure's guard, which spends it with the procedure's own budgets and resolves the
@@ -42,7 +44,7 @@ import { clientKey, type RateLimitResult } from '../../server/rate-limit.js';
 import { createCallerFactory, nulByteError, rateLimitError } from '../../server/trpc.js';
 import { errorEnvelope, sendApiError, setErrorHeaders, successEnvelope, type Envelope } from './envelope.js';
 import { claimIdempotencyKey, requestHash, SECRET_WITHHELD, type Claim } from './idempotency.js';
-import { bodyError, MAX_BODY_BYTES, readJsonBody } from './body-errors.js';
+import { bodyError, MAX_BODY_BYTES, readJsonBody, readRawBody } from './body-errors.js';
 import { docsRoutes } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { matchRoute, type RestRoute } from './routes.js';
@@ -127,6 +129,7 @@ export function createRestAdapter(services: Services, router: AnyRouter, routes:
     const { req, method } = x;
     if (!BODY_METHODS.has(method) && method !== 'DELETE') return undefined;
     const hasBody = announcesBody(req);
+    if (route.meta.rawBody) return hasBody ? readRawBody(req, x.res) : '';
     if (!hasBody) return method === 'DELETE' ? undefined : {};
     const contentType = req.headers['content-type'] ?? '';
     const form = route.meta.form === true && FORM_TYPE.test(contentType);
@@ -234,7 +237,9 @@ export function createRestAdapter(services: Services, router: AnyRouter, routes:
 
     let outcome: Outcome;
     const query = x.method === 'GET' || x.method === 'DELETE' ? queryOf(x.url) : {};
-    const input = route.readInput({ method: x.method, params, query, body });
+    const input = route.meta.rawBody
+      ? { payload: body, signature: headerValue(req, route.meta.rawBody.signatureHeader) }
+      : route.readInput({ method: x.method, params, query, body });
     try {
       outcome = { ok: true, output: await procedureFor(route, ctx)(input) };
     } catch (error) {
@@ -350,6 +355,12 @@ function ifNoneMatch(header: string | undefined, etag: string): boolean {
   if (header.trim() === '*') return true;
   for (const [, tag] of header.matchAll(/(?:W\/)?("[^"]*")/g)) if (tag === etag) return true;
   return false;
+}
+
+/** A request header as one string, '' when absent. */
+function headerValue(req: IncomingMessage, name: string): string {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }
 
 /** The query string of a request URL, parsed as Express's default ("simple") parser does. */

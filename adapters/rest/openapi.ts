@@ -62,6 +62,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   security: 'Security policy of an organization: requiring MFA of members, and who complies',
   social: 'Sign-in with Google, GitHub or another OpenID Connect provider, and the accounts linked to yours',
   sso: 'Enterprise single sign-on: finding an address’s connection, OpenID Connect and SAML 2.0 sign-in, and an organization’s connections and domains',
+  webhook: 'Events that providers (Stripe) send, each verified by its signature',
 };
 
 const SCOPE_DESCRIPTIONS: Record<Scope | (typeof OIDC_SCOPES)[number], string> = {
@@ -449,6 +450,18 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
     const content = operation.requestBody?.content;
     if (route.meta.form && content?.['application/json']) {
       content['application/x-www-form-urlencoded'] = content['application/json'];
+    }
+    // A meta.rawBody route reads the provider's signed body as it is, and the signature from a header.
+    if (route.meta.rawBody) {
+      operation.requestBody = {
+        content: {
+          'application/json': { schema: { type: 'object', description: 'The event, as the provider sent it' } },
+        },
+      };
+      operation.parameters = [
+        ...(operation.parameters ?? []),
+        { in: 'header', name: route.meta.rawBody.signatureHeader, required: true, schema: { type: 'string' } } as never,
+      ];
     }
     operation.security = securityFor(route.meta);
     const headerParameters = [

@@ -3,6 +3,7 @@
  * procedures/, in the folder its path gives (README, "Layout"):
  * - `/public/…` in public/, or in public/<group>/ when its procedure is `public.<group>.<name>`;
  * - `/user/<group>/…` in user/<group>/;
+ * - `/webhook/<provider>` in webhook/;
  * - `/auth/<group>/…` in auth/<group>/ when the group has several routes, else in auth/ itself;
  * - `/user/organizations/{organizationId}/<area>/…` in tenant/<area>/, except the organization itself
  *   and /my-membership (tenant/organization/), /leave and /transfer-ownership (tenant/members/);
@@ -58,6 +59,7 @@ function folderOf({ path: routePath, procedurePath }: Operation): string {
     return names.length > 2 ? `public/${names[1]}` : 'public';
   }
   if (tier === 'user') return `user/${group}`;
+  if (tier === 'webhook') return 'webhook';
   const inGroup = operations.filter((op) => {
     const [t, g, ...r] = segments(op.path);
     return t === 'auth' && g === group && r.length > 0;
