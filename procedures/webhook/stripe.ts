@@ -65,12 +65,14 @@ export const stripeWebhook = webhookProcedure
     return duplicate ? { received: true as const, duplicate } : { received: true as const };
   });
 
-/** Why the SDK refused the delivery, in words that say nothing about the secret. */
+/**
+ * Why the SDK refused the delivery, in words that say nothing about the secret. It parses the body
+ * only once the signature holds, so a SyntaxError is a signed body that is not JSON; a malformed
+ * header fails inside the comparison with a plain Error, and is a signature that does not match.
+ */
 function refusal(error: unknown): ApiError {
-  if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) {
-    return new ApiError('BAD_REQUEST', 'The body is not a JSON Stripe event');
-  }
-  if (/tolerance/i.test(error.message)) {
+  if (error instanceof SyntaxError) return new ApiError('BAD_REQUEST', 'The body is not JSON');
+  if (error instanceof Stripe.errors.StripeSignatureVerificationError && /tolerance/i.test(error.message)) {
     return new ApiError(
       'BAD_REQUEST',
       'The Stripe-Signature timestamp is more than 5 minutes old: a replay is refused',

@@ -375,7 +375,9 @@ describe('what the service answers is what the document says', () => {
   async function expectDocumented(operation: any, label: string, res: { status: number; headers: Headers; body: any }) {
     const response = operation.responses[String(res.status)];
     expect(response, `${label}: ${res.status} ${res.body?.code} is not documented`).toBeDefined();
-    expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
+    // The one 5xx a probe may meet: billing routes of this app, which has no Stripe key, say so.
+    if (res.body?.code !== 'BILLING_NOT_CONFIGURED')
+      expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
     if (res.status >= 400) expect(codesAt(operation, res.status), label).toContain(res.body.code);
     const documented = Object.keys(response.headers ?? {}).map((name) => name.toLowerCase());
     for (const name of res.headers.keys())
