@@ -372,7 +372,7 @@ function requirements(meta: Meta): string[] {
 interface GeneratedOperation {
   description?: string;
   tags?: string[];
-  parameters?: { $ref?: string; in?: string; name?: string }[];
+  parameters?: { $ref?: string; in?: string; name?: string; required?: boolean; schema?: Schema }[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
   responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
   security?: Record<string, string[]>[];
@@ -460,7 +460,7 @@ export function buildOpenApiDocument(router: AnyRouter, routes: RestRoute[], bas
       };
       operation.parameters = [
         ...(operation.parameters ?? []),
-        { in: 'header', name: route.meta.rawBody.signatureHeader, required: true, schema: { type: 'string' } } as never,
+        { in: 'header', name: route.meta.rawBody.signatureHeader, required: true, schema: { type: 'string' } },
       ];
     }
     operation.security = securityFor(route.meta);

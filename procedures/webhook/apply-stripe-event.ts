@@ -15,6 +15,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { ApiError } from '../../server/errors.js';
 import type { Services } from '../../server/context.js';
+import type { Logger } from '../../server/logger.js';
 import { audit, type ProviderAuditContext } from '../../server/tenancy.js';
 import {
   CheckoutSession,
@@ -46,10 +47,11 @@ interface Applied {
   organizationId: string | null;
 }
 
-/** Where the webhook's audit entries say they came from. */
+/** The request that delivered the event: where its audit entries say they came from, and its log. */
 export interface Delivery {
   ip: string;
   userAgent: string;
+  log: Logger;
 }
 
 /** Applies `event` unless its id was seen before; `duplicate` when it was (nothing changed). */
@@ -74,7 +76,7 @@ export async function receiveStripeEvent(
       event.id,
     ]);
     if (outcome !== 'applied')
-      services.log.info({ event: event.id, type: event.type, outcome }, 'stripe event not applied');
+      delivery.log.info({ event: event.id, type: event.type, outcome }, 'stripe event not applied');
     return { duplicate: false };
   });
 }
@@ -89,7 +91,8 @@ async function apply(
   const auditAs = (organizationId: string): ProviderAuditContext => ({
     organizationId,
     principal: { userId: null, kind: 'stripe' },
-    ...delivery,
+    ip: delivery.ip,
+    userAgent: delivery.userAgent,
   });
   const now = services.now();
 

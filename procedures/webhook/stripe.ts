@@ -61,6 +61,7 @@ export const stripeWebhook = webhookProcedure
     const { duplicate } = await receiveStripeEvent(ctx.em, ctx.services, envelope.data, {
       ip: ctx.ip,
       userAgent: ctx.userAgent,
+      log: ctx.log,
     });
     return duplicate ? { received: true as const, duplicate } : { received: true as const };
   });
