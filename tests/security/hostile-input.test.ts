@@ -27,7 +27,14 @@ let doc: any;
 
 beforeAll(async () => {
   t = await startTestApp({
-    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_GLOBAL_POINTS: '100000', RATE_LIMIT_SIGN_UP_POINTS: '1000' },
+    env: {
+      TRUST_PROXY: 'loopback',
+      RATE_LIMIT_GLOBAL_POINTS: '100000',
+      RATE_LIMIT_SIGN_UP_POINTS: '1000',
+      // Billing configured, so that the Stripe webhook judges what it receives rather than answer 503.
+      STRIPE_SECRET_KEY: 'sk_test_hostile',
+      STRIPE_WEBHOOK_SECRET: 'whsec_hostile',
+    },
   });
   owner = await signUp(t);
   organizationId = await defaultOrganizationId(t, owner.userId);
@@ -303,6 +310,17 @@ describe('every documented REST operation', () => {
         );
         expectRefused(res, ['VALIDATION_ERROR'], `${label} with NUL in its path`);
         expect(named(res), label).toEqual(pathParams.map((name) => `params:${name}`).sort());
+      }
+
+      // A provider's webhook takes its body as signed bytes (meta.rawBody), never parsed: a NUL byte
+      // in them is refused as one in its `payload`, and deep JSON, like any unsigned body, as BAD_REQUEST.
+      if (op.path.startsWith('/webhook/')) {
+        const res = await send(urlOf(op, wellFormed), `{"k":"${NUL}"}`);
+        expectRefused(res, ['VALIDATION_ERROR'], `${label} with NUL in its body`);
+        expect(named(res), label).toEqual(['body:payload']);
+        expectRefused(await send(urlOf(op, wellFormed), nested(10_000)), ['BAD_REQUEST'], `${label} with deep JSON`);
+        covered.add(label);
+        continue;
       }
 
       const fields: string[] = [];
