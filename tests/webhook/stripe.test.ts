@@ -60,6 +60,10 @@ const auditActions = async (organizationId: string) =>
 const plan = (organizationId: string) =>
   effectivePlan(t.services.orm.em.fork(), t.services.config, organizationId, clock);
 
+/** Delivers a new event of `type` about `object`, created at `created`, signed now. */
+const send = (type: string, object: Record<string, unknown>, created: Date) =>
+  deliver(t, stripeEvent(type, object, created), { at: clock });
+
 /** A new organization whose Stripe customer is already stored (as checkout stores it). */
 async function customerOrganization(): Promise<{ organizationId: string; customer: string }> {
   const owner = await signUp(t);
@@ -97,11 +101,7 @@ describe('the lifecycle of a subscription', () => {
     });
 
     const active = { id: sub, customer, price: PRICES.proMonth, quantity: 5, currentPeriodEnd: periodEnd };
-    res = await deliver(
-      t,
-      stripeEvent('customer.subscription.created', subscription({ ...active, status: 'active' }), later(1000)),
-      { at: clock },
-    );
+    res = await send('customer.subscription.created', subscription({ ...active, status: 'active' }), later(1000));
     expect(res.status).toBe(200);
     expect(await subscriptionRow(organizationId)).toMatchObject({
       stripe_subscription_id: sub,
@@ -127,11 +127,7 @@ describe('the lifecycle of a subscription', () => {
       periodStart: start,
       periodEnd,
     };
-    res = await deliver(
-      t,
-      stripeEvent('invoice.paid', invoice({ ...firstInvoice, status: 'paid', amountPaid: 4500 }), later(2000)),
-      { at: clock },
-    );
+    res = await send('invoice.paid', invoice({ ...firstInvoice, status: 'paid', amountPaid: 4500 }), later(2000));
     expect(res.status).toBe(200);
     const [paid] = await rows('select * from invoices where stripe_invoice_id = ?', [first]);
     expect(paid).toMatchObject({
@@ -149,14 +145,10 @@ describe('the lifecycle of a subscription', () => {
     clock = new Date(periodEnd.getTime() + 60_000);
     const renewalEnd = new Date(periodEnd.getTime() + 30 * DAY);
     const pastDueAt = later(0);
-    res = await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.updated',
-        subscription({ ...active, status: 'past_due', currentPeriodEnd: renewalEnd }),
-        pastDueAt,
-      ),
-      { at: clock },
+    res = await send(
+      'customer.subscription.updated',
+      subscription({ ...active, status: 'past_due', currentPeriodEnd: renewalEnd }),
+      pastDueAt,
     );
     expect(res.status).toBe(200);
     expect(await subscriptionRow(organizationId)).toMatchObject({ status: 'past_due', tier: 'pro' });
@@ -174,11 +166,7 @@ describe('the lifecycle of a subscription', () => {
       periodStart: periodEnd,
       periodEnd: renewalEnd,
     };
-    res = await deliver(
-      t,
-      stripeEvent('invoice.payment_failed', invoice({ ...renewal, status: 'open' }), later(1000)),
-      { at: clock },
-    );
+    res = await send('invoice.payment_failed', invoice({ ...renewal, status: 'open' }), later(1000));
     expect(res.status).toBe(200);
     expect((await rows('select status, amount_paid from invoices where stripe_invoice_id = ?', [second]))[0]).toEqual({
       status: 'open',
@@ -189,31 +177,19 @@ describe('the lifecycle of a subscription', () => {
 
     // Still past_due a day later (a retry that failed again): the time it became past_due is kept.
     clock = later(DAY);
-    await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.updated',
-        subscription({ ...active, status: 'past_due', currentPeriodEnd: renewalEnd }),
-        clock,
-      ),
-      { at: clock },
+    await send(
+      'customer.subscription.updated',
+      subscription({ ...active, status: 'past_due', currentPeriodEnd: renewalEnd }),
+      clock,
     );
     expect(new Date((await subscriptionRow(organizationId)).past_due_since).getTime()).toBe(since);
 
-    res = await deliver(
-      t,
-      stripeEvent('invoice.paid', invoice({ ...renewal, status: 'paid', amountPaid: 4500 }), later(1000)),
-      { at: clock },
-    );
+    res = await send('invoice.paid', invoice({ ...renewal, status: 'paid', amountPaid: 4500 }), later(1000));
     expect(res.status).toBe(200);
-    res = await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.updated',
-        subscription({ ...active, status: 'active', currentPeriodEnd: renewalEnd }),
-        later(1000),
-      ),
-      { at: clock },
+    res = await send(
+      'customer.subscription.updated',
+      subscription({ ...active, status: 'active', currentPeriodEnd: renewalEnd }),
+      later(1000),
     );
     expect(res.status).toBe(200);
     expect((await rows('select status, amount_paid from invoices where stripe_invoice_id = ?', [second]))[0]).toEqual({
@@ -224,14 +200,10 @@ describe('the lifecycle of a subscription', () => {
     expect((await plan(organizationId)).tier.id).toBe('pro');
 
     clock = later(2 * DAY);
-    res = await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.deleted',
-        subscription({ ...active, status: 'canceled', currentPeriodEnd: renewalEnd }),
-        clock,
-      ),
-      { at: clock },
+    res = await send(
+      'customer.subscription.deleted',
+      subscription({ ...active, status: 'canceled', currentPeriodEnd: renewalEnd }),
+      clock,
     );
     expect(res.status).toBe(200);
     expect((await subscriptionRow(organizationId)).status).toBe('canceled');
@@ -264,14 +236,10 @@ describe('the lifecycle of a subscription', () => {
     const owner = await signUp(t);
     const organizationId = await defaultOrganizationId(t, owner.userId);
     const customer = stripeId('cus');
-    const res = await deliver(
-      t,
-      stripeEvent(
-        'checkout.session.completed',
-        checkoutSession({ organizationId, customer, viaClientReference: true }),
-        clock,
-      ),
-      { at: clock },
+    const res = await send(
+      'checkout.session.completed',
+      checkoutSession({ organizationId, customer, viaClientReference: true }),
+      clock,
     );
     expect(res.status).toBe(200);
     expect(
@@ -283,24 +251,16 @@ describe('the lifecycle of a subscription', () => {
     const { organizationId, customer } = await customerOrganization();
     const sub = stripeId('sub');
     const state = { id: sub, customer, status: 'active', currentPeriodEnd: later(365 * DAY), quantity: 12 };
-    await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.created',
-        subscription({ ...state, price: PRICES.proYear, interval: 'year' }),
-        clock,
-      ),
-      { at: clock },
+    await send(
+      'customer.subscription.created',
+      subscription({ ...state, price: PRICES.proYear, interval: 'year' }),
+      clock,
     );
     expect(await subscriptionRow(organizationId)).toMatchObject({ tier: 'pro', interval: 'year', seats: 12 });
-    await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.updated',
-        subscription({ ...state, price: PRICES.businessMonth, cancelAtPeriodEnd: true }),
-        later(1000),
-      ),
-      { at: clock },
+    await send(
+      'customer.subscription.updated',
+      subscription({ ...state, price: PRICES.businessMonth, cancelAtPeriodEnd: true }),
+      later(1000),
     );
     expect(await subscriptionRow(organizationId)).toMatchObject({
       tier: 'business',
@@ -312,20 +272,16 @@ describe('the lifecycle of a subscription', () => {
 
   it('gives a price the catalogue does not list the free tier, and still keeps its status', async () => {
     const { organizationId, customer } = await customerOrganization();
-    const res = await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.created',
-        subscription({
-          id: stripeId('sub'),
-          customer,
-          status: 'active',
-          price: 'price_unknown',
-          currentPeriodEnd: later(30 * DAY),
-        }),
-        clock,
-      ),
-      { at: clock },
+    const res = await send(
+      'customer.subscription.created',
+      subscription({
+        id: stripeId('sub'),
+        customer,
+        status: 'active',
+        price: 'price_unknown',
+        currentPeriodEnd: later(30 * DAY),
+      }),
+      clock,
     );
     expect(res.status).toBe(200);
     expect(await subscriptionRow(organizationId)).toMatchObject({ tier: 'free', status: 'active' });
@@ -347,11 +303,7 @@ describe('the grace period of a past_due subscription', () => {
       at: clock,
     });
     const pastDueAt = later(1000);
-    await deliver(
-      t,
-      stripeEvent('customer.subscription.updated', subscription({ ...sub, status: 'past_due' }), pastDueAt),
-      { at: clock },
-    );
+    await send('customer.subscription.updated', subscription({ ...sub, status: 'past_due' }), pastDueAt);
     expect(await plan(organizationId)).toMatchObject({ tier: { id: 'business' }, limits: { seats: 20 } });
 
     const saved = clock;
@@ -361,11 +313,7 @@ describe('the grace period of a past_due subscription', () => {
       clock = new Date(pastDueAt.getTime() + 7 * DAY + 60_000);
       expect(await plan(organizationId)).toMatchObject({ tier: { id: 'free' }, limits: { seats: 3 } });
       // Paid after all: the tier is back.
-      await deliver(
-        t,
-        stripeEvent('customer.subscription.updated', subscription({ ...sub, status: 'active' }), clock),
-        { at: clock },
-      );
+      await send('customer.subscription.updated', subscription({ ...sub, status: 'active' }), clock);
       expect((await plan(organizationId)).tier.id).toBe('business');
     } finally {
       clock = saved;
@@ -428,11 +376,7 @@ describe('events out of order', () => {
   it('keeps a canceled subscription canceled when an update of the same second arrives after the deletion', async () => {
     const { organizationId, customer } = await customerOrganization();
     const sub = { id: stripeId('sub'), customer, currentPeriodEnd: later(30 * DAY) };
-    await deliver(
-      t,
-      stripeEvent('customer.subscription.deleted', subscription({ ...sub, status: 'canceled' }), clock),
-      { at: clock },
-    );
+    await send('customer.subscription.deleted', subscription({ ...sub, status: 'canceled' }), clock);
     const late = stripeEvent('customer.subscription.updated', subscription({ ...sub, status: 'active' }), clock);
     await deliver(t, late, { at: clock });
     expect((await subscriptionRow(organizationId)).status).toBe('canceled');
@@ -443,11 +387,7 @@ describe('events out of order', () => {
     const { organizationId, customer } = await customerOrganization();
     const old = { id: stripeId('sub'), customer, currentPeriodEnd: later(30 * DAY) };
     const fresh = { id: stripeId('sub'), customer, currentPeriodEnd: later(30 * DAY), price: PRICES.businessMonth };
-    await deliver(
-      t,
-      stripeEvent('customer.subscription.created', subscription({ ...fresh, status: 'active' }), later(1000)),
-      { at: clock },
-    );
+    await send('customer.subscription.created', subscription({ ...fresh, status: 'active' }), later(1000));
     const ended = stripeEvent(
       'customer.subscription.deleted',
       subscription({ ...old, status: 'canceled' }),
@@ -538,16 +478,28 @@ describe('deliveries that are refused: 400, nothing recorded, nothing changed', 
     expect((await subscriptionRow(organizationId)).status).toBe('active');
   });
 
+  it('verifies the bytes whatever the media type says, and keeps them as sent (spacing included)', async () => {
+    const { organizationId, customer } = await customerOrganization();
+    const event = stripeEvent(
+      'customer.subscription.created',
+      subscription({ id: stripeId('sub'), customer, status: 'active', quantity: 9, currentPeriodEnd: later(30 * DAY) }),
+      clock,
+    );
+    // Re-serialized JSON would differ from these bytes, and so would its signature.
+    const res = await deliver(t, JSON.stringify(event, null, 3), {
+      at: clock,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(res.status).toBe(200);
+    expect((await subscriptionRow(organizationId)).seats).toBe(9);
+  });
+
   it('a signed event whose object is not shaped as Stripe sends it', async () => {
     const before = await eventCount();
-    const res = await deliver(
-      t,
-      stripeEvent(
-        'customer.subscription.updated',
-        { id: 'sub_1', customer: 'cus\u0000x', status: 'active', items: { data: [] } },
-        clock,
-      ),
-      { at: clock },
+    const res = await send(
+      'customer.subscription.updated',
+      { id: 'sub_1', customer: 'cus\u0000x', status: 'active', items: { data: [] } },
+      clock,
     );
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('BAD_REQUEST');
