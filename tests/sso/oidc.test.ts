@@ -11,6 +11,7 @@ import { freePort } from '../support/net.js';
 import { createSsoConnection, uniqueDomain } from '../support/sso-connections.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
 import { startUpstreamOidc, type UpstreamOidc } from '../support/upstream-oidc.js';
+import { ROOMY_PLANS } from '../support/plans.js';
 
 const APP_URL = 'https://app.example.com';
 const CLIENT = { client_id: 'sso-app', client_secret: 'sso-client-secret' };
@@ -30,6 +31,8 @@ beforeAll(async () => {
   t = await startTestApp({
     port,
     env: {
+      BILLING_PLANS: ROOMY_PLANS,
+      STRIPE_SECRET_KEY: 'sk_test_x',
       BASE_URL: baseUrl,
       APP_URL,
       TRUSTED_ORIGINS: `http://localhost:3000,${APP_URL},${baseUrl}`,
@@ -234,6 +237,31 @@ describe('an OpenID Connect sign-in', () => {
     );
     expect(joined?.metadata).toMatchObject({ via: 'sso', connectionId: providerId, role: 'member' });
     expect(await lastLoginRow()).toMatchObject({ method: 'sso', outcome: 'success', provider: `sso:${providerId}` });
+  });
+
+  it('refuses a just-in-time join beyond the plan’s seats: PLAN_LIMIT_REACHED, nothing created, recorded', async () => {
+    const [{ members }] = (await sql<{ members: number }>(
+      'select count(*)::int as members from members where organization_id = ?',
+      [organizationId],
+    )) as [{ members: number }];
+    await sql(
+      `insert into subscriptions (organization_id, stripe_subscription_id, tier, interval, seats, status, stripe_updated_at, updated_at)
+       values (?, 'sub_jit', 'pro', 'month', ?, 'active', now(), now())`,
+      [organizationId, members],
+    );
+    try {
+      const employee = account();
+      const { res } = await signIn(employee.sub);
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({
+        code: 'PLAN_LIMIT_REACHED',
+        meta: { limit: members, usage: members, tier: 'pro' },
+      });
+      expect(await sql('select id from users where email = ?', [employee.email])).toEqual([]);
+      expect(await lastLoginRow()).toMatchObject({ outcome: 'failure', reason: 'plan_limit_reached' });
+    } finally {
+      await sql('delete from subscriptions where organization_id = ?', [organizationId]);
+    }
   });
 
   it('links an existing user with the verified address, by the provider’s subject from then on', async () => {

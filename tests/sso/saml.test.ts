@@ -19,6 +19,7 @@ import {
 } from '../support/saml-idp.js';
 import { createSsoConnection, uniqueDomain } from '../support/sso-connections.js';
 import { defaultOrganizationId } from '../support/tenancy.js';
+import { ROOMY_PLANS } from '../support/plans.js';
 
 const APP_URL = 'https://app.example.com';
 
@@ -37,6 +38,7 @@ beforeAll(async () => {
   t = await startTestApp({
     port,
     env: {
+      BILLING_PLANS: ROOMY_PLANS,
       BASE_URL: baseUrl,
       APP_URL,
       TRUSTED_ORIGINS: `http://localhost:3000,${APP_URL},${baseUrl}`,

@@ -7,6 +7,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, postJson, signUp, uniqueEmail, type SignedUp } from '../support/identity.js';
 import { startInbox, type Inbox } from '../support/mail.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
+import { ROOMY_PLANS } from '../support/plans.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const INVITED = /invited to join/;
@@ -20,6 +21,7 @@ beforeAll(async () => {
   t = await startTestApp({
     env: {
       SMTP_URL: inbox.url,
+      BILLING_PLANS: ROOMY_PLANS,
       TRUST_PROXY: 'loopback',
       RATE_LIMIT_SIGN_UP_POINTS: '100',
       RATE_LIMIT_EMAIL_SEND_POINTS: '100',
@@ -463,7 +465,12 @@ describe('invitation mail', () => {
 
   it('spends a mail budget per invited address and per organization, on create and on resend', async () => {
     const strict = await startTestApp({
-      env: { SMTP_URL: inbox.url, RATE_LIMIT_EMAIL_SEND_POINTS: '2', RATE_LIMIT_ORGANIZATION_EMAIL_POINTS: '5' },
+      env: {
+        SMTP_URL: inbox.url,
+        BILLING_PLANS: ROOMY_PLANS,
+        RATE_LIMIT_EMAIL_SEND_POINTS: '2',
+        RATE_LIMIT_ORGANIZATION_EMAIL_POINTS: '5',
+      },
     });
     try {
       const boss = await signUp(strict);

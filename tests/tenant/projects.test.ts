@@ -8,13 +8,14 @@ import { newId } from '../../server/ids.js';
 import { callerFor, startTestApp, type TestApp } from '../support/app.js';
 import { asBrowser, ORIGIN, postJson, signUp, type SignedUp } from '../support/identity.js';
 import { addMember, defaultOrganizationId } from '../support/tenancy.js';
+import { ROOMY_PLANS } from '../support/plans.js';
 
 // The clock the service reads; frozen by the tests that need equal timestamps.
 let frozen: Date | undefined;
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({
-    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100' },
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_UP_POINTS: '100', BILLING_PLANS: ROOMY_PLANS },
     now: () => frozen ?? new Date(),
   });
 });

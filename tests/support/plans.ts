@@ -1,0 +1,10 @@
+/**
+ * A plan catalogue (BILLING_PLANS) whose free tier no suite outside tests/tenant/entitlements.test.ts
+ * reaches: suites that make many members, projects or events test something else than the limits,
+ * which still run on every write. A suite that wants one limit to bite gives the organization a `pro`
+ * subscription with the seats it needs (with STRIPE_SECRET_KEY set, so that billing counts as configured).
+ */
+export const ROOMY_PLANS = JSON.stringify([
+  { id: 'free', name: 'Free', maxSeats: 1000, projects: 1000, eventsPerMonth: 1e9 },
+  { id: 'pro', name: 'Pro', maxSeats: 1000, projects: 1000, eventsPerMonth: 1e9 },
+]);
