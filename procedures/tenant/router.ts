@@ -17,8 +17,10 @@ import { paymentsRouter } from './payments/router.js';
 import { myMembership } from './organization/my-membership.js';
 import { updateOrganization } from './organization/update-organization.js';
 import { projectsRouter } from './projects/router.js';
+import { getBillingSettings } from './settings/get-billing-settings.js';
 import { getSettings } from './settings/get-settings.js';
 import { getSsoSettings } from './settings/get-sso-settings.js';
+import { updateBillingSettings } from './settings/update-billing-settings.js';
 import { updateSettings } from './settings/update-settings.js';
 import { updateSsoSettings } from './settings/update-sso-settings.js';
 import { verifySsoDomain } from './settings/verify-sso-domain.js';
@@ -36,6 +38,7 @@ export const tenantRouter = router({
     get: getSettings,
     update: updateSettings,
     sso: router({ get: getSsoSettings, update: updateSsoSettings, verifyDomain: verifySsoDomain }),
+    billing: router({ get: getBillingSettings, update: updateBillingSettings }),
   }),
   auditLogs: router({ list: listAuditLogs, export: exportAuditLogs }),
   mfa: mfaRouter,
