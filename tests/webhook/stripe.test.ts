@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectivePlan } from '../../procedures/shared/entitlements.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { signUp } from '../support/identity.js';
+import { createApiKey } from '../support/api-keys.js';
 import {
   checkoutSession,
   deliver,
@@ -79,6 +80,15 @@ describe('the lifecycle of a subscription', () => {
     const organizationId = await defaultOrganizationId(t, owner.userId);
     const customer = stripeId('cus');
     const sub = stripeId('sub');
+    // An API key, not the session: the clock moves past a session's lifetime.
+    const apiKey = await createApiKey(t, { userId: owner.userId, scopes: ['subscription:read'] });
+    /** What the owner sees of the organization's plan (GET /payments/subscription). */
+    const shown = async () =>
+      (
+        await t.request(`/api/user/organizations/${organizationId}/payments/subscription`, {
+          headers: { 'x-api-key': apiKey },
+        })
+      ).body.data;
     const start = clock;
     const periodEnd = new Date(start.getTime() + 30 * DAY);
     expect((await plan(organizationId)).tier.id).toBe('free');
@@ -116,6 +126,14 @@ describe('the lifecycle of a subscription', () => {
       Math.floor(periodEnd.getTime() / 1000) * 1000,
     );
     expect(await plan(organizationId)).toMatchObject({ tier: { id: 'pro' }, limits: { seats: 5 } });
+    expect(await shown()).toMatchObject({
+      tier: 'pro',
+      interval: 'month',
+      seats: 5,
+      status: 'active',
+      cancelAtPeriodEnd: false,
+      currentPeriodEnd: new Date(Math.floor(periodEnd.getTime() / 1000) * 1000).toISOString(),
+    });
 
     const first = stripeId('in');
     const firstInvoice = {
@@ -156,6 +174,7 @@ describe('the lifecycle of a subscription', () => {
       Math.floor(pastDueAt.getTime() / 1000) * 1000,
     );
     expect((await plan(organizationId)).tier.id).toBe('pro');
+    expect(await shown()).toMatchObject({ tier: 'pro', status: 'past_due' });
 
     const second = stripeId('in');
     const renewal = {
@@ -208,6 +227,7 @@ describe('the lifecycle of a subscription', () => {
     expect(res.status).toBe(200);
     expect((await subscriptionRow(organizationId)).status).toBe('canceled');
     expect(await plan(organizationId)).toMatchObject({ tier: { id: 'free' }, limits: { seats: 3 } });
+    expect(await shown()).toMatchObject({ tier: 'free', status: 'canceled', seats: 3 });
     expect(
       Number((await rows('select count(*) as n from invoices where organization_id = ?', [organizationId]))[0].n),
     ).toBe(2);
