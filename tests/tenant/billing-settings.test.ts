@@ -2,64 +2,32 @@
  * GET/PUT /api/user/organizations/{organizationId}/settings/billing over REST: what is stored, and
  * what reaches the organization's Stripe customer (a local Stripe stand-in) and when.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditLogSchema } from '../../entities/audit-log.js';
 import { OrganizationSchema } from '../../entities/organization.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { asBrowser, postJson, signUp, type SignedUp } from '../support/identity.js';
-import { startStripeStandIn, type StripeStandIn } from '../support/stripe-stand-in.js';
-import { addMember, defaultOrganizationId } from '../support/tenancy.js';
+import { asBrowser, postJson, signUp } from '../support/identity.js';
+import { APP_URL, billingSuite, owner as ownerOf, type Owner } from '../support/billing.js';
+import { addMember } from '../support/tenancy.js';
 
-const APP_URL = 'https://app.example.com';
-const BUDGETS = { RATE_LIMIT_SIGN_UP_POINTS: '200', RATE_LIMIT_GLOBAL_POINTS: '5000' };
+const billing = billingSuite();
 
-let stripe: StripeStandIn;
-let t: TestApp;
-/** The same service without STRIPE_SECRET_KEY. */
-let bare: TestApp;
-
-beforeAll(async () => {
-  stripe = await startStripeStandIn({ prices: ['price_pro_month'] });
-  [t, bare] = await Promise.all([
-    startTestApp({
-      env: {
-        STRIPE_SECRET_KEY: stripe.secretKey,
-        STRIPE_API_BASE: stripe.url,
-        STRIPE_PRICE_PRO_MONTH: 'price_pro_month',
-        APP_URL,
-        ...BUDGETS,
-      },
-    }),
-    startTestApp({ env: { APP_URL, ...BUDGETS } }),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([t?.close(), bare?.close()]);
-  await stripe?.stop();
-});
-
-type Owner = SignedUp & { organizationId: string };
-
-async function owner(app = t): Promise<Owner> {
-  const user = await signUp(app);
-  return { ...user, organizationId: await defaultOrganizationId(app, user.userId) };
-}
+const owner = (app = billing.app) => ownerOf(app);
 
 const billingPath = (organizationId: string) => `/api/user/organizations/${organizationId}/settings/billing`;
-const read = (user: { cookie: string }, organizationId: string, app = t) =>
+const read = (user: { cookie: string }, organizationId: string, app = billing.app) =>
   app.request(billingPath(organizationId), { headers: asBrowser(user.cookie) });
-const put = (user: { cookie: string }, organizationId: string, body: unknown, app = t) =>
+const put = (user: { cookie: string }, organizationId: string, body: unknown, app = billing.app) =>
   app.request(billingPath(organizationId), {
     method: 'PUT',
     headers: asBrowser(user.cookie),
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-const em = (app = t) => app.services.orm.em.fork();
+const em = (app = billing.app) => app.services.orm.em.fork();
 
 /** A first checkout, which makes the organization's Stripe customer; its id. */
 async function subscribe(user: Owner): Promise<string> {
   const res = await postJson(
-    t,
+    billing.app,
     `/api/user/organizations/${user.organizationId}/payments/checkout`,
     { tierId: 'pro', interval: 'month', seatCount: 1, successUrl: `${APP_URL}/ok`, cancelUrl: `${APP_URL}/back` },
     user.cookie,
@@ -116,7 +84,7 @@ describe('billing settings', () => {
     ]);
     expect(audited[0]).toMatchObject({ actorUserId: ada.userId, targetId: ada.organizationId });
     // No customer yet: Stripe hears of them at the first checkout.
-    expect(stripe.requests.filter((call) => call.path.startsWith('/v1/customers/'))).toHaveLength(0);
+    expect(billing.stripe.requests.filter((call) => call.path.startsWith('/v1/customers/'))).toHaveLength(0);
   });
 
   it('refuse malformed details, naming each field, and change nothing', async () => {
@@ -153,8 +121,8 @@ describe('billing settings', () => {
   it('refuse a member without organization:manage-billing', async () => {
     const ada = await owner();
     for (const role of ['admin', 'member'] as const) {
-      const user = await signUp(t);
-      await addMember(t, ada.organizationId, user.userId, role);
+      const user = await signUp(billing.app);
+      await addMember(billing.app, ada.organizationId, user.userId, role);
       for (const res of [await read(user, ada.organizationId), await put(user, ada.organizationId, EMPTY)])
         expect(res.body).toMatchObject({
           status: 403,
@@ -170,7 +138,7 @@ describe('billing settings and the Stripe customer', () => {
     const ada = await owner();
     await put(ada, ada.organizationId, { billingEmail: 'ap@example.com', taxId: 'DE123456789', address: ADDRESS });
     const customerId = await subscribe(ada);
-    const created = stripe.calls('POST /v1/customers').find((call) => call.params.email === 'ap@example.com');
+    const created = billing.stripe.calls('POST /v1/customers').find((call) => call.params.email === 'ap@example.com');
     expect(created?.params).toMatchObject({
       email: 'ap@example.com',
       address: {
@@ -184,7 +152,7 @@ describe('billing settings and the Stripe customer', () => {
       invoice_settings: { custom_fields: [{ name: 'Tax ID', value: 'DE123456789' }] },
       metadata: { organizationId: ada.organizationId },
     });
-    expect(stripe.customers.get(customerId)).toMatchObject({
+    expect(billing.stripe.customers.get(customerId)).toMatchObject({
       email: 'ap@example.com',
       address: { city: 'Paris', state: null, country: 'FR' },
     });
@@ -199,26 +167,26 @@ describe('billing settings and the Stripe customer', () => {
       address: ADDRESS,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    const update = stripe.calls('POST /v1/customers/:id').at(-1)!;
+    const update = billing.stripe.calls('POST /v1/customers/:id').at(-1)!;
     expect(update.path).toBe(`/v1/customers/${customerId}`);
     expect(update.params).toMatchObject({
       email: 'finance@example.com',
       address: { line1: '1 Rue de Rivoli', postal_code: '75001', country: 'FR' },
       invoice_settings: { custom_fields: [{ name: 'Tax ID', value: 'GB 123 4567 89' }] },
     });
-    expect(stripe.customers.get(customerId)).toMatchObject({
+    expect(billing.stripe.customers.get(customerId)).toMatchObject({
       email: 'finance@example.com',
       address: { line1: '1 Rue de Rivoli', line2: 'Bâtiment B', country: 'FR' },
       invoice_settings: { custom_fields: [{ name: 'Tax ID', value: 'GB 123 4567 89' }] },
     });
 
     await put(ada, ada.organizationId, { taxId: null, address: null, billingEmail: null });
-    expect(stripe.calls('POST /v1/customers/:id').at(-1)!.params).toMatchObject({
+    expect(billing.stripe.calls('POST /v1/customers/:id').at(-1)!.params).toMatchObject({
       email: ada.email,
       address: '',
       invoice_settings: { custom_fields: '' },
     });
-    expect(stripe.customers.get(customerId)).toMatchObject({
+    expect(billing.stripe.customers.get(customerId)).toMatchObject({
       email: ada.email,
       address: null,
       invoice_settings: { custom_fields: null },
@@ -235,7 +203,7 @@ describe('billing settings and the Stripe customer', () => {
     const ada = await owner();
     await subscribe(ada);
     await put(ada, ada.organizationId, { billingEmail: 'before@example.com' });
-    stripe.failNext(500);
+    billing.stripe.failNext(500);
     const res = await put(ada, ada.organizationId, { billingEmail: 'after@example.com', address: ADDRESS });
     expect(res.body).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', data: null });
     expect(res.headers.get('retry-after')).toBe('5');
@@ -246,15 +214,15 @@ describe('billing settings and the Stripe customer', () => {
   });
 
   it('are stored alone when Stripe is not configured', async () => {
-    const ada = await owner(bare);
-    await em(bare).nativeUpdate(
+    const ada = await owner(billing.bare);
+    await em(billing.bare).nativeUpdate(
       OrganizationSchema,
       { id: ada.organizationId },
       { stripeCustomerId: 'cus_from_before' },
     );
-    const before = stripe.requests.length;
-    const res = await put(ada, ada.organizationId, { billingEmail: 'ap@example.com' }, bare);
+    const before = billing.stripe.requests.length;
+    const res = await put(ada, ada.organizationId, { billingEmail: 'ap@example.com' }, billing.bare);
     expect(res.body).toMatchObject({ status: 200, data: { ...EMPTY, billingEmail: 'ap@example.com' } });
-    expect(stripe.requests.length).toBe(before);
+    expect(billing.stripe.requests.length).toBe(before);
   });
 });

@@ -2,50 +2,18 @@
  * /api/user/organizations/{organizationId}/payments/* over REST, with the real Stripe SDK talking to
  * a local Stripe stand-in: what the service answers, and what Stripe was sent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditLogSchema } from '../../entities/audit-log.js';
 import { InvoiceSchema, SubscriptionSchema, type Subscription } from '../../entities/billing.js';
 import { OrganizationSchema } from '../../entities/organization.js';
 import { newId } from '../../server/ids.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { asBrowser, postJson, signUp, type SignedUp } from '../support/identity.js';
-import { startStripeStandIn, type StripeStandIn } from '../support/stripe-stand-in.js';
-import { addMember, defaultOrganizationId } from '../support/tenancy.js';
+import { asBrowser, postJson, signUp } from '../support/identity.js';
+import { APP_URL, billingSuite, owner as ownerOf, type Owner } from '../support/billing.js';
+import { addMember } from '../support/tenancy.js';
 
-const APP_URL = 'https://app.example.com';
-const PRICES = {
-  STRIPE_PRICE_PRO_MONTH: 'price_pro_month',
-  STRIPE_PRICE_PRO_YEAR: 'price_pro_year',
-  STRIPE_PRICE_BUSINESS_MONTH: 'price_business_month',
-};
+const billing = billingSuite();
 
-const BUDGETS = { RATE_LIMIT_SIGN_UP_POINTS: '200', RATE_LIMIT_GLOBAL_POINTS: '5000' };
-
-let stripe: StripeStandIn;
-let t: TestApp;
-/** The same service without STRIPE_SECRET_KEY. */
-let bare: TestApp;
-
-beforeAll(async () => {
-  stripe = await startStripeStandIn({ prices: Object.values(PRICES) });
-  [t, bare] = await Promise.all([
-    startTestApp({
-      env: { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_BASE: stripe.url, APP_URL, ...PRICES, ...BUDGETS },
-    }),
-    startTestApp({ env: { APP_URL, ...BUDGETS } }),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([t?.close(), bare?.close()]);
-  await stripe?.stop();
-});
-
-type Owner = SignedUp & { organizationId: string };
-
-async function owner(app = t): Promise<Owner> {
-  const user = await signUp(app);
-  return { ...user, organizationId: await defaultOrganizationId(app, user.userId) };
-}
+const owner = (app = billing.app) => ownerOf(app);
 
 const paymentsPath = (organizationId: string, route: string) =>
   `/api/user/organizations/${organizationId}/payments/${route}`;
@@ -58,21 +26,24 @@ const validCheckout = {
   cancelUrl: '/billing',
 };
 
-const checkout = (user: Owner, body: Record<string, unknown> = {}, app = t) =>
+const checkout = (user: Owner, body: Record<string, unknown> = {}, app = billing.app) =>
   postJson(app, paymentsPath(user.organizationId, 'checkout'), { ...validCheckout, ...body }, user.cookie);
-const portal = (user: Owner, body: Record<string, unknown> = {}, app = t) =>
+const portal = (user: Owner, body: Record<string, unknown> = {}, app = billing.app) =>
   postJson(app, paymentsPath(user.organizationId, 'portal'), body, user.cookie);
-const get = (user: { cookie: string }, path: string, app = t) => app.request(path, { headers: asBrowser(user.cookie) });
+const get = (user: { cookie: string }, path: string, app = billing.app) =>
+  app.request(path, { headers: asBrowser(user.cookie) });
 
-const em = (app = t) => app.services.orm.em.fork();
+const em = (app = billing.app) => app.services.orm.em.fork();
 const customerCreates = (organizationId: string) =>
-  stripe.calls('POST /v1/customers').filter((call) => (call.params.metadata as any)?.organizationId === organizationId);
-const auditActions = async (organizationId: string, app = t) =>
+  billing.stripe
+    .calls('POST /v1/customers')
+    .filter((call) => (call.params.metadata as any)?.organizationId === organizationId);
+const auditActions = async (organizationId: string, app = billing.app) =>
   (await em(app).find(AuditLogSchema, { organizationId }, { orderBy: { createdAt: 'asc' } }))
     .map((entry) => entry.action)
     .filter((action) => action.startsWith('billing.'));
 
-async function storeSubscription(organizationId: string, fields: Partial<Subscription> = {}, app = t) {
+async function storeSubscription(organizationId: string, fields: Partial<Subscription> = {}, app = billing.app) {
   const now = new Date();
   const row: Subscription = {
     organizationId,
@@ -110,11 +81,11 @@ describe('POST …/payments/checkout', () => {
     });
     expect(created?.idempotencyKey).toMatch(new RegExp(`^customer-${ada.organizationId}-`));
     expect(organization.stripeCustomerId).toMatch(/^cus_/);
-    expect(stripe.customers.get(organization.stripeCustomerId!)?.metadata).toEqual({
+    expect(billing.stripe.customers.get(organization.stripeCustomerId!)?.metadata).toEqual({
       organizationId: ada.organizationId,
     });
 
-    const session = stripe.calls('POST /v1/checkout/sessions').at(-1)!;
+    const session = billing.stripe.calls('POST /v1/checkout/sessions').at(-1)!;
     expect(session.params).toEqual({
       mode: 'subscription',
       customer: organization.stripeCustomerId,
@@ -125,7 +96,7 @@ describe('POST …/payments/checkout', () => {
       metadata: { organizationId: ada.organizationId, tierId: 'pro', interval: 'month' },
       subscription_data: { metadata: { organizationId: ada.organizationId, tierId: 'pro' } },
     });
-    expect(stripe.checkoutSessions.get(res.body.data.sessionId)?.customer).toBe(organization.stripeCustomerId);
+    expect(billing.stripe.checkoutSessions.get(res.body.data.sessionId)?.customer).toBe(organization.stripeCustomerId);
 
     const audited = await em().findOneOrFail(AuditLogSchema, {
       organizationId: ada.organizationId,
@@ -145,29 +116,29 @@ describe('POST …/payments/checkout', () => {
     const second = await checkout(ada, { tierId: 'business', seatCount: 2 });
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(customerCreates(ada.organizationId)).toHaveLength(1);
-    const sessions = [first, second].map((res) => stripe.checkoutSessions.get(res.body.data.sessionId)!);
+    const sessions = [first, second].map((res) => billing.stripe.checkoutSessions.get(res.body.data.sessionId)!);
     expect(sessions[0]!.customer).toBe(sessions[1]!.customer);
     expect(sessions[1]!.line_items).toEqual([{ price: 'price_business_month', quantity: '2' }]);
   });
 
   it('makes one customer when two first checkouts run at once', async () => {
     const ada = await owner();
-    stripe.delay('POST /v1/customers', 300);
+    billing.stripe.delay('POST /v1/customers', 300);
     try {
       const answers = await Promise.all([checkout(ada), checkout(ada, { interval: 'year' })]);
       expect(answers.map((res) => res.status)).toEqual([201, 201]);
       expect(customerCreates(ada.organizationId)).toHaveLength(1);
-      const customers = answers.map((res) => stripe.checkoutSessions.get(res.body.data.sessionId)!.customer);
+      const customers = answers.map((res) => billing.stripe.checkoutSessions.get(res.body.data.sessionId)!.customer);
       const stored = await em().findOneOrFail(OrganizationSchema, { id: ada.organizationId });
       expect(customers).toEqual([stored.stripeCustomerId, stored.stripeCustomerId]);
     } finally {
-      stripe.delay('POST /v1/customers', 0);
+      billing.stripe.delay('POST /v1/customers', 0);
     }
   });
 
   it('refuses unknown, free and unpriced tiers and intervals, naming the field, and sends Stripe nothing', async () => {
     const ada = await owner();
-    const before = stripe.requests.length;
+    const before = billing.stripe.requests.length;
     const cases: [Record<string, unknown>, string][] = [
       [{ tierId: 'gold' }, 'tierId'],
       [{ tierId: 'free' }, 'tierId'],
@@ -180,15 +151,15 @@ describe('POST …/payments/checkout', () => {
       expect(res.body, JSON.stringify(body)).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', data: null });
       expect(res.body.meta.errors.map((e: { field: string }) => e.field)).toEqual([field]);
     }
-    expect(stripe.requests.length).toBe(before);
+    expect(billing.stripe.requests.length).toBe(before);
     expect(await auditActions(ada.organizationId)).toEqual([]);
   });
 
   it('refuses seat counts below the members or above the tier’s maximum', async () => {
     const ada = await owner();
     for (const role of ['admin', 'member'] as const)
-      await addMember(t, ada.organizationId, (await signUp(t)).userId, role);
-    const before = stripe.requests.length;
+      await addMember(billing.app, ada.organizationId, (await signUp(billing.app)).userId, role);
+    const before = billing.stripe.requests.length;
     for (const [seatCount, error] of [
       [2, 'Must be at least the 3 members of the organization'],
       [51, 'The Pro tier allows at most 50 seats'],
@@ -201,13 +172,13 @@ describe('POST …/payments/checkout', () => {
       expect(res.body.meta.errors[0].field).toBe('seatCount');
       if (error) expect(res.body.meta.errors[0].error).toBe(error);
     }
-    expect(stripe.requests.length).toBe(before);
+    expect(billing.stripe.requests.length).toBe(before);
     expect((await checkout(ada, { seatCount: 3 })).status).toBe(201);
   });
 
   it('refuses success and cancel URLs off the trusted origins', async () => {
     const ada = await owner();
-    const before = stripe.requests.length;
+    const before = billing.stripe.requests.length;
     for (const [body, fields] of [
       [{ successUrl: 'https://evil.example/done', cancelUrl: 'javascript:alert(1)' }, ['successUrl', 'cancelUrl']],
       [{ successUrl: '//evil.example/done' }, ['successUrl']],
@@ -219,17 +190,19 @@ describe('POST …/payments/checkout', () => {
       expect(res.body, JSON.stringify(body)).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
       expect(res.body.meta.errors.map((e: { field: string }) => e.field)).toEqual(fields);
     }
-    expect(stripe.requests.length).toBe(before);
+    expect(billing.stripe.requests.length).toBe(before);
     // TRUSTED_ORIGINS (the API's own origin by default) counts as well as APP_URL.
-    expect((await checkout(ada, { successUrl: `${t.services.config.trustedOrigins[0]}/ok` })).status).toBe(201);
+    expect((await checkout(ada, { successUrl: `${billing.app.services.config.trustedOrigins[0]}/ok` })).status).toBe(
+      201,
+    );
   });
 
   it('refuses a member without organization:manage-billing', async () => {
     const ada = await owner();
-    const before = stripe.requests.length;
+    const before = billing.stripe.requests.length;
     for (const role of ['admin', 'member'] as const) {
-      const user = await signUp(t);
-      await addMember(t, ada.organizationId, user.userId, role);
+      const user = await signUp(billing.app);
+      await addMember(billing.app, ada.organizationId, user.userId, role);
       const res = await checkout({ ...user, organizationId: ada.organizationId }, { seatCount: 10 });
       expect(res.body).toMatchObject({
         status: 403,
@@ -237,7 +210,7 @@ describe('POST …/payments/checkout', () => {
         meta: { requiredPermissions: ['organization:manage-billing'] },
       });
     }
-    expect(stripe.requests.length).toBe(before);
+    expect(billing.stripe.requests.length).toBe(before);
   });
 
   it('sends an organization with a live subscription to the portal instead', async () => {
@@ -251,7 +224,7 @@ describe('POST …/payments/checkout', () => {
 
   it('answers SERVICE_UNAVAILABLE and stores nothing when Stripe fails', async () => {
     const ada = await owner();
-    stripe.failNext(503);
+    billing.stripe.failNext(503);
     const res = await checkout(ada);
     expect(res.body).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', data: null, meta: { retryAfter: 5 } });
     expect(res.headers.get('retry-after')).toBe('5');
@@ -262,10 +235,10 @@ describe('POST …/payments/checkout', () => {
   });
 
   it('answers BILLING_NOT_CONFIGURED without a Stripe key', async () => {
-    const ada = await owner(bare);
-    const res = await checkout(ada, {}, bare);
+    const ada = await owner(billing.bare);
+    const res = await checkout(ada, {}, billing.bare);
     expect(res.body).toMatchObject({ status: 503, code: 'BILLING_NOT_CONFIGURED', data: null });
-    expect(await auditActions(ada.organizationId, bare)).toEqual([]);
+    expect(await auditActions(ada.organizationId, billing.bare)).toEqual([]);
   });
 });
 
@@ -279,12 +252,12 @@ describe('POST …/payments/portal', () => {
     expect(res.body).toMatchObject({ code: 'OK', message: 'Portal session created successfully' });
     expect(Object.keys(res.body.data)).toEqual(['url']);
     expect(res.body.data.url).toMatch(/^https:\/\/billing\.stripe\.com\/p\/session\//);
-    expect(stripe.calls('POST /v1/billing_portal/sessions').at(-1)?.params).toEqual({
+    expect(billing.stripe.calls('POST /v1/billing_portal/sessions').at(-1)?.params).toEqual({
       customer: stripeCustomerId,
       return_url: `${APP_URL}/`,
     });
     expect(await portal(ada, { returnUrl: `${APP_URL}/settings/billing` })).toMatchObject({ status: 201 });
-    expect(stripe.calls('POST /v1/billing_portal/sessions').at(-1)?.params.return_url).toBe(
+    expect(billing.stripe.calls('POST /v1/billing_portal/sessions').at(-1)?.params.return_url).toBe(
       `${APP_URL}/settings/billing`,
     );
     expect(await auditActions(ada.organizationId)).toEqual([
@@ -296,9 +269,9 @@ describe('POST …/payments/portal', () => {
 
   it('answers CONFLICT before the organization’s first checkout', async () => {
     const ada = await owner();
-    const before = stripe.requests.length;
+    const before = billing.stripe.requests.length;
     expect((await portal(ada)).body).toMatchObject({ status: 409, code: 'CONFLICT', data: null });
-    expect(stripe.requests.length).toBe(before);
+    expect(billing.stripe.requests.length).toBe(before);
   });
 
   it('refuses an untrusted return URL, unknown fields, a member without manage-billing, and no Stripe key', async () => {
@@ -312,14 +285,14 @@ describe('POST …/payments/portal', () => {
     const unknown = await portal(ada, { customer: 'cus_someone_else' });
     expect(unknown.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
     expect(unknown.body.meta.errors).toEqual([{ field: 'customer', error: 'Unknown field', location: 'body' }]);
-    const member = await signUp(t);
-    await addMember(t, ada.organizationId, member.userId, 'member');
+    const member = await signUp(billing.app);
+    await addMember(billing.app, ada.organizationId, member.userId, 'member');
     expect((await portal({ ...member, organizationId: ada.organizationId })).body).toMatchObject({
       status: 403,
       code: 'INSUFFICIENT_PERMISSIONS',
     });
-    const other = await owner(bare);
-    expect((await portal(other, {}, bare)).body).toMatchObject({ status: 503, code: 'BILLING_NOT_CONFIGURED' });
+    const other = await owner(billing.bare);
+    expect((await portal(other, {}, billing.bare)).body).toMatchObject({ status: 503, code: 'BILLING_NOT_CONFIGURED' });
   });
 });
 
@@ -340,8 +313,8 @@ describe('GET …/payments/subscription', () => {
     const res = await get(ada, paymentsPath(ada.organizationId, 'subscription'));
     expect(res.body).toMatchObject({ status: 200, code: 'OK', message: 'Subscription fetched successfully' });
     expect(res.body.data).toEqual({ ...FREE, billingConfigured: true });
-    const grace = await owner(bare);
-    const without = await get(grace, paymentsPath(grace.organizationId, 'subscription'), bare);
+    const grace = await owner(billing.bare);
+    const without = await get(grace, paymentsPath(grace.organizationId, 'subscription'), billing.bare);
     expect(without.body.data).toEqual({ ...FREE, billingConfigured: false });
   });
 
@@ -367,8 +340,8 @@ describe('GET …/payments/subscription', () => {
 
   it('refuses a member without manage-billing', async () => {
     const ada = await owner();
-    const member = await signUp(t);
-    await addMember(t, ada.organizationId, member.userId, 'member');
+    const member = await signUp(billing.app);
+    await addMember(billing.app, ada.organizationId, member.userId, 'member');
     expect((await get(member, paymentsPath(ada.organizationId, 'subscription'))).body).toMatchObject({
       status: 403,
       code: 'INSUFFICIENT_PERMISSIONS',
@@ -447,8 +420,8 @@ describe('GET …/payments/history', () => {
   });
 
   it('answers an empty page without Stripe configured', async () => {
-    const ada = await owner(bare);
-    const res = await get(ada, paymentsPath(ada.organizationId, 'history'), bare);
+    const ada = await owner(billing.bare);
+    const res = await get(ada, paymentsPath(ada.organizationId, 'history'), billing.bare);
     expect(res.body).toMatchObject({ status: 200, data: [], meta: { total: 0, hasMore: false } });
   });
 });

@@ -16,11 +16,9 @@ import { MemberSchema } from '../../../entities/organization.js';
 import { SubscriptionSchema } from '../../../entities/billing.js';
 import { ApiError, validationMessage, type FieldError } from '../../../server/errors.js';
 import { INTERVALS } from '../../../server/plans.js';
-import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { callStripe, requireStripe } from '../../shared/billing.js';
-import { auditContext } from '../audit-context.js';
-import { ensureCustomer } from './customer.js';
+import { auditSession, ensureCustomer } from './customer.js';
 import { trustedReturnUrl } from './trusted-url.js';
 
 /** Statuses of a subscription that still bills: changed in the portal, not by a new checkout. */
@@ -102,20 +100,11 @@ export const createCheckout = tenantProcedure
         subscription_data: { metadata: { organizationId, tierId: tier.id } },
       }),
     );
-    const now = ctx.services.now();
-    await ctx.em.transactional(async (em) => {
-      audit(
-        em,
-        auditContext(ctx),
-        {
-          action: 'billing.checkout_started',
-          targetType: 'organization',
-          targetId: organizationId,
-          metadata: { sessionId: session.id, tierId: tier.id, interval: input.interval, seatCount: input.seatCount },
-        },
-        now,
-      );
-      await em.flush();
+    await auditSession(ctx, 'billing.checkout_started', {
+      sessionId: session.id,
+      tierId: tier.id,
+      interval: input.interval,
+      seatCount: input.seatCount,
     });
     return { sessionId: session.id, url: session.url ?? '' };
   });

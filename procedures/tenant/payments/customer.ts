@@ -11,8 +11,11 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type Stripe from 'stripe';
 import { OrganizationSchema } from '../../../entities/organization.js';
+import type { Services } from '../../../server/context.js';
 import { sha256Hex } from '../../../server/crypto.js';
+import { audit } from '../../../server/tenancy.js';
 import { callStripe, customerDetails } from '../../shared/billing.js';
+import { auditContext } from '../audit-context.js';
 
 export async function ensureCustomer(
   em: EntityManager,
@@ -37,4 +40,19 @@ export async function ensureCustomer(
     await tx.flush();
     return customer.id;
   });
+}
+
+/**
+ * Audits a session opened at Stripe for the organization (checkout, portal). The session exists
+ * whatever happens here, so the entry is written on its own, once Stripe answered.
+ */
+export async function auditSession(
+  ctx: Parameters<typeof auditContext>[0] & { em: EntityManager; services: Pick<Services, 'now'> },
+  action: 'billing.checkout_started' | 'billing.portal_opened',
+  metadata: Record<string, unknown>,
+): Promise<void> {
+  const em = ctx.em.fork();
+  const entry = { action, targetType: 'organization', targetId: ctx.organization.id, metadata };
+  audit(em, auditContext(ctx), entry, ctx.services.now());
+  await em.flush();
 }

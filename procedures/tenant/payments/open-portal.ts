@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { OrganizationSchema } from '../../../entities/organization.js';
 import { ApiError, validationMessage, type FieldError } from '../../../server/errors.js';
-import { audit } from '../../../server/tenancy.js';
 import { tenantProcedure } from '../../../server/trpc.js';
 import { callStripe, requireStripe } from '../../shared/billing.js';
-import { auditContext } from '../audit-context.js';
+import { auditSession } from './customer.js';
 import { trustedReturnUrl } from './trusted-url.js';
 
 /**
@@ -49,20 +48,6 @@ export const openPortal = tenantProcedure
       throw new ApiError('CONFLICT', 'This organization has no Stripe customer yet: its first checkout makes one');
     }
     const session = await callStripe(() => stripe.billingPortal.sessions.create({ customer, return_url: returnUrl }));
-    const now = ctx.services.now();
-    await ctx.em.transactional(async (em) => {
-      audit(
-        em,
-        auditContext(ctx),
-        {
-          action: 'billing.portal_opened',
-          targetType: 'organization',
-          targetId: ctx.organization.id,
-          metadata: { sessionId: session.id },
-        },
-        now,
-      );
-      await em.flush();
-    });
+    await auditSession(ctx, 'billing.portal_opened', { sessionId: session.id });
     return { url: session.url };
   });
