@@ -9,13 +9,13 @@ import express from 'express';
 import pg from 'pg';
 import { INSERT_EVENTS } from '../procedures/public/events/store-events.js';
 import { eventAllowanceValues } from '../procedures/shared/entitlements.js';
-import { loadConfig } from '../server/config.js';
+import { planCatalogue } from '../server/plans.js';
 import { serveBaseline } from './child.js';
 
 const key = process.env.FLOOR_PUBLISHABLE_KEY ?? '';
 const pool = new pg.Pool({ connectionString: process.env.FLOOR_DATABASE_URL, max: 10 });
 // The service's plan catalogue (BILLING_PLANS), for the monthly allowance the statement checks.
-const config = loadConfig({ ...process.env, DATABASE_URL: process.env.FLOOR_DATABASE_URL });
+const billing = { tiers: planCatalogue(process.env, []), graceDays: 7, stripe: undefined };
 
 interface Event {
   name: string;
@@ -39,7 +39,7 @@ app.post('/track', async (req, res) => {
       events.map((e) => e.anonymousId),
       events.map((e) => e.timestamp ?? now),
       events.map((e) => (e.properties === undefined ? null : JSON.stringify(e.properties))),
-      ...eventAllowanceValues(config, new Date()),
+      ...eventAllowanceValues({ billing }, new Date()),
     ],
   });
   res.status(202).json({ success: true, status: 202, code: 'OK', message: 'Events accepted', data: rows[0], meta: {} });

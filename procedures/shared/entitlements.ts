@@ -43,7 +43,8 @@ const DAY_MS = 86_400_000;
 const LIVE_STATUSES = ['active', 'trialing'];
 
 /** Before this, a past_due subscription's grace has run out. */
-const graceStart = (config: Config, now: Date) => new Date(now.getTime() - config.billing.graceDays * DAY_MS);
+const graceStart = (config: Pick<Config, 'billing'>, now: Date) =>
+  new Date(now.getTime() - config.billing.graceDays * DAY_MS);
 
 /** The plan in force for a stored subscription (or none) at `now`. */
 export function planFor(config: Config, subscription: Subscription | null, now: Date): EffectivePlan {
@@ -185,7 +186,7 @@ export function eventAllowanceSql(source: string, batchSize: string, first: numb
 }
 
 /** The values of `eventAllowanceSql`'s placeholders at `now`: the month, the paid tiers' allowances, the free one. */
-export function eventAllowanceValues(config: Config, now: Date): unknown[] {
+export function eventAllowanceValues(config: Pick<Config, 'billing'>, now: Date): unknown[] {
   const paid = config.billing.stripe ? config.billing.tiers.filter((tier) => tier.id !== 'free') : [];
   const free = config.billing.tiers.find((tier) => tier.id === 'free')!;
   const month = `${now.toISOString().slice(0, 7)}-01`;

@@ -38,6 +38,7 @@ import {
   type RedisServer,
   type ServiceInstance,
 } from '../support/processes.js';
+import { ROOMY_PLANS } from '../support/plans.js';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) console.log('[faults] DATABASE_URL is unset: the fault-injection suite is skipped');
@@ -142,6 +143,8 @@ describe.skipIf(!adminUrl)('the service under faults', () => {
       ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       // The load must not run into the global budget; the sign-in budget is the one checked for exactness.
       RATE_LIMIT_GLOBAL_POINTS: '1000000',
+      // The load creates projects without end: a catalogue whose project limit it never reaches.
+      BILLING_PLANS: ROOMY_PLANS,
       RATE_LIMIT_SIGN_IN_POINTS: String(SIGN_IN_POINTS),
       RATE_LIMIT_SIGN_IN_DURATION: '600',
     };

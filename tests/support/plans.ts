@@ -5,6 +5,6 @@
  * subscription with the seats it needs (with STRIPE_SECRET_KEY set, so that billing counts as configured).
  */
 export const ROOMY_PLANS = JSON.stringify([
-  { id: 'free', name: 'Free', maxSeats: 1000, projects: 1000, eventsPerMonth: 1e9 },
-  { id: 'pro', name: 'Pro', maxSeats: 1000, projects: 1000, eventsPerMonth: 1e9 },
+  { id: 'free', name: 'Free', maxSeats: 100_000, projects: 1_000_000, eventsPerMonth: 1e12 },
+  { id: 'pro', name: 'Pro', maxSeats: 100_000, projects: 1_000_000, eventsPerMonth: 1e12 },
 ]);
