@@ -128,6 +128,22 @@ describe('seats: members and pending invitations', () => {
     expect(await db().count(InviteSchema, { organizationId: o.organizationId, status: 'pending' })).toBe(1);
   });
 
+  it('an expired invitation frees its seat, and resending it needs a free seat again', async () => {
+    const o = await owner();
+    const first = await invite(o);
+    expect(first.status).toBe(201);
+    // Expired by its date (the session would not survive a clock moved past the invitation's 7 days).
+    await db().nativeUpdate(InviteSchema, { id: first.body.data.id }, { expiresAt: new Date(clock.at - 1000) });
+    expect((await invite(o)).status).toBe(201);
+    const resent = await postJson(
+      t,
+      `/api/user/organizations/${o.organizationId}/invites/${first.body.data.id}/resend`,
+      {},
+      o.cookie,
+    );
+    expectLimit(resent, { limit: 2, usage: 2, ...FREE });
+  });
+
   it('of five concurrent invitations for the last seat, exactly one is sent', async () => {
     const o = await owner();
     const answers = await Promise.all(Array.from({ length: 5 }, () => invite(o)));
