@@ -58,7 +58,6 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   widgets: 'Embeddable widgets of a project: a sign-up form, a counter of a form’s submissions',
   analytics: 'Events tracked for a project with its publishable key, and their counts per hour or day',
   settings: 'Settings of an organization',
-  billing: 'Stripe billing of an organization: its plan, checkout, the customer portal, invoices and billing details',
   audit: 'The audit log of an organization: listing and exporting it',
   security: 'Security policy of an organization: requiring MFA of members, and who complies',
   social: 'Sign-in with Google, GitHub or another OpenID Connect provider, and the accounts linked to yours',
