@@ -62,7 +62,8 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   security: 'Security policy of an organization: requiring MFA of members, and who complies',
   social: 'Sign-in with Google, GitHub or another OpenID Connect provider, and the accounts linked to yours',
   sso: 'Enterprise single sign-on: finding an address’s connection, OpenID Connect and SAML 2.0 sign-in, and an organization’s connections and domains',
-  billing: 'An organization’s plan and Stripe subscription: checkout, the customer portal, invoices and billing details',
+  billing:
+    'An organization’s plan and Stripe subscription: checkout, the customer portal, invoices and billing details',
   webhook: 'Events that providers (Stripe) send, each verified by its signature',
 };
 
