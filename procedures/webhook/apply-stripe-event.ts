@@ -120,7 +120,7 @@ async function apply(
       tx,
       auditAs(organization.id),
       {
-        action: 'billing.checkout-completed',
+        action: 'billing.checkout_completed',
         targetType: 'organization',
         targetId: organization.id,
         metadata: { customerId: session.customer, sessionId: session.id, subscriptionId: session.subscription ?? null },
@@ -152,7 +152,7 @@ async function apply(
         tx,
         auditAs(organization.id),
         {
-          action: 'billing.subscription-updated',
+          action: 'billing.subscription_updated',
           targetType: 'organization',
           targetId: organization.id,
           metadata: { subscriptionId: stripeSubscriptionId, tier, status, seats, interval, event: event.type },
@@ -173,7 +173,7 @@ async function apply(
         tx,
         auditAs(organization.id),
         {
-          action: 'billing.payment-failed',
+          action: 'billing.payment_failed',
           targetType: 'organization',
           targetId: organization.id,
           metadata: { invoiceId: invoice.id, amountDue: invoice.amount_due, currency: invoice.currency },

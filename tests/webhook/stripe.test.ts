@@ -233,16 +233,16 @@ describe('the lifecycle of a subscription', () => {
     ).toBe(2);
 
     expect(await auditActions(organizationId)).toEqual([
-      'billing.checkout-completed',
-      'billing.subscription-updated',
-      'billing.subscription-updated',
-      'billing.payment-failed',
-      'billing.subscription-updated',
-      'billing.subscription-updated',
-      'billing.subscription-updated',
+      'billing.checkout_completed',
+      'billing.subscription_updated',
+      'billing.subscription_updated',
+      'billing.payment_failed',
+      'billing.subscription_updated',
+      'billing.subscription_updated',
+      'billing.subscription_updated',
     ]);
     const [entry] = await rows(
-      "select actor_user_id, actor_type, metadata from audit_logs where organization_id = ? and action = 'billing.subscription-updated' order by created_at desc, id desc limit 1",
+      "select actor_user_id, actor_type, metadata from audit_logs where organization_id = ? and action = 'billing.subscription_updated' order by created_at desc, id desc limit 1",
       [organizationId],
     );
     expect(entry).toMatchObject({
@@ -355,7 +355,7 @@ describe('each event applied once', () => {
     expect(again.status).toBe(200);
     expect(again.body.data).toEqual({ received: true, duplicate: true });
     expect(await subscriptionRow(organizationId)).toEqual(before);
-    expect(await auditActions(organizationId)).toEqual(['billing.subscription-updated']);
+    expect(await auditActions(organizationId)).toEqual(['billing.subscription_updated']);
   });
 
   it('applies one of ten concurrent deliveries of an event, and answers the nine others duplicate', async () => {
@@ -368,7 +368,7 @@ describe('each event applied once', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => deliver(t, event, { at: clock })));
     expect(answers.map((res) => res.status)).toEqual(Array(10).fill(200));
     expect(answers.filter((res) => res.body.data.duplicate === true)).toHaveLength(9);
-    expect(await auditActions(organizationId)).toEqual(['billing.subscription-updated']);
+    expect(await auditActions(organizationId)).toEqual(['billing.subscription_updated']);
     expect(Number((await rows('select count(*) as n from stripe_events where id = ?', [event.id]))[0].n)).toBe(1);
     expect((await subscriptionRow(organizationId)).seats).toBe(7);
   });
