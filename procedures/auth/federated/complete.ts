@@ -64,6 +64,16 @@ const FEDERATION_CODES = new Set<ErrorCode>([
 ]);
 
 /** A federated refusal: `reason` is recorded and shown in `meta.reason`. */
+/** What an SSO connection's callback can answer besides success, for its OpenAPI operation. */
+export const SSO_CALLBACK_ERRORS: ErrorCode[] = [
+  'NOT_FOUND',
+  'INVALID_FEDERATION_STATE',
+  'FEDERATION_FAILED',
+  'DOMAIN_NOT_VERIFIED',
+  'ACCOUNT_NOT_LINKED',
+  'PLAN_LIMIT_REACHED',
+];
+
 export function federationError(code: ErrorCode, reason: string, message: string): ApiError {
   return new ApiError(code, message, { reason });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authProcedure } from '../../../server/trpc.js';
-import { recordingFailures } from '../federated/complete.js';
+import { recordingFailures, SSO_CALLBACK_ERRORS } from '../federated/complete.js';
 import { findConnection, ssoProvider } from './connection.js';
 import { finishOidc } from './oidc.js';
 
@@ -25,14 +25,7 @@ export const ssoOidcCallback = authProcedure
     },
     message: 'Signed in',
     redirect: true,
-    errors: [
-      'NOT_FOUND',
-      'INVALID_FEDERATION_STATE',
-      'FEDERATION_FAILED',
-      'DOMAIN_NOT_VERIFIED',
-      'ACCOUNT_NOT_LINKED',
-      'PLAN_LIMIT_REACHED',
-    ],
+    errors: SSO_CALLBACK_ERRORS,
   })
   // Providers add parameters of their own (session_state, error_description): they are ignored.
   .input(z.object({ providerId: z.string().max(64), code: Param, state: Param, iss: Param, error: Param }))

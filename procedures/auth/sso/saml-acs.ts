@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authProcedure } from '../../../server/trpc.js';
-import { recordingFailures } from '../federated/complete.js';
+import { recordingFailures, SSO_CALLBACK_ERRORS } from '../federated/complete.js';
 import { findConnection, ssoProvider } from './connection.js';
 import { finishSaml } from './saml.js';
 
@@ -26,14 +26,7 @@ export const ssoSamlAcs = authProcedure
     message: 'Signed in',
     redirect: true,
     form: true,
-    errors: [
-      'NOT_FOUND',
-      'INVALID_FEDERATION_STATE',
-      'FEDERATION_FAILED',
-      'DOMAIN_NOT_VERIFIED',
-      'ACCOUNT_NOT_LINKED',
-      'PLAN_LIMIT_REACHED',
-    ],
+    errors: SSO_CALLBACK_ERRORS,
   })
   // An identity provider's form may carry fields of its own: they are ignored, not refused.
   .input(
